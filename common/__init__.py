@@ -1,0 +1,1 @@
+"""Code shared by the Rasa extensions, the action server and the gateway."""

@@ -1,0 +1,30 @@
+# Sourced by the other scripts: loads .env, applies defaults, creates local secrets once.
+# shellcheck shell=bash
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 1
+mkdir -p var
+
+set -a
+# shellcheck disable=SC1091
+[ -f .env ] && . ./.env
+# Secrets generated on first run for a local installation, never committed.
+if [ ! -f var/secrets.env ]; then
+  umask 077
+  printf 'RASA_TOKEN_GENERATED=%s\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > var/secrets.env
+fi
+# shellcheck disable=SC1091
+. var/secrets.env
+: "${RASA_TOKEN:=$RASA_TOKEN_GENERATED}"
+: "${DATABASE_URL:=sqlite:///$ROOT/var/assistant.db}"
+: "${RASA_PORT:=5005}"
+: "${ACTIONS_PORT:=5055}"
+: "${RASA_URL:=http://127.0.0.1:$RASA_PORT}"
+: "${ACTION_SERVER_URL:=http://127.0.0.1:$ACTIONS_PORT/webhook}"
+: "${DATA_DIR:=$ROOT/data}"
+: "${TZ:=Europe/Paris}"
+: "${PYTHONPATH:=$ROOT}"
+: "${LOG_LEVEL:=INFO}"
+set +a
+
+VENV="$ROOT/.venv"
+export PATH="$VENV/bin:$PATH"

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, test dependencies, then pytest (which trains once).
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+scripts/setup.sh
+exec python -m pytest "$@"
