@@ -24,6 +24,8 @@ fi
 : "${TZ:=Europe/Paris}"
 : "${PYTHONPATH:=$ROOT}"
 : "${LOG_LEVEL:=INFO}"
+: "${SQLALCHEMY_SILENCE_UBER_WARNING:=1}"
+: "${RASA_TELEMETRY_ENABLED:=false}"
 set +a
 
 VENV="$ROOT/.venv"

@@ -1,0 +1,151 @@
+"""NLU evaluation on a held-out split: intent accuracy, macro-F1, entity F1, confusions.
+
+Used by the benchmark (``bench/nlu.py``) and meant for comparing a new model with
+the active one before activation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.text import fold
+
+FALLBACK_INTENT = "nlu_fallback"
+Parse = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+    entities: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Prediction:
+    example: Example
+    intent: str
+    confidence: float
+    top_intent: str  # best intent before the fallback classifier, if it fired
+    top_confidence: float
+    entities: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Report:
+    predictions: list[Prediction]
+    per_intent: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float:
+        hits = sum(p.intent == p.example.intent for p in self.predictions)
+        return hits / len(self.predictions) if self.predictions else 0.0
+
+    @property
+    def macro_f1(self) -> float:
+        scores = [s["f1"] for s in self.per_intent.values()]
+        return sum(scores) / len(scores) if scores else 0.0
+
+    @property
+    def fallback_rate(self) -> float:
+        misses = sum(p.intent == FALLBACK_INTENT for p in self.predictions)
+        return misses / len(self.predictions) if self.predictions else 0.0
+
+    @property
+    def entity_f1(self) -> float:
+        tp = fp = fn = 0
+        for p in self.predictions:
+            expected, got = Counter(_norm(p.example.entities)), Counter(_norm(p.entities))
+            common = sum((expected & got).values())
+            tp += common
+            fp += sum(got.values()) - common
+            fn += sum(expected.values()) - common
+        return _f1(tp, fp, fn)
+
+    def confusions(self, limit: int = 15) -> list[tuple[str, str, int]]:
+        pairs = Counter(
+            (p.example.intent, p.intent) for p in self.predictions if p.intent != p.example.intent
+        )
+        return [(gold, got, n) for (gold, got), n in pairs.most_common(limit)]
+
+    def errors(self) -> list[Prediction]:
+        return [p for p in self.predictions if p.intent != p.example.intent]
+
+    def accuracy_at(self, threshold: float) -> tuple[float, float]:
+        """(accuracy, fallback rate) had the fallback threshold been ``threshold``."""
+        hits = falls = 0
+        for p in self.predictions:
+            if p.top_confidence < threshold:
+                falls += 1
+            elif p.top_intent == p.example.intent:
+                hits += 1
+        n = len(self.predictions) or 1
+        return hits / n, falls / n
+
+
+def _norm(entities: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, fold(value)) for name, value in entities]
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def load_examples(paths: Iterable[Path]) -> list[Example]:
+    """Examples (with annotated entities and synonym values) from Rasa NLU YAML files."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    found: list[Example] = []
+    for path in paths:
+        data = load_data(str(path))
+        for message in data.intent_examples:
+            entities = tuple(
+                (e["entity"], str(e["value"])) for e in message.get("entities") or []
+            )
+            found.append(Example(message.get("text"), message.get("intent"), entities))
+    return found
+
+
+async def evaluate(parse: Parse, examples: list[Example]) -> Report:
+    predictions = []
+    for example in examples:
+        result = await parse(example.text)
+        intent = result.get("intent") or {}
+        ranking = [r for r in result.get("intent_ranking") or [] if r["name"] != FALLBACK_INTENT]
+        top = ranking[0] if ranking else intent
+        predictions.append(
+            Prediction(
+                example=example,
+                intent=intent.get("name") or FALLBACK_INTENT,
+                confidence=float(intent.get("confidence") or 0.0),
+                top_intent=top.get("name") or FALLBACK_INTENT,
+                top_confidence=float(top.get("confidence") or 0.0),
+                entities=tuple((e["entity"], str(e["value"])) for e in result.get("entities", [])),
+            )
+        )
+    report = Report(predictions)
+    intents = {p.example.intent for p in predictions}
+    for intent in sorted(intents):
+        tp = sum(p.intent == intent and p.example.intent == intent for p in predictions)
+        fp = sum(p.intent == intent and p.example.intent != intent for p in predictions)
+        fn = sum(p.intent != intent and p.example.intent == intent for p in predictions)
+        report.per_intent[intent] = {"f1": _f1(tp, fp, fn), "support": tp + fn}
+    return report
+
+
+def model_parser(model_path: Path) -> Parse:
+    """A parse function backed by a model loaded in this process."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+
+    async def parse(text: str) -> dict[str, Any]:
+        return await agent.parse_message(text)
+
+    return parse

@@ -1,0 +1,39 @@
+"""Session fixtures: the model is trained once per run and the servers start once.
+
+``MODEL_DIR`` (default ``models/``) chooses where the model is trained, so that
+several checkouts or developers do not train into the same folder at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from common.config import PROJECT_ROOT
+from tools.stack import Stack, running_stack, train
+
+os.environ.setdefault("TZ", "Europe/Paris")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def test_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("run")
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model trained from the current config and data (trained at most once)."""
+    model_dir = Path(os.environ.get("MODEL_DIR", PROJECT_ROOT / "models"))
+    return train(model_dir, PROJECT_ROOT / "var" / "log" / "train-tests.log")
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(trained_model: Path, test_run_dir: Path) -> Iterator[Stack]:
+    """The real Rasa server and action server, on a fresh SQLite database."""
+    database_url = f"sqlite:///{test_run_dir / 'assistant.db'}"
+    with running_stack(trained_model, database_url, test_run_dir / "logs") as stack:
+        yield stack

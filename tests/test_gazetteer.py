@@ -1,0 +1,54 @@
+from rasa_ext.gazetteer import build_gazetteer, find_entities
+
+LOOKUPS = [
+    {"name": "commune", "elements": ["Carhaix-Plouguer", "Le Mans", "Saint-Pol-de-Léon",
+                                      "Plouzané", "Locmaria-Plouzané", "Fillé", "Brest"]},
+    {"name": "procedure", "elements": ["rsa", "apa", "revenu de solidarité active"]},
+    {"name": "ignored", "elements": ["Brest"]},
+]
+SYNONYMS = {"carhaix": "Carhaix-Plouguer", "revenu de solidarité active": "rsa", "st pol": "Saint-Pol-de-Léon"}
+GAZETTEER = build_gazetteer(LOOKUPS, SYNONYMS, ["commune", "procedure"])
+AMBIGUOUS = frozenset({"fille"})
+
+
+def values(text: str) -> list[tuple[str, str, str]]:
+    return [
+        (e["entity"], e["value"], text[e["start"]: e["end"]])
+        for e in find_entities(text, GAZETTEER, AMBIGUOUS)
+    ]
+
+
+def test_only_configured_entities_are_built():
+    assert set(GAZETTEER) == {"commune", "procedure"}
+
+
+def test_matches_without_accents_hyphens_or_case():
+    assert values("je suis a SAINT POL DE LEON") == [("commune", "Saint-Pol-de-Léon", "SAINT POL DE LEON")]
+    assert values("près du mans? non, au le mans") == [("commune", "Le Mans", "le mans")]
+
+
+def test_synonyms_return_the_canonical_value():
+    assert values("un epn vers carhaix") == [("commune", "Carhaix-Plouguer", "carhaix")]
+    assert values("mon revenu de solidarite active") == [("procedure", "rsa", "revenu de solidarite active")]
+    assert values("st-pol") == [("commune", "Saint-Pol-de-Léon", "st-pol")]
+
+
+def test_longest_name_wins():
+    assert values("à Locmaria-Plouzané") == [("commune", "Locmaria-Plouzané", "Locmaria-Plouzané")]
+
+
+def test_several_entities_in_one_message_keep_offsets():
+    text = "RSA à Brest et APA au Mans"
+    assert values(text) == [("procedure", "rsa", "RSA"), ("commune", "Brest", "Brest"),
+                            ("procedure", "apa", "APA")]
+
+
+def test_ambiguous_names_need_a_capital_a_preposition_or_to_stand_alone():
+    assert values("ma fille a besoin d'un ordinateur") == []
+    assert values("j'habite Fillé") == [("commune", "Fillé", "Fillé")]
+    assert values("un lieu à fille") == [("commune", "Fillé", "fille")]
+    assert values("fille") == [("commune", "Fillé", "fille")]
+
+
+def test_no_partial_word_matches():
+    assert values("brestois et rsaa") == []

@@ -1,0 +1,1 @@
+"""Developer tooling shared by tests and benchmarks (not imported by the running assistant)."""

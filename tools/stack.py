@@ -1,0 +1,196 @@
+"""Train the model and start the Rasa server and the action server as real processes.
+
+Used by the test suite (once per session) and by the benchmarks, so that both
+exercise the assistant exactly as ``make run`` starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from common.config import PROJECT_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def train(model_dir: Path, log_path: Path) -> Path:
+    """Train into ``model_dir`` unless its newest model matches; return that model."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        subprocess.run(
+            [str(PROJECT_ROOT / "scripts" / "train.sh"), "--out", str(model_dir)],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=1800,
+        )
+    return newest_model(model_dir)
+
+
+def newest_model(model_dir: Path) -> Path:
+    models = sorted(model_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise FileNotFoundError(f"no trained model in {model_dir}")
+    return models[-1]
+
+
+@dataclass
+class Process:
+    """A child process with its log file, stopped with SIGTERM then SIGKILL."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            self.args, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+
+    def wait_until(self, url: str, timeout: float, params: dict[str, str] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen is not None and self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited; see {self.log_path}")
+            try:
+                if requests.get(url, params=params, timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.name} not ready after {timeout:.0f}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+
+@dataclass
+class Stack:
+    """A running Rasa server and action server."""
+
+    rasa_url: str
+    actions_url: str
+    token: str
+    database_url: str
+    env: dict[str, str]
+    rasa: Process
+    actions: Process
+
+    def send(
+        self, sender: str, text: str, metadata: dict[str, Any] | None = None, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        """One message through Rasa's REST channel; returns the bot's replies."""
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=timeout
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def parse(self, text: str) -> dict[str, Any]:
+        response = requests.post(
+            f"{self.rasa_url}/model/parse",
+            params={"token": self.token},
+            json={"text": text},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        response = requests.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker",
+            params={"token": self.token},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+@contextmanager
+def running_stack(
+    model: Path,
+    database_url: str,
+    log_dir: Path,
+    token: str = "test-token",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Start the action server and the Rasa server on free ports; stop them on exit."""
+    rasa_port, actions_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "DATABASE_URL": database_url,
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "RASA_TOKEN": token,
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "TZ": "Europe/Paris",
+        "RASA_TELEMETRY_ENABLED": "false",
+        **(extra_env or {}),
+    }
+    actions = Process(
+        "action server",
+        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+        env,
+        log_dir / "actions.log",
+    )
+    rasa = Process(
+        "rasa server",
+        [
+            str(BIN / "rasa"), "run", "--enable-api", "--auth-token", token,
+            "--port", str(rasa_port), "--model", str(model),
+            "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+        ],
+        env,
+        log_dir / "rasa.log",
+    )
+    with ExitStack() as stack:
+        for process in (actions, rasa):
+            process.start()
+            stack.callback(process.stop)
+        actions.wait_until(f"http://127.0.0.1:{actions_port}/health", timeout=120)
+        rasa.wait_until(
+            f"http://127.0.0.1:{rasa_port}/status", timeout=240, params={"token": token}
+        )
+        yield Stack(
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            actions_url=f"http://127.0.0.1:{actions_port}",
+            token=token,
+            database_url=database_url,
+            env=env,
+            rasa=rasa,
+            actions=actions,
+        )
