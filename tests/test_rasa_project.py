@@ -87,3 +87,24 @@ def test_conversation_stories_pass_with_the_trained_model(trained_model: Path, t
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text(encoding="utf-8") if failed.exists() else result.stdout[-3000:]
     assert result.returncode == 0, detail + result.stderr[-2000:]
+
+
+def test_setup_does_not_reinstall_an_up_to_date_environment():
+    result = subprocess.run(
+        [str(PROJECT_ROOT / "scripts" / "setup.sh")],
+        capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "environment up to date" in result.stdout
+
+
+@pytest.mark.model
+def test_training_is_skipped_when_nothing_changed(trained_model: Path):
+    before = sorted(trained_model.parent.glob("*.tar.gz"))
+    result = subprocess.run(
+        [str(PROJECT_ROOT / "scripts" / "train.sh"), "--out", str(trained_model.parent)],
+        capture_output=True, text=True, timeout=900, cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert sorted(trained_model.parent.glob("*.tar.gz")) == before
+    assert "Nothing changed" in result.stdout + result.stderr
