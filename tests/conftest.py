@@ -37,3 +37,12 @@ def rasa_stack(trained_model: Path, test_run_dir: Path) -> Iterator[Stack]:
     database_url = f"sqlite:///{test_run_dir / 'assistant.db'}"
     with running_stack(trained_model, database_url, test_run_dir / "logs") as stack:
         yield stack
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server on loopback (installed by scripts/postgres.sh if missing)."""
+    from tools.postgres import running_postgres
+
+    with running_postgres() as url:
+        yield url

@@ -1,26 +1,39 @@
 import sqlite3
 
 import pytest
-
+import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+
 from rasa_ext.tracker_store import UrlSQLTrackerStore
 
 
-async def test_trackers_are_saved_in_the_database_of_the_url(tmp_path):
-    db = tmp_path / "assistant.db"
-    store = UrlSQLTrackerStore(domain=Domain.empty(), host=f"sqlite:///{db}")
+async def _save_and_reload(url: str) -> DialogueStateTracker | None:
+    store = UrlSQLTrackerStore(domain=Domain.empty(), host=url)
     tracker = DialogueStateTracker.from_events(
         "citizen-1", [ActionExecuted("action_listen"), UserUttered("bonjour", {"name": "greet"})]
     )
     await store.save(tracker)
+    return await UrlSQLTrackerStore(domain=Domain.empty(), host=url).retrieve("citizen-1")
 
-    reloaded = await UrlSQLTrackerStore(domain=Domain.empty(), host=f"sqlite:///{db}").retrieve("citizen-1")
+
+async def test_trackers_are_saved_in_the_sqlite_file_of_the_url(tmp_path):
+    db = tmp_path / "assistant.db"
+    reloaded = await _save_and_reload(f"sqlite:///{db}")
     assert reloaded is not None
     assert reloaded.latest_message.text == "bonjour"
     with sqlite3.connect(db) as connection:
         assert connection.execute("select count(*) from events").fetchone()[0] >= 2
+
+
+async def test_trackers_are_saved_in_postgresql(postgres_url):
+    reloaded = await _save_and_reload(postgres_url)
+    assert reloaded is not None
+    assert reloaded.latest_message.text == "bonjour"
+    with sa.create_engine(postgres_url, future=True).connect() as connection:
+        count = connection.execute(sa.text("select count(*) from events")).scalar()
+    assert count >= 2
 
 
 def test_a_missing_url_is_refused_with_the_setting_name():

@@ -1,0 +1,68 @@
+"""A throw-away PostgreSQL server on loopback, for tests that must meet the production store.
+
+``scripts/postgres.sh`` installs Debian's server when it is missing; this module creates
+a cluster in a temporary folder, starts it on a free 127.0.0.1 port and removes it on
+exit. As root, the server runs as the ``postgres`` system user (PostgreSQL refuses root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from common.config import PROJECT_ROOT
+from tools.stack import free_port
+
+DATABASE = "assistant"
+
+
+def _bin_dir() -> Path:
+    subprocess.run([str(PROJECT_ROOT / "scripts" / "postgres.sh")], check=True, timeout=900)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    if not found:
+        raise FileNotFoundError("PostgreSQL server binaries not found after scripts/postgres.sh")
+    return found[-1]
+
+
+def _as_server_user(args: list[str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--", *args]
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Yield the SQLAlchemy URL of a fresh, empty database on a temporary server."""
+    bin_dir = _bin_dir()
+    root = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
+    data, port = root / "data", free_port()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    _as_server_user(
+        [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+         "--encoding=UTF8", "--locale=C.UTF-8"],
+        timeout=120,
+    )
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
+    _as_server_user(
+        [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
+         "-w", "-t", "60", "start"],
+        timeout=90,
+    )
+    try:
+        _as_server_user(
+            [str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+             DATABASE],
+            timeout=30,
+        )
+        yield f"postgresql://postgres@127.0.0.1:{port}/{DATABASE}"
+    finally:
+        _as_server_user(
+            [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], timeout=60
+        )
+        shutil.rmtree(root, ignore_errors=True)
