@@ -33,8 +33,14 @@ GEONAMES_DEPARTEMENTS = {"29": "Departement du Finistere", "72": "Departement de
 # Islands with no neighbour to borrow a position from (town-hall positions).
 MANUAL_POSITIONS = {"29083": (48.0378, -4.8506), "29155": (48.4575, -5.0947)}
 COLUMNS = [
-    "code_insee", "nom", "codes_postaux", "departement", "latitude", "longitude",
-    "population", "coord_source",
+    "code_insee",
+    "nom",
+    "codes_postaux",
+    "departement",
+    "latitude",
+    "longitude",
+    "population",
+    "coord_source",
 ]
 
 
@@ -129,8 +135,11 @@ def main() -> None:
     parser.add_argument("departements", nargs="+")
     args = parser.parse_args()
     rows = build(args.etalab_data, args.geonames, args.departements)
-    write(rows, PROJECT_ROOT / "data" / "communes.csv",
-          PROJECT_ROOT / "nlu_data" / "lookups" / "communes.yml")
+    write(
+        rows,
+        PROJECT_ROOT / "data" / "communes.csv",
+        PROJECT_ROOT / "nlu_data" / "lookups" / "communes.yml",
+    )
     by_source = defaultdict(int)
     for row in rows:
         by_source[row["coord_source"] or "none"] += 1
