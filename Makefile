@@ -1,8 +1,8 @@
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint train chat bench validate
+.PHONY: help install run test lint train chat bench validate import-places stale-content rooms
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 install: ## Create .venv from requirements/lock.txt (skipped when up to date)
 	scripts/setup.sh
@@ -27,3 +27,12 @@ bench: ## NLU quality, latency and training-time figures
 
 validate: ## rasa data validate
 	scripts/setup.sh && scripts/validate.sh
+
+import-places: ## Import digital-help places: make import-places FILE=path [MAPPING=map.yml]
+	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.place_import "$$@"' _ $(or $(FILE),data/places) $(if $(MAPPING),--mapping $(MAPPING))
+
+stale-content: ## List content not reviewed for MONTHS months (default 6)
+	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.knowledge --stale "$$1"' _ $(or $(MONTHS),6)
+
+rooms: ## Load data/rooms.yml and data/agents.yml into the database (seed or reload)
+	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.booking_admin seed'

@@ -1,0 +1,61 @@
+"""Seed or reload the rooms and the agent directory from the data files.
+
+    python -m actions.booking_admin seed      # create tables, insert/update, disable removed
+    python -m actions.booking_admin show      # list sites, rooms and the number of agents
+
+Files: ``DATA_DIR/rooms.yml`` and ``DATA_DIR/agents.yml``; database: ``DATABASE_URL``.
+The action server seeds an empty database by itself on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from typing import Any
+
+from actions.content import ContentError, load_yaml
+from common.config import database_url
+
+
+def load_reference_data() -> tuple[dict[str, Any], dict[str, Any]]:
+    # Copies: load_yaml caches the parsed files and callers may change what they get.
+    rooms = copy.deepcopy(load_yaml("rooms.yml") or {})
+    agents = copy.deepcopy(load_yaml("agents.yml") or {})
+    for site in rooms.get("sites", []):
+        if not site.get("name") or not site.get("opening_hours"):
+            raise ContentError(f"rooms.yml: every site needs a name and opening_hours: {site}")
+        for room in site.get("rooms", []):
+            if not room.get("id") or int(room.get("capacity", 0)) < 1:
+                raise ContentError(f"rooms.yml: every room needs an id and a capacity: {room}")
+    for agent in agents.get("agents", []):
+        if not agent.get("id") or not agent.get("name"):
+            raise ContentError(f"agents.yml: every agent needs an id and a name: {agent}")
+    return rooms, agents
+
+
+def main(argv: list[str] | None = None) -> int:
+    from actions.booking_store import BookingStore
+    from common.db import make_engine
+
+    parser = argparse.ArgumentParser(prog="python -m actions.booking_admin")
+    parser.add_argument("command", choices=["seed", "show"])
+    args = parser.parse_args(argv)
+    store = BookingStore(make_engine(database_url()))
+    store.create_schema()
+    if args.command == "seed":
+        try:
+            counts = store.seed(*load_reference_data())
+        except ContentError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(", ".join(f"{n} {what}" for what, n in counts.items()))
+        return 0
+    for site in store.sites():
+        rooms = "; ".join(f"{r.name} ({r.capacity} pl.)" for r in site.rooms)
+        print(f"{site.name} [{site.opening_hours}]: {rooms}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

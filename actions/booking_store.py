@@ -1,0 +1,705 @@
+"""Rooms, agents and bookings in the shared database (SQLAlchemy; SQLite or PostgreSQL).
+
+No double booking, ever: a booking owns one ``booking_slots`` row per quarter of
+an hour it covers, and ``UNIQUE(room_id, slot_start)`` makes the database itself
+refuse a second booking of the same quarter. The booking and its slot rows are
+inserted in one transaction, so a concurrent attempt fails as a whole with an
+``IntegrityError``, which this module turns into alternatives. The availability
+read before is only a courtesy to propose a free room first.
+
+Times are stored in UTC (naive columns, converted at the edge by
+:class:`UTCDateTime`) and shown in Europe/Paris by the actions.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from actions.booking_rules import is_open, opening_days
+from actions.datetime_fr import PARIS, UTC
+from common.db import Base, make_engine, make_session_factory, session_scope
+from common.text import key
+
+logger = logging.getLogger(__name__)
+
+SLOT = timedelta(minutes=15)
+ALTERNATIVE_STEP = timedelta(minutes=30)
+MAX_ALTERNATIVES = 3
+CONFIRMED, CANCELLED = "confirmed", "cancelled"
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC everywhere."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where a UTC instant is required")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class AgentRow(Base):
+    __tablename__ = "booking_agents"
+    id = Column(String(100), primary_key=True)
+    name = Column(String(200), nullable=False)
+    email = Column(String(200), nullable=False, default="")
+    service = Column(String(200), nullable=False, default="")
+    active = Column(Boolean, nullable=False, default=True)
+
+
+class IdentityRow(Base):
+    __tablename__ = "booking_agent_identities"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_booking_identity"),)
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    channel = Column(String(20), nullable=False)
+    user_id = Column(String(200), nullable=False)
+    agent_id = Column(String(100), ForeignKey("booking_agents.id"), nullable=False)
+
+
+class SiteRow(Base):
+    __tablename__ = "booking_sites"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    name = Column(String(100), nullable=False, unique=True)
+    label = Column(String(200), nullable=False, default="")
+    aliases = Column(String(500), nullable=False, default="")
+    address = Column(String(300), nullable=False, default="")
+    opening_hours = Column(String(300), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+
+
+class RoomRow(Base):
+    __tablename__ = "booking_rooms"
+    id = Column(String(100), primary_key=True)
+    site_id = Column(Integer, ForeignKey("booking_sites.id"), nullable=False)
+    name = Column(String(200), nullable=False)
+    capacity = Column(Integer, nullable=False)
+    equipment = Column(String(200), nullable=False, default="")
+    active = Column(Boolean, nullable=False, default=True)
+
+
+class BookingRow(Base):
+    __tablename__ = "bookings"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    # Unguessable public reference: the .ics link and button payloads use it, never the id.
+    ref = Column(String(40), nullable=False, unique=True)
+    room_id = Column(String(100), ForeignKey("booking_rooms.id"), nullable=False)
+    agent_id = Column(String(100), ForeignKey("booking_agents.id"), nullable=False)
+    start_utc = Column(UTCDateTime, nullable=False)
+    end_utc = Column(UTCDateTime, nullable=False)
+    attendees = Column(Integer, nullable=False)
+    visio_url = Column(String(500), nullable=False)
+    status = Column(String(20), nullable=False, default=CONFIRMED)
+    created_at = Column(UTCDateTime, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False)
+
+
+class SlotRow(Base):
+    __tablename__ = "booking_slots"
+    __table_args__ = (UniqueConstraint("room_id", "slot_start", name="uq_booking_slot"),)
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    room_id = Column(String(100), ForeignKey("booking_rooms.id"), nullable=False)
+    slot_start = Column(UTCDateTime, nullable=False)
+    booking_id = Column(Integer, ForeignKey("bookings.id"), nullable=False, index=True)
+
+
+TABLES = [m.__table__ for m in (AgentRow, IdentityRow, SiteRow, RoomRow, BookingRow, SlotRow)]
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    name: str
+    capacity: int
+    equipment: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    label: str
+    address: str
+    opening_hours: str
+    rooms: tuple[Room, ...]
+
+    def room(self, room_id: str) -> Room | None:
+        return next((r for r in self.rooms if r.id == room_id), None)
+
+    @property
+    def max_capacity(self) -> int:
+        return max((r.capacity for r in self.rooms), default=0)
+
+
+@dataclass(frozen=True)
+class Option:
+    """A free room at a given time: a proposal or an alternative."""
+
+    room_id: str
+    room_name: str
+    site: str
+    start_utc: datetime
+    end_utc: datetime
+
+    def token(self) -> str:
+        """Compact form for a button payload and a slot ("room|2026-11-26T13:00Z")."""
+        return f"{self.room_id}|{self.start_utc.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+
+
+@dataclass(frozen=True)
+class Booking:
+    id: int
+    ref: str
+    agent_id: str
+    room_id: str
+    room_name: str
+    site: str
+    site_label: str
+    address: str
+    start_utc: datetime
+    end_utc: datetime
+    attendees: int
+    visio_url: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a booking or a move: the booking, or why not and what else is free."""
+
+    booking: Booking | None
+    alternatives: tuple[Option, ...] = ()
+
+
+def parse_token(token: str) -> tuple[str, datetime] | None:
+    """The inverse of :meth:`Option.token`; ``None`` when it is not one."""
+    try:
+        room_id, stamp = token.split("|", 1)
+        start = datetime.strptime(stamp, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return room_id, start
+
+
+def slot_starts(start_utc: datetime, end_utc: datetime) -> list[datetime]:
+    """Every quarter of an hour that [start, end) touches, in UTC."""
+    start_utc = start_utc.astimezone(UTC)
+    first = start_utc.replace(
+        minute=start_utc.minute - start_utc.minute % 15, second=0, microsecond=0
+    )
+    slots, current = [], first
+    while current < end_utc:
+        slots.append(current)
+        current += SLOT
+    return slots
+
+
+class BookingStore:
+    """All database work of the booking feature; one instance per database URL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions: sessionmaker = make_session_factory(engine)
+
+    # --- schema and reference data ----------------------------------------------------
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine, tables=TABLES)
+
+    def is_seeded(self) -> bool:
+        with self.sessions() as session:
+            return session.execute(select(SiteRow.id).limit(1)).first() is not None
+
+    def seed(self, rooms: dict[str, Any], agents: dict[str, Any]) -> dict[str, int]:
+        """Insert or update sites, rooms and agents from the data files; disable the rest."""
+        counts = {"sites": 0, "rooms": 0, "agents": 0, "identities": 0}
+        with session_scope(self.sessions) as session:
+            seen_sites, seen_rooms = set(), set()
+            for site_data in rooms.get("sites", []):
+                site = session.execute(
+                    select(SiteRow).where(SiteRow.name == site_data["name"])
+                ).scalar_one_or_none() or SiteRow(name=site_data["name"])
+                site.label = site_data.get("label", site_data["name"])
+                site.aliases = "|".join(site_data.get("aliases") or [])
+                site.address = site_data.get("address", "")
+                site.opening_hours = site_data["opening_hours"]
+                site.active = True
+                session.add(site)
+                session.flush()
+                seen_sites.add(site.id)
+                counts["sites"] += 1
+                for room_data in site_data.get("rooms", []):
+                    room = session.get(RoomRow, room_data["id"]) or RoomRow(id=room_data["id"])
+                    room.site_id = site.id
+                    room.name = room_data["name"]
+                    room.capacity = int(room_data["capacity"])
+                    room.equipment = ",".join(room_data.get("equipment", []))
+                    room.active = True
+                    session.add(room)
+                    seen_rooms.add(room.id)
+                    counts["rooms"] += 1
+            for site in session.execute(select(SiteRow)).scalars():
+                site.active = site.id in seen_sites
+            for room in session.execute(select(RoomRow)).scalars():
+                room.active = room.id in seen_rooms
+            seen_agents = set()
+            session.execute(delete(IdentityRow))
+            session.flush()
+            for agent_data in agents.get("agents", []):
+                agent = session.get(AgentRow, agent_data["id"]) or AgentRow(id=agent_data["id"])
+                agent.name = agent_data["name"]
+                agent.email = agent_data.get("email", "")
+                agent.service = agent_data.get("service", "")
+                agent.active = True
+                session.add(agent)
+                session.flush()
+                seen_agents.add(agent.id)
+                counts["agents"] += 1
+                for channel, user_id in (agent_data.get("identities") or {}).items():
+                    session.add(
+                        IdentityRow(channel=str(channel), user_id=str(user_id), agent_id=agent.id)
+                    )
+                    counts["identities"] += 1
+            for agent in session.execute(select(AgentRow)).scalars():
+                agent.active = agent.id in seen_agents
+        return counts
+
+    # --- directory and rooms ----------------------------------------------------------
+    def agent_for(self, channel: str, user_id: str) -> Agent | None:
+        """The active agent behind a channel identity, or ``None`` (citizens, strangers)."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(AgentRow)
+                .join(IdentityRow, IdentityRow.agent_id == AgentRow.id)
+                .where(
+                    IdentityRow.channel == channel,
+                    IdentityRow.user_id == user_id,
+                    AgentRow.active.is_(True),
+                )
+            ).scalar_one_or_none()
+            return Agent(row.id, row.name, row.email) if row else None
+
+    def site(self, name: str) -> Site | None:
+        """The active site called ``name`` or one of its aliases, loosely ("carhaix plouguer")."""
+        wanted = key(name)
+        with self.sessions() as session:
+            for row in session.execute(select(SiteRow).where(SiteRow.active.is_(True))).scalars():
+                names = [row.name, *(a for a in row.aliases.split("|") if a)]
+                if wanted in {key(n) for n in names}:
+                    return self._site(session, row)
+            return None
+
+    def sites(self) -> list[Site]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(SiteRow).where(SiteRow.active.is_(True)).order_by(SiteRow.id)
+            ).scalars()
+            return [self._site(session, row) for row in rows]
+
+    @staticmethod
+    def _site(session: Session, row: SiteRow) -> Site:
+        rooms = session.execute(
+            select(RoomRow)
+            .where(RoomRow.site_id == row.id, RoomRow.active.is_(True))
+            .order_by(RoomRow.capacity, RoomRow.id)
+        ).scalars()
+        return Site(
+            name=row.name,
+            label=row.label,
+            address=row.address,
+            opening_hours=row.opening_hours,
+            rooms=tuple(
+                Room(r.id, r.name, r.capacity, tuple(e for e in r.equipment.split(",") if e))
+                for r in rooms
+            ),
+        )
+
+    def _site_of_room(self, session: Session, room_id: str) -> Site | None:
+        row = session.execute(
+            select(SiteRow)
+            .join(RoomRow, RoomRow.site_id == SiteRow.id)
+            .where(RoomRow.id == room_id)
+        ).scalar_one_or_none()
+        return self._site(session, row) if row else None
+
+    # --- availability -----------------------------------------------------------------
+    def _busy(
+        self,
+        session: Session,
+        room_ids: Iterable[str],
+        start: datetime,
+        end: datetime,
+        ignore_booking: int | None = None,
+    ) -> set[tuple[str, datetime]]:
+        query = select(SlotRow.room_id, SlotRow.slot_start).where(
+            SlotRow.room_id.in_(list(room_ids)),
+            SlotRow.slot_start >= start - SLOT,
+            SlotRow.slot_start < end,
+        )
+        if ignore_booking is not None:
+            query = query.where(SlotRow.booking_id != ignore_booking)
+        return {(room_id, slot) for room_id, slot in session.execute(query)}
+
+    @staticmethod
+    def _free(
+        busy: set[tuple[str, datetime]], room_id: str, start: datetime, end: datetime
+    ) -> bool:
+        return all((room_id, s) not in busy for s in slot_starts(start, end))
+
+    def is_free(
+        self,
+        room_id: str,
+        start_utc: datetime,
+        end_utc: datetime,
+        ignore_booking: int | None = None,
+    ) -> bool:
+        with self.sessions() as session:
+            busy = self._busy(session, [room_id], start_utc, end_utc, ignore_booking)
+        return self._free(busy, room_id, start_utc, end_utc)
+
+    def free_room(
+        self, site: Site, start_utc: datetime, end_utc: datetime, attendees: int
+    ) -> Option | None:
+        """The smallest room of ``site`` that fits and is free, or ``None``."""
+        fitting = [r for r in site.rooms if r.capacity >= attendees]
+        with self.sessions() as session:
+            busy = self._busy(session, [r.id for r in fitting], start_utc, end_utc)
+        for room in fitting:
+            if self._free(busy, room.id, start_utc, end_utc):
+                return Option(room.id, room.name, site.name, start_utc, end_utc)
+        return None
+
+    def alternatives(
+        self,
+        site: Site,
+        start_utc: datetime,
+        end_utc: datetime,
+        attendees: int,
+        now: datetime,
+        preferred_room: str | None = None,
+        ignore_booking: int | None = None,
+        limit: int = MAX_ALTERNATIVES,
+    ) -> list[Option]:
+        """Up to ``limit`` free options near the wanted one.
+
+        Other rooms of the site at the same time come first (at most ``limit - 1`` so
+        that another time is always shown too), then the preferred room at the nearest
+        other times (same day, then the following opening days), then any fitting room.
+        """
+        fitting = [r for r in site.rooms if r.capacity >= attendees]
+        if not fitting:
+            return []
+        preferred = next((r for r in fitting if r.id == preferred_room), fitting[0])
+        length = end_utc - start_utc
+        days = opening_days(site.opening_hours, start_utc, count=5)
+        window_start = min([start_utc, *[d[0] for d in days]])
+        window_end = max([end_utc, *[d[1] for d in days]])
+        with self.sessions() as session:
+            busy = self._busy(
+                session, [r.id for r in fitting], window_start, window_end, ignore_booking
+            )
+
+        def usable(room: Room, start: datetime) -> bool:
+            end = start + length
+            return (
+                start > now
+                and is_open(site.opening_hours, start, end)
+                and self._free(busy, room.id, start, end)
+            )
+
+        options: list[Option] = []
+
+        def add(room: Room, start: datetime) -> None:
+            option = Option(room.id, room.name, site.name, start, start + length)
+            if option not in options and len(options) < limit:
+                options.append(option)
+
+        for room in fitting:
+            if room.id != preferred.id and usable(room, start_utc) and len(options) < limit - 1:
+                add(room, start_utc)
+        times = _candidate_times(start_utc, days)
+        for start in times:
+            if start != start_utc and usable(preferred, start):
+                add(preferred, start)
+        for start in times:
+            for room in fitting:
+                if usable(room, start):
+                    add(room, start)
+        return options[:limit]
+
+    # --- bookings ---------------------------------------------------------------------
+    def book(
+        self,
+        agent_id: str,
+        room_id: str,
+        start_utc: datetime,
+        end_utc: datetime,
+        attendees: int,
+        visio_url: str,
+        now: datetime,
+    ) -> Outcome:
+        """Book atomically; when the database refuses (taken), return alternatives instead."""
+        try:
+            # The first statement of the transaction is a write: SQLite takes its write
+            # lock at once (and waits on busy_timeout) instead of failing to upgrade.
+            with session_scope(self.sessions) as session:
+                row = BookingRow(
+                    ref=secrets.token_urlsafe(12),
+                    room_id=room_id,
+                    agent_id=agent_id,
+                    start_utc=start_utc,
+                    end_utc=end_utc,
+                    attendees=attendees,
+                    visio_url=visio_url,
+                    status=CONFIRMED,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+                session.add_all(
+                    SlotRow(room_id=room_id, slot_start=s, booking_id=row.id)
+                    for s in slot_starts(start_utc, end_utc)
+                )
+                session.flush()
+                booking_id = row.id
+        except IntegrityError:
+            logger.info("room %s already taken at %s", room_id, start_utc.isoformat())
+            return Outcome(
+                None,
+                tuple(self._alternatives_for_room(room_id, start_utc, end_utc, attendees, now)),
+            )
+        return Outcome(self.get(agent_id, booking_id))
+
+    def _alternatives_for_room(
+        self,
+        room_id: str,
+        start_utc: datetime,
+        end_utc: datetime,
+        attendees: int,
+        now: datetime,
+        ignore_booking: int | None = None,
+    ) -> list[Option]:
+        with self.sessions() as session:
+            site = self._site_of_room(session, room_id)
+        if site is None:
+            return []
+        return self.alternatives(
+            site,
+            start_utc,
+            end_utc,
+            attendees,
+            now,
+            preferred_room=room_id,
+            ignore_booking=ignore_booking,
+        )
+
+    def _booking(self, session: Session, row: BookingRow) -> Booking:
+        room = session.get(RoomRow, row.room_id)
+        site = session.get(SiteRow, room.site_id)
+        return Booking(
+            id=row.id,
+            ref=row.ref,
+            agent_id=row.agent_id,
+            room_id=row.room_id,
+            room_name=room.name,
+            site=site.name,
+            site_label=site.label,
+            address=site.address,
+            start_utc=row.start_utc,
+            end_utc=row.end_utc,
+            attendees=row.attendees,
+            visio_url=row.visio_url,
+            status=row.status,
+        )
+
+    def get(self, agent_id: str, booking_id: int) -> Booking | None:
+        """A booking of this agent only: another agent's booking does not exist for them."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(BookingRow).where(
+                    BookingRow.id == booking_id, BookingRow.agent_id == agent_id
+                )
+            ).scalar_one_or_none()
+            return self._booking(session, row) if row else None
+
+    def by_ref(self, ref: str) -> Booking | None:
+        """For the gateway's .ics route: the reference is the capability."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(BookingRow).where(BookingRow.ref == ref, BookingRow.status == CONFIRMED)
+            ).scalar_one_or_none()
+            return self._booking(session, row) if row else None
+
+    def upcoming(self, agent_id: str, now: datetime) -> list[Booking]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(BookingRow)
+                .where(
+                    BookingRow.agent_id == agent_id,
+                    BookingRow.status == CONFIRMED,
+                    BookingRow.end_utc > now,
+                )
+                .order_by(BookingRow.start_utc)
+            ).scalars()
+            return [self._booking(session, row) for row in rows]
+
+    def cancel(self, agent_id: str, booking_id: int, now: datetime) -> bool:
+        """Cancel one of the agent's bookings and free its slots; ``False`` if not theirs."""
+        with session_scope(self.sessions) as session:
+            deleted = session.execute(
+                delete(SlotRow)
+                .where(
+                    SlotRow.booking_id == booking_id,
+                    SlotRow.booking_id.in_(
+                        select(BookingRow.id).where(
+                            BookingRow.agent_id == agent_id, BookingRow.status == CONFIRMED
+                        )
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            row = session.execute(
+                select(BookingRow).where(
+                    BookingRow.id == booking_id,
+                    BookingRow.agent_id == agent_id,
+                    BookingRow.status == CONFIRMED,
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                return False
+            row.status, row.updated_at = CANCELLED, now
+            logger.info("booking %s cancelled (%s slots freed)", booking_id, deleted)
+        return True
+
+    def move(
+        self,
+        agent_id: str,
+        booking_id: int,
+        room_id: str,
+        start_utc: datetime,
+        end_utc: datetime,
+        now: datetime,
+    ) -> Outcome:
+        """Move a booking to a new time (and room of the same site) atomically.
+
+        The old slot rows are deleted and the new ones inserted in one transaction: when
+        the new time is taken, nothing changes and alternatives are returned.
+        """
+        try:
+            with session_scope(self.sessions) as session:
+                session.execute(
+                    delete(SlotRow)
+                    .where(
+                        SlotRow.booking_id == booking_id,
+                        SlotRow.booking_id.in_(
+                            select(BookingRow.id).where(
+                                BookingRow.agent_id == agent_id, BookingRow.status == CONFIRMED
+                            )
+                        ),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                row = session.execute(
+                    select(BookingRow).where(
+                        BookingRow.id == booking_id,
+                        BookingRow.agent_id == agent_id,
+                        BookingRow.status == CONFIRMED,
+                    )
+                ).scalar_one_or_none()
+                if row is None:
+                    return Outcome(None)
+                row.room_id = room_id
+                row.start_utc, row.end_utc, row.updated_at = start_utc, end_utc, now
+                session.add_all(
+                    SlotRow(room_id=room_id, slot_start=s, booking_id=row.id)
+                    for s in slot_starts(start_utc, end_utc)
+                )
+                session.flush()
+        except IntegrityError:
+            current = self.get(agent_id, booking_id)
+            if current is None:
+                return Outcome(None)
+            return Outcome(
+                None,
+                tuple(
+                    self._alternatives_for_room(
+                        current.room_id,
+                        start_utc,
+                        end_utc,
+                        current.attendees,
+                        now,
+                        ignore_booking=booking_id,
+                    )
+                ),
+            )
+        return Outcome(self.get(agent_id, booking_id))
+
+
+def _candidate_times(wanted: datetime, days: list[tuple[datetime, datetime]]) -> list[datetime]:
+    """Start times on the half hour within the opening days, nearest to ``wanted`` first."""
+    times: set[datetime] = set()
+    for open_start, open_end in days:
+        current = open_start
+        while current < open_end:
+            times.add(current)
+            current += ALTERNATIVE_STEP
+    local_day = wanted.astimezone(PARIS).date()
+
+    def rank(start: datetime) -> tuple[int, float]:
+        day: date = start.astimezone(PARIS).date()
+        return (0 if day == local_day else 1, abs((start - wanted).total_seconds()))
+
+    return sorted(times, key=rank)
+
+
+_stores: dict[str, BookingStore] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(url: str) -> BookingStore:
+    """The store of ``url``: tables created and sample data seeded on first use."""
+    with _stores_lock:
+        store = _stores.get(url)
+        if store is None:
+            store = BookingStore(make_engine(url))
+            store.create_schema()
+            if not store.is_seeded():
+                from actions.booking_admin import load_reference_data
+
+                store.seed(*load_reference_data())
+            _stores[url] = store
+        return store

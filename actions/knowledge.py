@@ -1,0 +1,292 @@
+"""Procedures and the digital offer, answered from ``DATA_DIR/knowledge/*.yml``.
+
+Every answer ends with the non-digital way (phone, desk) and the offer of a
+nearby digital-help place or a mediator. Content is re-read when its file
+changes (``actions.content``), so admins edit YAML without restarting anything.
+
+    python -m actions.knowledge --stale 6    # entries not reviewed for 6 months
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.content import ContentError, load_yaml
+from common.config import data_dir
+
+logger = logging.getLogger(__name__)
+
+PROCEDURES_FILE = "knowledge/procedures.yml"
+OFFER_FILE = "knowledge/digital_offer.yml"
+# Folders whose YAML entries carry owner / last_reviewed / source.
+REVIEWED_FOLDERS = ("knowledge", "guides")
+OFFER_TEXT = (
+    "Besoin d'aide ? Je peux vous indiquer un lieu d'aide au numérique "
+    "près de chez vous, ou vous mettre en relation avec un médiateur."
+)
+OFFER_BUTTONS = [
+    {"title": "Un lieu d'aide près de chez moi", "payload": "/find_digital_place"},
+    {"title": "Parler à un médiateur", "payload": "/request_human"},
+]
+UNAVAILABLE = (
+    "Je ne trouve pas cette information pour le moment, désolé. "
+    "Vous pouvez appeler Allô Service Public au 3939, ou aller dans un espace France Services."
+)
+
+
+def entries(relative_path: str) -> dict[str, dict[str, Any]]:
+    """The ``entries`` mapping of a knowledge file."""
+    content = load_yaml(relative_path) or {}
+    found = content.get("entries")
+    if not isinstance(found, dict):
+        raise ContentError(f"{relative_path}: 'entries' is missing")
+    return found
+
+
+def council_values() -> dict[str, str]:
+    """Placeholders filled from ``council.yml`` (the council's own numbers)."""
+    try:
+        board = (load_yaml("council.yml") or {}).get("switchboard") or {}
+    except ContentError:
+        logger.warning("council.yml unavailable; procedure answers give national numbers only")
+        board = {}
+    return {
+        "council_phone": board.get("phone", "le standard du Département"),
+        "council_hours": board.get("hours", "aux heures d'ouverture"),
+    }
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def find_procedure(procedures: dict[str, dict[str, Any]], wanted: str | None) -> str | None:
+    """The entry key for an entity value, following ``aliases`` (mdph -> pch)."""
+    if not wanted:
+        return None
+    wanted = wanted.strip().lower()
+    if wanted in procedures:
+        return wanted
+    for name, entry in procedures.items():
+        if wanted in (entry.get("aliases") or []):
+            return name
+    return None
+
+
+def _links(block: dict[str, Any]) -> list[str]:
+    if block.get("link"):
+        return [f"Site officiel : {block['link']}"]
+    return [f"{link['label']} : {link['url']}" for link in block.get("links") or []]
+
+
+def closing_message(offline: str, values: dict[str, str]) -> dict[str, Any]:
+    """The last message of every answer: the non-digital way, then the offer."""
+    return {
+        "text": f"Sans internet : {fill(offline, values)}\n{OFFER_TEXT}",
+        "buttons": OFFER_BUTTONS,
+    }
+
+
+def procedure_messages(entry: dict[str, Any], values: dict[str, str]) -> list[dict[str, Any]]:
+    """A procedure in three messages: what and who, online steps and documents, offline."""
+    online = entry["online"]
+    steps = [f"{n}. {step}" for n, step in enumerate(online["steps"], start=1)]
+    documents = [f"- {d}" for d in entry.get("documents") or []]
+    how = ["En ligne :", *steps, *_links(online)]
+    if documents:
+        how += ["Documents à préparer :", *documents]
+    return [
+        {"text": f"{entry['title']}\n{entry['what']}\nPour qui ? {entry['who']}"},
+        {"text": "\n".join(how)},
+        closing_message(entry["offline"], values),
+    ]
+
+
+def offer_messages(entry: dict[str, Any], values: dict[str, str]) -> list[dict[str, Any]]:
+    """A digital-offer topic: title and paragraphs, links, then the offline way and offer."""
+    body = [entry["title"], *(fill(p, values) for p in entry["text"]), *_links(entry)]
+    return [{"text": "\n".join(body)}, closing_message(entry["offline"], values)]
+
+
+def procedure_choice(procedures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    buttons = [
+        {
+            "title": entry.get("short") or entry["title"].split(" (")[0],
+            "payload": f'/ask_procedure{{"procedure":"{name}"}}',
+        }
+        for name, entry in procedures.items()
+    ]
+    return {"response": "utter_ask_which_procedure", "buttons": buttons}
+
+
+class ActionProcedure(Action):
+    def name(self) -> str:
+        return "action_procedure"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        wanted = next(tracker.get_latest_entity_values("procedure"), None)
+        try:
+            procedures = entries(PROCEDURES_FILE)
+            name = find_procedure(procedures, wanted)
+            if name is None:
+                if wanted:
+                    logger.warning("no knowledge entry for procedure %r", wanted)
+                messages = [procedure_choice(procedures)]
+            else:
+                messages = procedure_messages(procedures[name], council_values())
+        except (ContentError, KeyError, TypeError, AttributeError):
+            logger.exception("procedure knowledge unusable")
+            dispatcher.utter_message(text=UNAVAILABLE, buttons=OFFER_BUTTONS)
+            return []
+        for message in messages:
+            dispatcher.utter_message(**message)
+        return [SlotSet("procedure", name)] if name else []
+
+
+class OfferTopicAction(Action, ABC):
+    """Answers one entry of ``digital_offer.yml``; subclasses name the action and entry."""
+
+    entry: str
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            messages = offer_messages(entries(OFFER_FILE)[self.entry], council_values())
+        except (ContentError, KeyError, TypeError, AttributeError):
+            logger.exception("digital offer entry %r unusable", self.entry)
+            dispatcher.utter_message(text=UNAVAILABLE, buttons=OFFER_BUTTONS)
+            return []
+        for message in messages:
+            dispatcher.utter_message(**message)
+        return []
+
+
+class ActionPassNumerique(OfferTopicAction):
+    entry = "pass_numerique"
+
+    def name(self) -> str:
+        return "action_pass_numerique"
+
+
+class ActionDigitalAdvisor(OfferTopicAction):
+    entry = "conseillers_numeriques"
+
+    def name(self) -> str:
+        return "action_digital_advisor"
+
+
+class ActionFibre(OfferTopicAction):
+    entry = "fibre"
+
+    def name(self) -> str:
+        return "action_fibre"
+
+
+class ActionEquipment(OfferTopicAction):
+    entry = "equipment"
+
+    def name(self) -> str:
+        return "action_equipment"
+
+
+# ------------------------------------------------------------ review follow-up
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    file: str
+    entry: str
+    owner: str
+    last_reviewed: date | None
+    source: str
+    problem: str
+
+    def __str__(self) -> str:
+        reviewed = self.last_reviewed.isoformat() if self.last_reviewed else "jamais"
+        return (
+            f"{self.file} › {self.entry} — {self.problem} (revu : {reviewed}, "
+            f"responsable : {self.owner or '?'}, source : {self.source or '?'})"
+        )
+
+
+def months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    for candidate in range(day.day, 0, -1):  # 31 March - 1 month -> 28/29 February
+        try:
+            return date(year, month + 1, candidate)
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover - day 1 always exists
+
+
+def review_items(folder: Path, months: int, today: date) -> list[ReviewItem]:
+    """Entries not reviewed since ``months`` months, or missing owner / date / source."""
+    limit = months_before(today, months)
+    items: list[ReviewItem] = []
+    for sub in REVIEWED_FOLDERS:
+        for path in sorted((folder / sub).glob("*.yml")):
+            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for name, entry in (content.get("entries") or {}).items():
+                reviewed = entry.get("last_reviewed")
+                reviewed = reviewed if isinstance(reviewed, date) else None
+                owner, source = entry.get("owner") or "", entry.get("source") or ""
+                if not (owner and source and reviewed):
+                    problem = "fiche incomplète (owner, last_reviewed et source obligatoires)"
+                elif reviewed < limit:
+                    problem = f"pas revue depuis plus de {months} mois"
+                else:
+                    continue
+                relative = f"{sub}/{path.name}"
+                items.append(ReviewItem(relative, str(name), owner, reviewed, source, problem))
+    return items
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m actions.knowledge",
+        description="Liste les fiches (démarches, offre numérique, guides) à relire.",
+    )
+    parser.add_argument(
+        "--stale",
+        type=int,
+        metavar="MOIS",
+        required=True,
+        help="fiches non revues depuis ce nombre de mois",
+    )
+    args = parser.parse_args(argv)
+    if args.stale < 0:
+        parser.error("--stale doit être positif")
+    try:
+        items = review_items(data_dir(), args.stale, date.today())
+    except (OSError, yaml.YAMLError) as err:
+        print(f"Erreur de lecture : {err}", file=sys.stderr)
+        return 2
+    for item in items:
+        print(item)
+    print(f"{len(items)} fiche(s) à relire.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

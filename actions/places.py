@@ -1,0 +1,105 @@
+"""Digital-help places near the user's commune (``find_digital_place``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions import geo, place_search, place_store
+from actions.hours import PARIS
+
+logger = logging.getLogger(__name__)
+
+ASK_COMMUNE = "ask_commune"
+UNAVAILABLE = (
+    "Je ne peux pas chercher les lieux d'aide pour le moment, désolé. "
+    "Vous pouvez demander à votre mairie, ou parler à une personne."
+)
+HUMAN_BUTTON = {"title": "Parler à une personne", "payload": "/request_human"}
+
+
+def answer_places(
+    entity: str | None,
+    remembered: str | None,
+    text: str,
+    is_answer: bool,
+    index: geo.CommuneIndex,
+    places: list[place_store.Place],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[EventType]]:
+    """The messages (``utter_message`` kwargs) and slot events for one request.
+
+    ``entity`` is the commune found in the latest message, ``remembered`` the
+    commune slot; a misspelt name in ``text`` gets suggestions before the slot
+    is reused.
+    """
+    commune = index.get(entity) if entity else None
+    if commune is None:
+        names = place_search.suggestions(entity or text, index, is_answer or bool(entity))
+        if names:
+            buttons = [{"title": n, "payload": f'/inform{{"commune":"{n}"}}'} for n in names]
+            return (
+                [
+                    {
+                        "text": "Je ne connais pas cette commune. Vouliez-vous dire :",
+                        "buttons": buttons,
+                    }
+                ],
+                [SlotSet("place_step", ASK_COMMUNE)],
+            )
+        if is_answer or entity:
+            return (
+                [{"response": "utter_place_commune_unknown"}],
+                [SlotSet("place_step", ASK_COMMUNE)],
+            )
+        commune = index.get(remembered) if remembered else None
+        if commune is None:
+            return [{"response": "utter_ask_place_commune"}], [SlotSet("place_step", ASK_COMMUNE)]
+    found = place_search.nearest(places, commune, index)
+    events: list[EventType] = [SlotSet("commune", commune.nom), SlotSet("place_step", None)]
+    if not found.places:
+        return [{"response": "utter_no_place_found", "commune": commune.nom}], events
+    messages: list[dict[str, Any]] = [{"text": place_search.introduction(commune, found)}]
+    messages += [{"text": place_search.describe_place(p, km, now)} for p, km in found.places]
+    messages.append({"response": "utter_place_more_help"})
+    return messages, events
+
+
+def _load() -> tuple[geo.CommuneIndex, list[place_store.Place]]:
+    return geo.communes(), place_store.places_with_seed()
+
+
+class ActionFindDigitalPlace(Action):
+    def name(self) -> str:
+        return "action_find_digital_place"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        is_answer = tracker.get_slot("place_step") == ASK_COMMUNE
+        text = tracker.latest_message.get("text") or ""
+        try:
+            index, places = await asyncio.to_thread(_load)
+            messages, events = answer_places(
+                next(tracker.get_latest_entity_values("commune"), None),
+                tracker.get_slot("commune"),
+                text,
+                is_answer,
+                index,
+                places,
+                datetime.now(PARIS),
+            )
+        except (OSError, SQLAlchemyError, KeyError, ValueError):
+            logger.exception("digital places unavailable")
+            dispatcher.utter_message(text=UNAVAILABLE, buttons=[HUMAN_BUTTON])
+            return [SlotSet("place_step", None)]
+        for message in messages:
+            dispatcher.utter_message(**message)
+        return events

@@ -1,0 +1,96 @@
+"""Gateway overhead: REST round trips through the gateway vs. straight to Rasa.
+
+Starts the real action server and Rasa server on loopback, the gateway in-process on a
+free port (fresh SQLite database), sends a bounded number of messages, prints the
+percentiles and the throughput, stops everything.
+
+    python -m bench.gateway [--model PATH] [--requests 200] [--concurrency 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bench.latency import describe
+from common.config import PROJECT_ROOT
+from integrations.app import create_app
+from integrations.settings import Settings
+from rasa_ext.evaluation import load_examples
+from tools.stack import free_port, newest_model, running_stack
+
+
+async def run(rasa_url: str, gateway_url: str, texts: list[str], count: int, clients: int) -> None:
+    async with aiohttp.ClientSession() as session:
+
+        async def one(url: str, sender: str, text: str) -> float:
+            start = time.perf_counter()
+            body = {"sender": sender, "message": text}
+            async with session.post(url, json=body) as response:
+                response.raise_for_status()
+                await response.json()
+            return time.perf_counter() - start
+
+        for i in range(20):  # warm-up
+            await one(f"{gateway_url}/webhooks/rest/webhook", "warm", texts[i % len(texts)])
+        for name, base in (("Rasa direct", rasa_url), ("through the gateway", gateway_url)):
+            url = f"{base}/webhooks/rest/webhook"
+            sequential = [
+                await one(url, f"seq-{i % 50}", texts[i % len(texts)]) for i in range(count)
+            ]
+            describe(f"{name}", sequential)
+            queue = list(range(count))
+            latencies: list[float] = []
+
+            async def worker(
+                url: str = url, queue: list[int] = queue, latencies: list[float] = latencies
+            ) -> None:
+                while queue:
+                    i = queue.pop()
+                    latencies.append(await one(url, f"load-{i % 50}", texts[i % len(texts)]))
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(clients)))
+            elapsed = time.perf_counter() - start
+            describe(f"{name} x{clients}", latencies)
+            print(f"{name:24s} {count / elapsed:.1f} messages/s with {clients} clients")
+
+
+async def main(model: Path, count: int, clients: int) -> None:
+    files = sorted((PROJECT_ROOT / "nlu_data" / "test").glob("*.yml"))
+    texts = [e.text for e in load_examples(files)]
+    with tempfile.TemporaryDirectory() as tmp:
+        database = f"sqlite:///{tmp}/bench.db"
+        with running_stack(model, database, Path(tmp) / "logs", token="bench") as stack:
+            settings = Settings(
+                port=free_port(),
+                database_url=f"sqlite:///{tmp}/gateway.db",
+                rasa_url=stack.rasa_url,
+                rasa_token=stack.token,
+                action_server_url=f"{stack.actions_url}/webhook",
+            )
+            runner = web.AppRunner(create_app(settings))
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+            try:
+                print(f"model: {model.name}; {count} messages each")
+                gateway_url = f"http://127.0.0.1:{settings.port}"
+                await run(stack.rasa_url, gateway_url, texts, count, clients)
+            finally:
+                await runner.cleanup()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    model = args.model or newest_model(PROJECT_ROOT / "models")
+    asyncio.run(main(model, args.requests, args.concurrency))

@@ -1,0 +1,1 @@
+"""The gateway: one aiohttp application for every channel (web, Telegram, Matrix)."""

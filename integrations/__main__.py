@@ -1,0 +1,39 @@
+"""``python -m integrations``: start the gateway on GATEWAY_HOST:GATEWAY_PORT (default 8080)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from aiohttp import web
+
+from common.config import ConfigError
+from integrations.app import create_app
+from integrations.settings import Settings
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Telegram API call
+    try:
+        settings = Settings.from_env()
+    except ConfigError as err:
+        print(f"gateway: configuration error: {err}", file=sys.stderr)
+        return 2
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda _: logging.getLogger("integrations").info(
+            "gateway listening on http://%s:%s", settings.host, settings.port
+        ),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

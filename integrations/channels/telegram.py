@@ -1,0 +1,297 @@
+"""Telegram channel (python-telegram-bot), for council agents on their phones.
+
+Two modes:
+
+- ``webhook`` (production): Telegram posts updates to ``POST /webhooks/telegram`` on our
+  own aiohttp app; the ``X-Telegram-Bot-Api-Secret-Token`` header must carry
+  ``TELEGRAM_WEBHOOK_SECRET``. The PTB application runs without an updater.
+- ``polling`` (development): PTB's updater long-polls ``getUpdates``.
+
+``/start`` greets (it is sent to Rasa as the ``/greet`` intent). Buttons become an
+inline keyboard whose callbacks come back as the button's payload. Texts are sent as
+HTML (escaped, Markdown links turned into ``<a>``) and split under Telegram's limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import html
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+
+from aiohttp import web
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from integrations.errors import ApiError, bad_request
+from integrations.gateway import Gateway
+from integrations.messages import LINK, Button, Incoming, Reply, Role
+from integrations.settings import TELEGRAM_WEBHOOK_PATH, TelegramSettings
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096 characters after entity parsing
+CALLBACK_LIMIT = 64  # bytes of callback_data
+ONLY_TEXT = "Je ne peux lire que des messages écrits. Pouvez-vous écrire votre question ?"
+START_PAYLOAD = "/greet"
+
+
+def render_html(text: str) -> str:
+    """``text`` for ``parse_mode=HTML``: escaped, with Markdown links as ``<a>``."""
+    out: list[str] = []
+    position = 0
+    for match in LINK.finditer(text):
+        out.append(html.escape(text[position : match.start()], quote=False))
+        label, url = match.group(1), match.group(2)
+        out.append(
+            f'<a href="{html.escape(url, quote=True)}">{html.escape(label, quote=False)}</a>'
+        )
+        position = match.end()
+    out.append(html.escape(text[position:], quote=False))
+    return "".join(out)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut ``text`` into pieces of at most ``limit`` characters, at paragraph, line or
+    word boundaries when possible, never inside a Markdown link."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _cut_at(rest, limit)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _cut_at(text: str, limit: int) -> int:
+    window = text[: limit + 1]
+    cut = limit
+    for separator in ("\n\n", "\n", " "):
+        index = window.rfind(separator)
+        if index > limit // 2:
+            cut = index
+            break
+    for match in LINK.finditer(text, 0, limit + 200):
+        if match.start() < cut < match.end() and match.start() > limit // 4:
+            return match.start()
+    return cut
+
+
+class TelegramChannel:
+    name = NAME
+
+    def __init__(
+        self, application: Application, gateway: Gateway, settings: TelegramSettings
+    ) -> None:
+        self.application = application
+        self.gateway = gateway
+        self.settings = settings
+        self.state = "starting"
+        # callback_data is limited to 64 bytes: longer payloads are kept here by digest.
+        self._long_payloads: OrderedDict[str, str] = OrderedDict()
+        application.add_handler(CommandHandler("start", self._on_start))
+        application.add_handler(CallbackQueryHandler(self._on_callback))
+        application.add_handler(MessageHandler(filters.TEXT, self._on_text))
+        application.add_handler(MessageHandler(filters.ALL, self._on_other))
+        application.add_error_handler(self._on_error)
+
+    @classmethod
+    def from_settings(cls, settings: TelegramSettings, gateway: Gateway) -> TelegramChannel:
+        builder = Application.builder().token(settings.token).base_url(settings.api_url)
+        if settings.mode == "webhook":
+            builder = builder.updater(None)
+        return cls(builder.build(), gateway, settings)
+
+    # -- life cycle -----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Connect to the Bot API (retrying in the background), stop cleanly on exit."""
+        task = asyncio.create_task(self._start(), name="telegram-start")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            await self._stop()
+
+    async def _start(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.application.initialize()
+                if self.settings.mode == "webhook":
+                    if self.settings.webhook_url:
+                        await self.application.bot.set_webhook(
+                            url=self.settings.webhook_url.rstrip("/") + TELEGRAM_WEBHOOK_PATH,
+                            secret_token=self.settings.webhook_secret,
+                            allowed_updates=["message", "callback_query"],
+                        )
+                else:
+                    assert self.application.updater is not None
+                    await self.application.bot.delete_webhook()
+                    await self.application.updater.start_polling(
+                        allowed_updates=["message", "callback_query"]
+                    )
+                    await self.application.start()
+            except TelegramError as err:
+                self.state = "down"
+                log.warning("Telegram not reachable (%s); retrying in %.0f s", err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+                continue
+            self.state = "ok"
+            log.info("Telegram channel ready (%s mode)", self.settings.mode)
+            return
+
+    async def _stop(self) -> None:
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        self.state = "stopped"
+
+    # -- inbound --------------------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/telegram``: one update from Telegram."""
+        secret = self.settings.webhook_secret or ""
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            raise ApiError(403, "invalid_secret_token", "Jeton secret Telegram invalide.")
+        if self.state != "ok":
+            raise ApiError(503, "telegram_not_ready", "Canal Telegram pas encore prêt.")
+        try:
+            data = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise bad_request("invalid_json", "JSON invalide.") from err
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise bad_request("invalid_update", "Mise à jour Telegram invalide.")
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (KeyError, TypeError, ValueError) as err:
+            raise bad_request("invalid_update", "Mise à jour Telegram invalide.") from err
+        await self.application.process_update(update)
+        return web.json_response({"ok": True})
+
+    def _incoming(self, update: Update, text: str) -> Incoming | None:
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None or user.is_bot:
+            return None
+        message = update.effective_message
+        return Incoming(
+            channel=NAME,
+            chat_id=str(chat.id),
+            user_id=str(user.id),
+            text=text,
+            role=Role.AGENT,
+            locale=user.language_code or "fr",
+            display_name=user.full_name,
+            platform_message_id=str(message.message_id) if message else None,
+        )
+
+    async def _answer(self, update: Update, text: str) -> None:
+        incoming = self._incoming(update, text)
+        if incoming is None:
+            return
+        replies = await self.gateway.handle(incoming)
+        await self.send(incoming.chat_id, replies)
+
+    async def _on_start(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._answer(update, START_PAYLOAD)
+
+    async def _on_text(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        text = message.text
+        if text.startswith("/"):
+            # Unknown commands are words, not Rasa intents ("/aide" -> "aide").
+            text = text.lstrip("/").split("@", 1)[0] or "aide"
+        await self._answer(update, text)
+
+    async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        payload = self._payload_of(query.data or "")
+        if payload is None:
+            if query.message is not None:
+                await self.send(
+                    str(query.message.chat.id),
+                    [Reply(text="Ce choix a expiré. Pouvez-vous écrire votre demande ?")],
+                )
+            return
+        await self._answer(update, payload)
+
+    async def _on_other(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None and update.effective_message is not None:
+            await self.send(str(chat.id), [Reply(text=ONLY_TEXT)])
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update", exc_info=context.error)
+
+    # -- outbound -------------------------------------------------------------------
+
+    def _callback_data(self, button: Button) -> str:
+        if len(button.payload.encode()) <= CALLBACK_LIMIT:
+            return button.payload
+        digest = "#" + hashlib.sha256(button.payload.encode()).hexdigest()[:32]
+        self._long_payloads[digest] = button.payload
+        self._long_payloads.move_to_end(digest)
+        while len(self._long_payloads) > 10_000:
+            self._long_payloads.popitem(last=False)
+        return digest
+
+    def _payload_of(self, data: str) -> str | None:
+        if data.startswith("#"):
+            return self._long_payloads.get(data)
+        return data or None
+
+    def keyboard(self, buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+        if not buttons:
+            return None
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(b.title, callback_data=self._callback_data(b))] for b in buttons]
+        )
+
+    async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        """Render ``replies`` in chat ``chat_id``: text pieces, keyboard on the last one."""
+        bot = self.application.bot
+        for reply in replies:
+            markup = self.keyboard(reply.buttons)
+            pieces = split_text(reply.text)
+            if not pieces and markup is not None:
+                pieces = ["Choisissez :"]
+            for index, piece in enumerate(pieces):
+                await bot.send_message(
+                    chat_id=chat_id,
+                    text=render_html(piece),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup if index == len(pieces) - 1 else None,
+                )
+            if reply.image:
+                await bot.send_photo(chat_id=chat_id, photo=reply.image)

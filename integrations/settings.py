@@ -1,0 +1,153 @@
+"""Gateway settings: read once from the environment, validated, frozen.
+
+Every variable is documented in ``.env.example`` (section "Gateway"). A wrong value
+fails at start with the variable's name (``common.config.ConfigError``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from common.config import (
+    PROJECT_ROOT,
+    ConfigError,
+    database_url,
+    env_int,
+    env_list,
+    env_str,
+)
+
+TelegramMode = Literal["webhook", "polling"]
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+TELEGRAM_WEBHOOK_PATH = "/webhooks/telegram"
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    mode: TelegramMode = "webhook"
+    # Shared secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (webhook mode).
+    webhook_secret: str | None = None
+    # Public URL registered with setWebhook at start; None leaves the webhook as it is.
+    webhook_url: str | None = None
+    api_url: str = DEFAULT_TELEGRAM_API_URL
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("webhook", "polling"):
+            raise ConfigError(f"TELEGRAM_MODE must be webhook or polling, got {self.mode!r}")
+        if self.mode == "webhook" and not self.webhook_secret:
+            raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+        if self.webhook_secret is not None and not _valid_secret(self.webhook_secret):
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET must be 1-256 characters among A-Z a-z 0-9 _ -"
+            )
+
+
+def _valid_secret(secret: str) -> bool:
+    return 0 < len(secret) <= 256 and all(
+        c.isascii() and (c.isalnum() or c in "_-") for c in secret
+    )
+
+
+@dataclass(frozen=True)
+class MatrixSettings:
+    homeserver: str
+    user_id: str
+    password: str | None = None
+    access_token: str | None = None
+    device_id: str = "ASSISTANT_GATEWAY"
+    store_path: Path = PROJECT_ROOT / "var" / "matrix"
+    # Invitations (and messages) are accepted only from these servers / users when set.
+    allowed_servers: tuple[str, ...] = ()
+    allowed_users: tuple[str, ...] = ()
+    sync_timeout_ms: int = 30_000
+    max_backoff_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.password and not self.access_token:
+            raise ConfigError("MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN is required")
+        if not (self.user_id.startswith("@") and ":" in self.user_id):
+            raise ConfigError(f"MATRIX_USER_ID must look like @name:server, got {self.user_id!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = field(default_factory=database_url)
+    rasa_url: str = "http://127.0.0.1:5005"
+    # Optional: with it /health asks Rasa's /status (model loaded), without it Rasa's "/".
+    rasa_token: str | None = None
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    rasa_timeout_s: float = 30.0
+    health_timeout_s: float = 3.0
+    max_message_chars: int = 2000
+    max_body_bytes: int = 64 * 1024
+    cors_origins: tuple[str, ...] = ()
+    telegram: TelegramSettings | None = None
+    matrix: MatrixSettings | None = None
+
+    @property
+    def actions_health_url(self) -> str:
+        base = self.action_server_url.rstrip("/").removesuffix("/webhook")
+        return f"{base}/health"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            host=env_str("GATEWAY_HOST", "127.0.0.1"),
+            port=env_int("GATEWAY_PORT", 8080, minimum=1),
+            database_url=database_url(),
+            rasa_url=_http_url("RASA_URL", env_str("RASA_URL", "http://127.0.0.1:5005")),
+            rasa_token=env_str("RASA_TOKEN", "") or None,
+            action_server_url=_http_url(
+                "ACTION_SERVER_URL", env_str("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+            ),
+            rasa_timeout_s=float(env_int("GATEWAY_RASA_TIMEOUT", 30, minimum=1)),
+            max_message_chars=env_int("GATEWAY_MAX_MESSAGE_CHARS", 2000, minimum=1),
+            max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+            cors_origins=env_list("GATEWAY_CORS_ORIGINS"),
+            telegram=_telegram_from_env(),
+            matrix=_matrix_from_env(),
+        )
+
+
+def _telegram_from_env() -> TelegramSettings | None:
+    token = env_str("TELEGRAM_BOT_TOKEN", "")
+    if not token:
+        return None
+    mode = env_str("TELEGRAM_MODE", "webhook")
+    webhook_url = env_str("TELEGRAM_WEBHOOK_URL", "") or None
+    return TelegramSettings(
+        token=token,
+        mode=mode,  # type: ignore[arg-type]  # checked in __post_init__
+        webhook_secret=env_str("TELEGRAM_WEBHOOK_SECRET", "") or None,
+        webhook_url=_http_url("TELEGRAM_WEBHOOK_URL", webhook_url) if webhook_url else None,
+        api_url=env_str("TELEGRAM_API_URL", DEFAULT_TELEGRAM_API_URL),
+    )
+
+
+def _matrix_from_env() -> MatrixSettings | None:
+    homeserver = env_str("MATRIX_HOMESERVER", "")
+    if not homeserver:
+        return None
+    return MatrixSettings(
+        homeserver=_http_url("MATRIX_HOMESERVER", homeserver),
+        user_id=env_str("MATRIX_USER_ID"),
+        password=env_str("MATRIX_PASSWORD", "") or None,
+        access_token=env_str("MATRIX_ACCESS_TOKEN", "") or None,
+        device_id=env_str("MATRIX_DEVICE_ID", "ASSISTANT_GATEWAY"),
+        store_path=Path(env_str("MATRIX_STORE_PATH", str(PROJECT_ROOT / "var" / "matrix"))),
+        allowed_servers=env_list("MATRIX_ALLOWED_SERVERS"),
+        allowed_users=env_list("MATRIX_ALLOWED_USERS"),
+    )

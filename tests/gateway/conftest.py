@@ -1,0 +1,141 @@
+"""Gateway fixtures: the gateway app on a fresh SQLite database, talking to the real stack."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from integrations.app import create_app
+from integrations.settings import Settings
+from tools.stack import Stack
+
+GatewayClient = Callable[..., Awaitable[TestClient]]
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+@pytest.fixture
+def base_settings(tmp_path: Path) -> Settings:
+    """Settings pointing at nothing: Rasa and the action server on closed ports."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
+        rasa_url="http://127.0.0.1:9",
+        action_server_url="http://127.0.0.1:9/webhook",
+        rasa_timeout_s=10,
+        health_timeout_s=2,
+        max_message_chars=500,
+        max_body_bytes=8 * 1024,
+    )
+
+
+@pytest.fixture
+def stack_settings(base_settings: Settings, rasa_stack: Stack) -> Settings:
+    """Settings for the real Rasa server and action server of the session."""
+    return dataclasses.replace(
+        base_settings,
+        rasa_url=rasa_stack.rasa_url,
+        rasa_token=rasa_stack.token,
+        action_server_url=f"{rasa_stack.actions_url}/webhook",
+    )
+
+
+@pytest.fixture
+def gateway_client(aiohttp_client) -> GatewayClient:  # type: ignore[no-untyped-def]
+    """Start a gateway app for the given settings; stopped at the end of the test."""
+
+    async def start(settings: Settings) -> TestClient:
+        return await aiohttp_client(create_app(settings))
+
+    return start
+
+
+TELEGRAM_TOKEN = "123456:TEST-token"
+TELEGRAM_SECRET = "s3cret_Token-42"
+
+
+@pytest.fixture
+async def fake_telegram(aiohttp_server):  # type: ignore[no-untyped-def]
+    """The fake Bot API server; ``.api_url`` is what python-telegram-bot gets as base_url."""
+    from tests.gateway.fake_telegram import FakeBotApi
+
+    api = FakeBotApi(token=TELEGRAM_TOKEN)
+    server = await aiohttp_server(api.app())
+    api.api_url = str(server.make_url("/bot"))  # type: ignore[attr-defined]
+    return api
+
+
+def with_telegram(settings: Settings, api_url: str, mode: str = "webhook") -> Settings:
+    from integrations.settings import TelegramSettings
+
+    return dataclasses.replace(
+        settings,
+        telegram=TelegramSettings(
+            token=TELEGRAM_TOKEN,
+            mode=mode,  # type: ignore[arg-type]
+            webhook_secret=TELEGRAM_SECRET,
+            api_url=api_url,
+        ),
+    )
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 30, what: str = "") -> None:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not reached after {within:.0f}s: {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real Synapse homeserver (installed into var/synapse-venv when missing)."""
+    from tools.synapse import running_synapse
+
+    with running_synapse(tmp_path_factory.mktemp("synapse")) as server:
+        server.users = {  # type: ignore[attr-defined]
+            name: server.register(name, f"pw-{name}") for name in ("assistant", "annick", "intrus")
+        }
+        yield server
+
+
+def with_matrix(settings: Settings, synapse, store_path: Path, **overrides) -> Settings:  # type: ignore[no-untyped-def]
+    from integrations.settings import MatrixSettings
+
+    return dataclasses.replace(
+        settings,
+        matrix=MatrixSettings(
+            homeserver=synapse.url,
+            user_id=synapse.users["assistant"],
+            password="pw-assistant",
+            store_path=store_path,
+            sync_timeout_ms=2000,
+            max_backoff_s=1.0,
+            **overrides,
+        ),
+    )
+
+
+@pytest.fixture
+async def annick(synapse):  # type: ignore[no-untyped-def]
+    """A council agent with a Matrix account on the test homeserver."""
+    from tests.gateway.matrix_user import MatrixUser
+
+    user = MatrixUser(synapse.url, synapse.users["annick"], "pw-annick")
+    await user.login()
+    yield user
+    await user.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "matrix: needs the real Synapse homeserver (tools/synapse.py)"
+    )

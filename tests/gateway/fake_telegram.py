@@ -1,0 +1,130 @@
+"""A local stand-in for Telegram's Bot API that records every call (like aiohttp's
+``examples/fake_server.py``). python-telegram-bot reaches it through ``base_url``."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 777, "is_bot": True, "first_name": "Assistant", "username": "assistant_cd_bot"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class FakeBotApi:
+    token: str
+    calls: list[Call] = field(default_factory=list)
+    updates: asyncio.Queue = field(default_factory=asyncio.Queue)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self.handle)
+        return app
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int, within: float = 30) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + within
+        while len(self.sent(method)) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{method} called {len(self.sent(method))} times, not {count}")
+            await asyncio.sleep(0.05)
+        return self.sent(method)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            params = await request.json()
+        else:
+            params = dict(await request.post())
+        for key in ("reply_markup", "allowed_updates"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        if method != "getUpdates":
+            self.calls.append(Call(method, params))
+        return web.json_response({"ok": True, "result": await self._result(method, params)})
+
+    async def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT_USER
+        if method in ("sendMessage", "sendPhoto"):
+            message = {
+                "message_id": next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": BOT_USER,
+            }
+            if method == "sendMessage":
+                message["text"] = params["text"]
+            else:
+                message["photo"] = [
+                    {"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}
+                ]
+            return message
+        if method == "getUpdates":
+            try:
+                update = await asyncio.wait_for(self.updates.get(), timeout=0.5)
+            except TimeoutError:
+                return []
+            return [update]
+        return True  # setWebhook, deleteWebhook, answerCallbackQuery…
+
+
+def text_update(update_id: int, chat_id: int, text: str, language: str = "fr") -> dict[str, Any]:
+    """A real update as Telegram posts it for a private text message."""
+    user = {
+        "id": chat_id,
+        "is_bot": False,
+        "first_name": "Annick",
+        "last_name": "Le Gall",
+        "language_code": language,
+    }
+    message: dict[str, Any] = {
+        "message_id": update_id + 10,
+        "from": user,
+        "chat": {"id": chat_id, "first_name": "Annick", "last_name": "Le Gall", "type": "private"},
+        "date": int(time.time()),
+        "text": text,
+    }
+    if text.startswith("/"):
+        command = text.split()[0]
+        message["entities"] = [{"offset": 0, "length": len(command), "type": "bot_command"}]
+    return {"update_id": update_id, "message": message}
+
+
+def callback_update(update_id: int, chat_id: int, data: str) -> dict[str, Any]:
+    """A real update for a press on an inline keyboard button."""
+    user = {"id": chat_id, "is_bot": False, "first_name": "Annick", "language_code": "fr"}
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb{update_id}",
+            "from": user,
+            "chat_instance": "-12345",
+            "data": data,
+            "message": {
+                "message_id": 1001,
+                "from": BOT_USER,
+                "chat": {"id": chat_id, "first_name": "Annick", "type": "private"},
+                "date": int(time.time()),
+                "text": "Je peux vous aider à :",
+            },
+        },
+    }

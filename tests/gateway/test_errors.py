@@ -1,0 +1,157 @@
+"""Bad input, limits, unknown routes, CORS, and Rasa or the action server being down."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from aiohttp import web
+
+from integrations import keys
+from integrations.settings import Settings
+from integrations.store import Direction
+from tests.gateway.conftest import GatewayClient, texts
+
+WEBHOOK = "/webhooks/rest/webhook"
+UNAVAILABLE = "service momentanément indisponible"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"sender": "a", "message": ', "invalid_json"),
+        (b"\xff\xfe", "invalid_json"),
+        (b"[1, 2]", "invalid_body"),
+        (b'{"message": "bonjour"}', "missing_sender"),
+        (b'{"sender": "a"}', "missing_message"),
+        (b'{"sender": 12, "message": "bonjour"}', "invalid_sender"),
+        (b'{"sender": "", "message": "bonjour"}', "missing_sender"),
+        (b'{"sender": "a", "message": ["bonjour"]}', "invalid_message"),
+        (b'{"sender": "a", "message": "   "}', "empty_message"),
+        (b'{"sender": "a", "message": "ok", "metadata": "x"}', "invalid_metadata"),
+    ],
+)
+async def test_bad_input_is_refused_with_a_reason(
+    gateway_client: GatewayClient, base_settings: Settings, body: bytes, code: str
+):
+    client = await gateway_client(base_settings)
+    response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    payload = await response.json()
+    assert payload["code"] == code
+    assert isinstance(payload["error"], str) and len(payload["error"]) > 5
+
+
+async def test_too_long_message_and_too_large_body_get_413(
+    gateway_client: GatewayClient, base_settings: Settings
+):
+    client = await gateway_client(base_settings)
+    long = await client.post(WEBHOOK, json={"sender": "a", "message": "x" * 501})
+    assert long.status == 413
+    payload = await long.json()
+    assert payload["code"] == "payload_too_large" and "500" in payload["error"]
+
+    huge = await client.post(WEBHOOK, json={"sender": "a", "message": "x" * 20_000})
+    assert huge.status == 413
+    assert (await huge.json())["code"] == "payload_too_large"
+    # Nothing was stored for refused requests.
+    assert client.app[keys.STORE].conversation("web:a") is None
+
+
+async def test_unknown_routes_and_methods(gateway_client: GatewayClient, base_settings: Settings):
+    client = await gateway_client(base_settings)
+    missing = await client.get("/nulle-part")
+    assert missing.status == 404
+    assert await missing.json() == {"error": "Ressource introuvable.", "code": "not_found"}
+    wrong = await client.get(WEBHOOK)
+    assert wrong.status == 405
+    assert (await wrong.json())["code"] == "method_not_allowed"
+    # Telegram's webhook only exists when Telegram is configured.
+    assert (await client.post("/webhooks/telegram", json={})).status == 404
+
+
+async def test_rasa_down_gives_a_polite_answer_and_keeps_the_message(
+    gateway_client: GatewayClient, base_settings: Settings
+):
+    client = await gateway_client(base_settings)
+    for attempt in ("bonjour", "vous êtes là ?"):
+        response = await client.post(WEBHOOK, json={"sender": "down", "message": attempt})
+        assert response.status == 200
+        [reply] = await response.json()
+        assert UNAVAILABLE in reply["text"] and reply["recipient_id"] == "down"
+    stored = client.app[keys.STORE].messages("web:down")
+    assert [(m.direction, m.text) for m in stored if m.direction is Direction.IN] == [
+        (Direction.IN, "bonjour"),
+        (Direction.IN, "vous êtes là ?"),
+    ]
+    health = await client.get("/health")
+    assert health.status == 503
+    states = await health.json()
+    assert states["status"] == "degraded" and states["gateway"] == "ok"
+    assert states["rasa"] == "down" and states["actions"] == "down"
+    assert states["database"] == "ok"
+
+
+async def test_action_server_down_gives_a_polite_answer(
+    gateway_client: GatewayClient, base_settings: Settings, aiohttp_server
+):
+    """Rasa swallows action-server failures and answers nothing; the user must still hear."""
+    received: list[dict] = []
+
+    async def rasa_rest(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.json_response([])
+
+    fake_rasa = web.Application()
+    fake_rasa.router.add_post("/webhooks/rest/webhook", rasa_rest)
+    server = await aiohttp_server(fake_rasa)
+    settings = dataclasses.replace(base_settings, rasa_url=str(server.make_url("")).rstrip("/"))
+    client = await gateway_client(settings)
+    response = await client.post(WEBHOOK, json={"sender": "noactions", "message": "une salle"})
+    assert UNAVAILABLE in texts(await response.json())
+    assert received == [
+        {
+            "sender": "web:noactions",
+            "message": "une salle",
+            "metadata": {
+                "channel": "web",
+                "user_id": "noactions",
+                "role": "citizen",
+                "locale": "fr",
+            },
+            "input_channel": "web",
+        }
+    ]
+
+
+async def test_cors_only_for_configured_origins(
+    gateway_client: GatewayClient, base_settings: Settings
+):
+    settings = dataclasses.replace(base_settings, cors_origins=("https://www.departement.fr",))
+    client = await gateway_client(settings)
+    preflight = await client.options(
+        WEBHOOK,
+        headers={
+            "Origin": "https://www.departement.fr",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://www.departement.fr"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert preflight.headers["Access-Control-Allow-Headers"] == "content-type"
+
+    ok = await client.post(
+        WEBHOOK, data=json.dumps([]), headers={"Origin": "https://www.departement.fr"}
+    )
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://www.departement.fr"
+
+    other = await client.post(WEBHOOK, json=[], headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    refused = await client.get(
+        "/webhooks/websocket?sender=x", headers={"Origin": "https://evil.example"}
+    )
+    assert refused.status == 403
+    assert (await refused.json())["code"] == "origin_not_allowed"

@@ -1,0 +1,145 @@
+"""Room booking end to end: real model, Rasa and action servers, REST channel with metadata."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from actions.booking_admin import load_reference_data
+from actions.booking_rules import is_open
+from actions.datetime_fr import PARIS, to_utc
+from tools.stack import Stack
+
+pytestmark = [pytest.mark.model, pytest.mark.stack]
+
+AGENT = {
+    "channel": "matrix",
+    "user_id": "@a.martin:departement.example",
+    "role": "agent",
+    "locale": "fr",
+}
+OTHER_AGENT = {"channel": "telegram", "user_id": "100000002", "role": "agent", "locale": "fr"}
+THIRD_AGENT = {"channel": "web", "user_id": "s.tanguy", "role": "agent", "locale": "fr"}
+CITIZEN = {"channel": "web", "user_id": "citoyen-42", "role": "citizen", "locale": "fr"}
+
+
+def open_day(*checks: tuple[str, time]) -> date:
+    """A day at least two days ahead when every (site, hour) is open for two hours."""
+    rooms, _ = load_reference_data()
+    hours = {s["name"]: s["opening_hours"] for s in rooms["sites"]}
+    day = datetime.now(PARIS).date() + timedelta(days=2)
+    while not all(
+        is_open(hours[site], to_utc(day, at), to_utc(day, at) + timedelta(hours=2))
+        for site, at in checks
+    ):
+        day += timedelta(days=1)
+    return day
+
+
+DAY = open_day(("Brest", time(14)), ("Morlaix", time(10)), ("Quimperlé", time(9)))
+WHEN = f"le {DAY:%d/%m}"
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def buttons(replies: list[dict]) -> list[dict]:
+    return [b for r in replies for b in r.get("buttons", [])]
+
+
+def test_agent_books_in_one_message_and_gets_a_visio_link(rasa_stack: Stack):
+    replies = rasa_stack.send(
+        "e2e-book-1", f"salle visio à Brest {WHEN} à 14h pour 6 pendant 1h", metadata=AGENT
+    )
+    assert "est libre" in texts(replies), replies
+    assert "de 14 h à 15 h, pour 6 personnes" in texts(replies)
+    assert {"/affirm", "/deny"} == {b["payload"] for b in buttons(replies)}
+    done = rasa_stack.send("e2e-book-1", "oui je confirme", metadata=AGENT)
+    text = texts(done)
+    assert "C'est réservé" in text, done
+    assert "https://visio.departement.example/Departement-" in text
+    assert "/bookings/" in text and ".ics" in text
+
+    # A second agent takes the other room; a third one gets alternatives as buttons.
+    other = rasa_stack.send(
+        "e2e-book-2",
+        f"réserver une salle à Brest {WHEN} à 14h pour 8 pendant 1h",
+        metadata=OTHER_AGENT,
+    )
+    assert "Salle Iroise" in texts(other), other
+    assert "C'est réservé" in texts(rasa_stack.send("e2e-book-2", "oui", metadata=OTHER_AGENT))
+    sender, metadata = "e2e-book-3", THIRD_AGENT
+    taken = rasa_stack.send(
+        sender, f"réserver une salle à Brest {WHEN} à 14h pour 6 pendant 1h", metadata=metadata
+    )
+    assert "déjà pris" in texts(taken), taken
+    options = buttons(taken)
+    assert 1 <= len(options) <= 3
+    assert all(b["payload"].startswith("/choose_option") for b in options)
+    chosen = rasa_stack.send(sender, options[0]["payload"], metadata=metadata)
+    assert "Je confirme ?" in texts(chosen), chosen
+    saved = rasa_stack.send(sender, "/affirm", metadata=metadata)
+    assert "C'est réservé" in texts(saved), saved
+
+    # Each agent sees only their own bookings.
+    mine = texts(rasa_stack.send("e2e-list-1", "mes réservations", metadata=AGENT))
+    assert "Brest" in mine and "Salle Penfeld" in mine
+    assert mine.count("visio :") == 1
+
+
+def test_citizen_is_told_politely_that_booking_is_for_staff(rasa_stack: Stack):
+    replies = rasa_stack.send(
+        "e2e-citizen", "je voudrais réserver une salle de visio", metadata=CITIZEN
+    )
+    assert "réservé aux agents du Département" in texts(replies), replies
+    listed = rasa_stack.send("e2e-citizen", "mes réservations", metadata=CITIZEN)
+    assert "réservé aux agents du Département" in texts(listed), listed
+
+
+def test_the_form_asks_what_is_missing_then_cancel_with_confirmation(rasa_stack: Stack):
+    sender = "e2e-form"
+    first = texts(
+        rasa_stack.send(sender, "je voudrais réserver une salle de visio", metadata=THIRD_AGENT)
+    )
+    assert "Sur quel site" in first, first
+    assert "Pour quel jour" in texts(rasa_stack.send(sender, "Morlaix", metadata=THIRD_AGENT))
+    asked = texts(rasa_stack.send(sender, f"{WHEN} à 10h", metadata=THIRD_AGENT))
+    assert "combien de temps" in asked, asked
+    asked = texts(rasa_stack.send(sender, "1h", metadata=THIRD_AGENT))
+    assert "Combien serez-vous" in asked, asked
+    proposal = texts(rasa_stack.send(sender, "4", metadata=THIRD_AGENT))
+    assert "Salle Dossen" in proposal and "de 10 h à 11 h, pour 4 personnes" in proposal
+    assert "C'est réservé" in texts(rasa_stack.send(sender, "oui", metadata=THIRD_AGENT))
+
+    cancel = texts(
+        rasa_stack.send(sender, "je veux annuler ma réservation à Morlaix", metadata=THIRD_AGENT)
+    )
+    assert "J'annule votre réservation" in cancel and "Morlaix" in cancel, cancel
+    assert "C'est annulé" in texts(rasa_stack.send(sender, "oui", metadata=THIRD_AGENT))
+
+
+def test_agent_moves_a_booking_to_another_time(rasa_stack: Stack):
+    sender = "e2e-move"
+    proposal = rasa_stack.send(
+        sender, f"une salle visio à Quimperlé {WHEN} à 9h pour 2 pendant 1h", metadata=OTHER_AGENT
+    )
+    assert "est libre" in texts(proposal), proposal
+    assert "C'est réservé" in texts(rasa_stack.send(sender, "oui", metadata=OTHER_AGENT))
+    asked = texts(
+        rasa_stack.send(
+            sender, "je voudrais décaler ma réservation de Quimperlé", metadata=OTHER_AGENT
+        )
+    )
+    assert "À quelle heure voulez-vous la déplacer" in asked, asked
+    confirm = texts(rasa_stack.send(sender, "à 11h", metadata=OTHER_AGENT))
+    assert "de 11 h à 12 h" in confirm, confirm
+    moved = texts(rasa_stack.send(sender, "oui", metadata=OTHER_AGENT))
+    assert "maintenant le" in moved and "de 11 h à 12 h" in moved, moved
+
+
+def test_a_stray_choice_is_not_understood(rasa_stack: Stack):
+    payload = '/choose_option{"option":"brest-iroise|2030-01-01T10:00Z"}'
+    replies = rasa_stack.send("e2e-stray", payload, metadata=AGENT)
+    assert "Je n'ai pas compris votre choix" in texts(replies), replies
