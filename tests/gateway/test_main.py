@@ -1,0 +1,72 @@
+"""``python -m integrations`` as the Procfile starts it: serves, reports, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from common.config import PROJECT_ROOT
+from tools.stack import free_port
+
+
+def gateway_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "GATEWAY_PORT": str(free_port()),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+        "RASA_URL": "http://127.0.0.1:9",
+        "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook",
+        **extra,
+    }
+
+
+def test_starts_serves_and_stops_cleanly(tmp_path: Path):
+    env = gateway_env(tmp_path)
+    for name in ("TELEGRAM_BOT_TOKEN", "MATRIX_HOMESERVER"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "integrations"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{env['GATEWAY_PORT']}/health"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = requests.get(url, timeout=10)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "gateway not listening after 60 s"
+                time.sleep(0.2)
+        assert response.status_code == 503
+        assert response.json()["rasa"] == "down" and response.json()["database"] == "ok"
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert process.returncode == 0, output
+    assert "gateway listening on" in output
+
+
+def test_a_configuration_error_names_the_variable(tmp_path: Path):
+    env = gateway_env(tmp_path, TELEGRAM_BOT_TOKEN="1:abc", TELEGRAM_MODE="webhook")
+    env.pop("TELEGRAM_WEBHOOK_SECRET", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "integrations"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_WEBHOOK_SECRET is required" in result.stderr
