@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -191,6 +192,28 @@ async def close_websockets(app: web.Application) -> None:
     await app[keys.HUB].close_all()
 
 
+async def booking_invitation(request: web.Request) -> web.Response:
+    """``GET /bookings/{ref}.ics``: the calendar invitation of a confirmed room booking.
+
+    The reference is random (``secrets.token_urlsafe``) and is the only key: the link is
+    given to the agent who booked, in the confirmation.
+    """
+    from actions.booking import ics_for_ref
+
+    ref = request.match_info["ref"]
+    if not _BOOKING_REF.fullmatch(ref):
+        raise ApiError(404, "not_found", "Invitation introuvable.")
+    body = await asyncio.to_thread(ics_for_ref, ref)
+    if body is None:
+        raise ApiError(404, "not_found", "Invitation introuvable ou réservation annulée.")
+    return web.Response(
+        body=body,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="reservation-{ref}.ics"'},
+    )
+
+
 async def _web_rest(request: web.Request) -> web.StreamResponse:
     return await request.app[keys.WEB].rest(request)
 
@@ -203,11 +226,15 @@ async def _telegram_webhook(request: web.Request) -> web.StreamResponse:
     return await request.app[keys.TELEGRAM].webhook(request)
 
 
+_BOOKING_REF = re.compile(r"[A-Za-z0-9_-]{8,40}")
+
+
 def setup_routes(app: web.Application, settings: Settings) -> None:
     """Every route of the gateway, in one place."""
     app.router.add_get("/health", health)
     app.router.add_post("/webhooks/rest/webhook", _web_rest)
     app.router.add_get("/webhooks/websocket", _web_socket)
+    app.router.add_get("/bookings/{ref}.ics", booking_invitation)
     if settings.telegram is not None and settings.telegram.mode == "webhook":
         app.router.add_post(TELEGRAM_WEBHOOK_PATH, _telegram_webhook)
 

@@ -46,7 +46,13 @@ def build_gazetteer(
     synonyms: dict[str, str],
     entities: list[str],
 ) -> dict[str, dict[str, str]]:
-    """Map, for each entity, every folded key to its canonical value."""
+    """Map, for each entity, every folded key to its canonical value.
+
+    Rasa's synonyms are global (they name no entity); a synonym counts for an entity
+    only when its value is one of that entity's lookup elements. Synonyms match on
+    folded keys, whatever the case or accents they were written with.
+    """
+    synonym_of = {k: value for surface, value in synonyms.items() for k in keys(surface)}
     gazetteer: dict[str, dict[str, str]] = {}
     for table in lookup_tables:
         name = table["name"]
@@ -55,13 +61,15 @@ def build_gazetteer(
         elements = table["elements"]
         if isinstance(elements, str):  # a file path already read by Rasa
             elements = elements.splitlines()
-        canonical = {synonyms.get(e.strip().lower(), e.strip()) for e in elements if e.strip()}
+        elements = [e.strip() for e in elements if e.strip()]
+        element_set = set(elements)
         entries = gazetteer.setdefault(name, {})
-        surface_forms = [e.strip() for e in elements if e.strip()]
-        surface_forms += [s for s, value in synonyms.items() if value in canonical]
+        surface_forms = elements + [s for s, value in synonyms.items() if value in element_set]
         for surface in surface_forms:
-            value = synonyms.get(surface.lower(), surface)
             for k in keys(surface):
+                value = synonym_of.get(k, surface)
+                if value not in element_set:
+                    value = surface
                 previous = entries.setdefault(k, value)
                 if previous != value:
                     logger.debug("'%s' is both %s and %s; keeping the first", k, previous, value)
@@ -104,7 +112,11 @@ def _accept(k: str, words: list, i: int, n: int, text: str, ambiguous: frozenset
         return True
     whole_message = n == len(words)
     capitalised = text[words[i][1]].isupper()
-    after_preposition = i > 0 and words[i - 1][0] in PLACE_PREPOSITIONS
+    # A bare "a" is the verb ("le trajet a changé"); only "à" introduces a place.
+    before = words[i - 1] if i > 0 else None
+    after_preposition = before is not None and before[0] in PLACE_PREPOSITIONS and (
+        before[0] != "a" or text[before[1] : before[2]] != "a"
+    )
     return whole_message or capitalised or after_preposition
 
 

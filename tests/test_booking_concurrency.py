@@ -1,13 +1,12 @@
 """No double booking, ever: 50 concurrent attempts at one room and slot, exactly one wins.
 
-Runs on a real SQLite file (WAL, busy timeout) and, when ``TEST_POSTGRES_URL`` is set,
-on PostgreSQL too (otherwise that case is not collected). The database's
+Runs on a real SQLite file (WAL, busy timeout) and on a real PostgreSQL server (the
+``postgres_url`` fixture starts one; ``scripts/postgres.sh`` installs it). The database's
 UNIQUE(room_id, slot_start) decides, inside each booking's transaction.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -25,15 +24,12 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 START = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)  # Thursday 14:00 in Paris
 END = START + timedelta(hours=1)
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_POSTGRES_URL") else [])
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path) -> BookingStore:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'concurrency.db'}"
     else:
-        url = os.environ["TEST_POSTGRES_URL"]
+        url = request.getfixturevalue("postgres_url")
     booking_store = BookingStore(make_engine(url))
     booking_store.create_schema()
     with booking_store.engine.begin() as connection:  # a test database: start clean

@@ -52,3 +52,21 @@ def test_ambiguous_names_need_a_capital_a_preposition_or_to_stand_alone():
 
 def test_no_partial_word_matches():
     assert values("brestois et rsaa") == []
+
+
+def test_a_synonym_counts_only_for_the_entity_of_its_value_and_ignores_case():
+    lookups = [
+        {"name": "commune", "elements": ["Carhaix-Plouguer", "Le Mans"]},
+        {"name": "site", "elements": ["Brest", "Carhaix-Plouguer"]},
+    ]
+    synonyms = {"Carhaix": "Carhaix-Plouguer", "Mans": "Le Mans", "hotel du departement": "Quimper"}
+    gazetteer = build_gazetteer(lookups, synonyms, ["commune", "site"])
+    found = [(e["entity"], e["value"]) for e in find_entities("Carhaix ou au Mans", gazetteer)]
+    assert found == [("commune", "Carhaix-Plouguer"), ("site", "Carhaix-Plouguer"),
+                     ("commune", "Le Mans")]
+    assert find_entities("l'hotel du departement", gazetteer) == []
+
+
+def test_the_verb_a_is_not_a_place_preposition():
+    assert values("le rendez-vous a fille") == []
+    assert values("le rendez-vous à fille") == [("commune", "Fillé", "fille")]

@@ -1,0 +1,47 @@
+"""``GET /bookings/{ref}.ics``: the invitation of a confirmed booking, and nothing else."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from actions.booking_store import get_store
+from actions.datetime_fr import UTC
+from integrations.settings import Settings
+from tests.gateway.conftest import GatewayClient
+
+START = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def booking_ref(base_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", base_settings.database_url)
+    outcome = get_store(base_settings.database_url).book(
+        "a.martin", "brest-penfeld", START, START + timedelta(hours=1), 6,
+        "https://visio.departement.example/Departement-abc", START - timedelta(days=2),
+    )
+    assert outcome.booking is not None
+    return outcome.booking.ref
+
+
+async def test_the_invitation_of_a_booking_is_served_as_a_calendar(
+    gateway_client: GatewayClient, base_settings: Settings, booking_ref: str
+):
+    client = await gateway_client(base_settings)
+    response = await client.get(f"/bookings/{booking_ref}.ics")
+    assert response.status == 200
+    assert response.content_type == "text/calendar"
+    body = await response.text()
+    assert "BEGIN:VEVENT" in body and "DTSTART" in body
+    assert "visio.departement.example/Departement-abc" in body.replace("\r\n ", "")
+
+
+async def test_an_unknown_or_malformed_reference_is_404(
+    gateway_client: GatewayClient, base_settings: Settings, booking_ref: str
+):
+    client = await gateway_client(base_settings)
+    for ref in ("AAAAAAAAAAAAAAAA", "x", "..%2F..%2Fetc"):
+        response = await client.get(f"/bookings/{ref}.ics")
+        assert response.status == 404
+        assert (await response.json())["code"] == "not_found"
