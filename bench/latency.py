@@ -44,9 +44,13 @@ def timed(call) -> float:  # type: ignore[no-untyped-def]
 
 
 def main(model: Path, count: int, concurrency: int) -> None:
-    texts = [e.text for e in load_examples(sorted((PROJECT_ROOT / "nlu_data" / "test").glob("*.yml")))]
+    texts = [
+        e.text for e in load_examples(sorted((PROJECT_ROOT / "nlu_data" / "test").glob("*.yml")))
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        with running_stack(model, f"sqlite:///{tmp}/bench.db", Path(tmp) / "logs", token="bench") as stack:
+        with running_stack(
+            model, f"sqlite:///{tmp}/bench.db", Path(tmp) / "logs", token="bench"
+        ) as stack:
             session = requests.Session()
             parse_url = f"{stack.rasa_url}/model/parse?token={stack.token}"
             rest_url = f"{stack.rasa_url}/webhooks/rest/webhook"
@@ -54,7 +58,9 @@ def main(model: Path, count: int, concurrency: int) -> None:
                 session.post(parse_url, json={"text": text}, timeout=30).raise_for_status()
 
             def parse(i: int) -> None:
-                session.post(parse_url, json={"text": texts[i % len(texts)]}, timeout=30).raise_for_status()
+                session.post(
+                    parse_url, json={"text": texts[i % len(texts)]}, timeout=30
+                ).raise_for_status()
 
             def rest(i: int, sender: str = "bench") -> None:
                 body = {"sender": f"{sender}-{i % 50}", "message": texts[i % len(texts)]}
@@ -69,7 +75,8 @@ def main(model: Path, count: int, concurrency: int) -> None:
                 latencies = list(pool.map(lambda i: timed(lambda: rest(i, "load")), range(count)))
             elapsed = time.perf_counter() - start
             describe(f"REST x{concurrency} concurrent", latencies)
-            print(f"REST throughput          {count / elapsed:.1f} messages/s with {concurrency} clients")
+            throughput = count / elapsed
+            print(f"REST throughput          {throughput:.1f} messages/s, {concurrency} clients")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Held-out NLU quality: intent accuracy, macro-F1, entity F1, confusions, threshold sweep.
 
-    python -m bench.nlu [--model models/xxx.tar.gz]
+python -m bench.nlu [--model models/xxx.tar.gz]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Full training time from scratch (Rasa's fingerprint cache bypassed with --force).
 
-    python -m bench.training
+python -m bench.training
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run(
             [str(PROJECT_ROOT / "scripts" / "train.sh"), "--force", "--out", out],
-            cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
         )
         print(f"full training (NLU + dialogue): {time.perf_counter() - start:.0f} s")
 

@@ -105,9 +105,7 @@ def load_examples(paths: Iterable[Path]) -> list[Example]:
     for path in paths:
         data = load_data(str(path))
         for message in data.intent_examples:
-            entities = tuple(
-                (e["entity"], str(e["value"])) for e in message.get("entities") or []
-            )
+            entities = tuple((e["entity"], str(e["value"])) for e in message.get("entities") or [])
             found.append(Example(message.get("text"), message.get("intent"), entities))
     return found
 

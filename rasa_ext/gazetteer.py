@@ -114,8 +114,10 @@ def _accept(k: str, words: list, i: int, n: int, text: str, ambiguous: frozenset
     capitalised = text[words[i][1]].isupper()
     # A bare "a" is the verb ("le trajet a changé"); only "à" introduces a place.
     before = words[i - 1] if i > 0 else None
-    after_preposition = before is not None and before[0] in PLACE_PREPOSITIONS and (
-        before[0] != "a" or text[before[1] : before[2]] != "a"
+    after_preposition = (
+        before is not None
+        and before[0] in PLACE_PREPOSITIONS
+        and (before[0] != "a" or text[before[1] : before[2]] != "a")
     )
     return whole_message or capitalised or after_preposition
 

@@ -19,7 +19,9 @@ class UrlSQLTrackerStore(SQLTrackerStore):
     Rasa passes the endpoint's ``url`` to custom tracker stores as ``host``.
     """
 
-    def __init__(self, domain: Domain | None = None, host: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, domain: Domain | None = None, host: str | None = None, **kwargs: Any
+    ) -> None:
         if not host:
             raise ValueError("tracker_store.url is required (set DATABASE_URL)")
         parsed = make_url(host)

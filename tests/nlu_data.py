@@ -13,10 +13,27 @@ from common.text import key
 
 NLU = PROJECT_ROOT / "nlu_data"
 CONTRACT_INTENTS = {
-    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "ask_capabilities",
-    "request_human", "find_digital_place", "ask_pass_numerique", "ask_digital_advisor",
-    "ask_basic_skills", "ask_fibre", "ask_equipment", "ask_procedure", "book_room",
-    "cancel_booking", "list_bookings", "ask_visio_help", "ask_contact", "out_of_scope",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "ask_capabilities",
+    "request_human",
+    "find_digital_place",
+    "ask_pass_numerique",
+    "ask_digital_advisor",
+    "ask_basic_skills",
+    "ask_fibre",
+    "ask_equipment",
+    "ask_procedure",
+    "book_room",
+    "cancel_booking",
+    "list_bookings",
+    "ask_visio_help",
+    "ask_contact",
+    "out_of_scope",
 }
 _ANNOTATION = re.compile(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})")
 

@@ -20,7 +20,9 @@ def test_api_requires_the_token(rasa_stack: Stack):
     assert requests.get(f"{rasa_stack.rasa_url}/status", timeout=10).status_code in (401, 403)
     wrong = requests.get(f"{rasa_stack.rasa_url}/status", params={"token": "nope"}, timeout=10)
     assert wrong.status_code in (401, 403)
-    ok = requests.get(f"{rasa_stack.rasa_url}/status", params={"token": rasa_stack.token}, timeout=10)
+    ok = requests.get(
+        f"{rasa_stack.rasa_url}/status", params={"token": rasa_stack.token}, timeout=10
+    )
     assert ok.status_code == 200
 
 

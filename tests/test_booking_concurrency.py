@@ -24,6 +24,7 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 START = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)  # Thursday 14:00 in Paris
 END = START + timedelta(hours=1)
 
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path) -> BookingStore:
     if request.param == "sqlite":

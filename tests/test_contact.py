@@ -1,17 +1,26 @@
 import shutil
 
-from actions.contact import UNAVAILABLE, ActionContact, contact_text
-from actions.content import load_yaml
-from common.config import PROJECT_ROOT
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.contact import UNAVAILABLE, ActionContact, contact_text
+from actions.content import load_yaml
+from common.config import PROJECT_ROOT
+
 
 def tracker(entities: list[dict], slots: dict | None = None) -> Tracker:
-    return Tracker.from_dict({"sender_id": "t", "slots": slots or {},
-                              "latest_message": {"intent": {"name": "ask_contact"}, "entities": entities},
-                              "events": [], "paused": False, "followup_action": None,
-                              "active_loop": {}, "latest_action_name": "action_listen"})
+    return Tracker.from_dict(
+        {
+            "sender_id": "t",
+            "slots": slots or {},
+            "latest_message": {"intent": {"name": "ask_contact"}, "entities": entities},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 def test_desk_of_the_users_commune_is_given():

@@ -19,8 +19,11 @@ async def fake_parse(text: str) -> dict:
     ranking = [{"name": name, "confidence": confidence}]
     if name == "nlu_fallback":
         ranking.append({"name": "out_of_scope", "confidence": 0.3})
-    return {"intent": {"name": name, "confidence": confidence}, "intent_ranking": ranking,
-            "entities": [{"entity": e, "value": v} for e, v in entities]}
+    return {
+        "intent": {"name": name, "confidence": confidence},
+        "intent_ranking": ranking,
+        "entities": [{"entity": e, "value": v} for e, v in entities],
+    }
 
 
 async def test_report_figures():
@@ -31,7 +34,10 @@ async def test_report_figures():
     assert report.per_intent["greet"]["f1"] == 2 / 3
     assert report.per_intent["out_of_scope"]["f1"] == 0.0
     assert round(report.macro_f1, 4) == round((2 / 3 + 2 / 3 + 0) / 3, 4)
-    assert report.confusions() == [("greet", "ask_procedure", 1), ("out_of_scope", "nlu_fallback", 1)]
+    assert report.confusions() == [
+        ("greet", "ask_procedure", 1),
+        ("out_of_scope", "nlu_fallback", 1),
+    ]
 
 
 async def test_threshold_simulation_uses_the_top_intent_before_fallback():

@@ -1,6 +1,7 @@
-from actions.fallback import ActionFallback, consecutive_fallbacks, likely_topics
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionFallback, consecutive_fallbacks, likely_topics
 
 RANKING = [
     {"name": "nlu_fallback", "confidence": 0.4},
@@ -18,30 +19,54 @@ def user(intent: str) -> dict:
 
 def tracker(events: list[dict]) -> Tracker:
     latest = {"intent": {"name": "nlu_fallback"}, "intent_ranking": RANKING, "text": "blabla"}
-    return Tracker.from_dict({"sender_id": "t", "slots": {}, "latest_message": latest,
-                              "events": events, "paused": False, "followup_action": None,
-                              "active_loop": {}, "latest_action_name": "action_listen"})
+    return Tracker.from_dict(
+        {
+            "sender_id": "t",
+            "slots": {},
+            "latest_message": latest,
+            "events": events,
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
 
 
 def test_consecutive_fallbacks_counts_only_the_latest_run():
-    events = [user("nlu_fallback"), {"event": "bot"}, user("greet"), user("nlu_fallback"),
-              {"event": "action"}, user("nlu_fallback")]
+    events = [
+        user("nlu_fallback"),
+        {"event": "bot"},
+        user("greet"),
+        user("nlu_fallback"),
+        {"event": "action"},
+        user("nlu_fallback"),
+    ]
     assert consecutive_fallbacks(events) == 2
     assert consecutive_fallbacks([user("greet")]) == 0
     assert consecutive_fallbacks([]) == 0
 
 
 def test_likely_topics_skips_unlabelled_intents_and_keeps_order():
-    labels = {"ask_fibre": "Fibre", "ask_procedure": "Démarche", "find_digital_place": "Lieu",
-              "ask_equipment": "Matériel"}
+    labels = {
+        "ask_fibre": "Fibre",
+        "ask_procedure": "Démarche",
+        "find_digital_place": "Lieu",
+        "ask_equipment": "Matériel",
+    }
     assert likely_topics(RANKING, labels) == [
-        ("ask_fibre", "Fibre"), ("ask_procedure", "Démarche"), ("find_digital_place", "Lieu")]
+        ("ask_fibre", "Fibre"),
+        ("ask_procedure", "Démarche"),
+        ("find_digital_place", "Lieu"),
+    ]
     assert likely_topics(RANKING, {}) == []
 
 
 async def test_first_miss_asks_to_rephrase_with_topic_buttons():
     dispatcher = CollectingDispatcher()
-    events = await ActionFallback().run(dispatcher, tracker([user("greet"), user("nlu_fallback")]), {})
+    events = await ActionFallback().run(
+        dispatcher, tracker([user("greet"), user("nlu_fallback")]), {}
+    )
     assert events == []
     [message] = dispatcher.messages
     assert message["response"] == "utter_fallback_rephrase_topics"
@@ -52,7 +77,9 @@ async def test_first_miss_asks_to_rephrase_with_topic_buttons():
 
 async def test_second_miss_in_a_row_offers_a_mediator():
     dispatcher = CollectingDispatcher()
-    await ActionFallback().run(dispatcher, tracker([user("nlu_fallback"), user("nlu_fallback")]), {})
+    await ActionFallback().run(
+        dispatcher, tracker([user("nlu_fallback"), user("nlu_fallback")]), {}
+    )
     assert [m["response"] for m in dispatcher.messages] == ["utter_fallback_offer_human"]
 
 

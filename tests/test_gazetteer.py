@@ -1,19 +1,33 @@
 from rasa_ext.gazetteer import build_gazetteer, find_entities
 
 LOOKUPS = [
-    {"name": "commune", "elements": ["Carhaix-Plouguer", "Le Mans", "Saint-Pol-de-Léon",
-                                      "Plouzané", "Locmaria-Plouzané", "Fillé", "Brest"]},
+    {
+        "name": "commune",
+        "elements": [
+            "Carhaix-Plouguer",
+            "Le Mans",
+            "Saint-Pol-de-Léon",
+            "Plouzané",
+            "Locmaria-Plouzané",
+            "Fillé",
+            "Brest",
+        ],
+    },
     {"name": "procedure", "elements": ["rsa", "apa", "revenu de solidarité active"]},
     {"name": "ignored", "elements": ["Brest"]},
 ]
-SYNONYMS = {"carhaix": "Carhaix-Plouguer", "revenu de solidarité active": "rsa", "st pol": "Saint-Pol-de-Léon"}
+SYNONYMS = {
+    "carhaix": "Carhaix-Plouguer",
+    "revenu de solidarité active": "rsa",
+    "st pol": "Saint-Pol-de-Léon",
+}
 GAZETTEER = build_gazetteer(LOOKUPS, SYNONYMS, ["commune", "procedure"])
 AMBIGUOUS = frozenset({"fille"})
 
 
 def values(text: str) -> list[tuple[str, str, str]]:
     return [
-        (e["entity"], e["value"], text[e["start"]: e["end"]])
+        (e["entity"], e["value"], text[e["start"] : e["end"]])
         for e in find_entities(text, GAZETTEER, AMBIGUOUS)
     ]
 
@@ -23,13 +37,17 @@ def test_only_configured_entities_are_built():
 
 
 def test_matches_without_accents_hyphens_or_case():
-    assert values("je suis a SAINT POL DE LEON") == [("commune", "Saint-Pol-de-Léon", "SAINT POL DE LEON")]
+    assert values("je suis a SAINT POL DE LEON") == [
+        ("commune", "Saint-Pol-de-Léon", "SAINT POL DE LEON")
+    ]
     assert values("près du mans? non, au le mans") == [("commune", "Le Mans", "le mans")]
 
 
 def test_synonyms_return_the_canonical_value():
     assert values("un epn vers carhaix") == [("commune", "Carhaix-Plouguer", "carhaix")]
-    assert values("mon revenu de solidarite active") == [("procedure", "rsa", "revenu de solidarite active")]
+    assert values("mon revenu de solidarite active") == [
+        ("procedure", "rsa", "revenu de solidarite active")
+    ]
     assert values("st-pol") == [("commune", "Saint-Pol-de-Léon", "st-pol")]
 
 
@@ -39,8 +57,11 @@ def test_longest_name_wins():
 
 def test_several_entities_in_one_message_keep_offsets():
     text = "RSA à Brest et APA au Mans"
-    assert values(text) == [("procedure", "rsa", "RSA"), ("commune", "Brest", "Brest"),
-                            ("procedure", "apa", "APA")]
+    assert values(text) == [
+        ("procedure", "rsa", "RSA"),
+        ("commune", "Brest", "Brest"),
+        ("procedure", "apa", "APA"),
+    ]
 
 
 def test_ambiguous_names_need_a_capital_a_preposition_or_to_stand_alone():
@@ -62,8 +83,11 @@ def test_a_synonym_counts_only_for_the_entity_of_its_value_and_ignores_case():
     synonyms = {"Carhaix": "Carhaix-Plouguer", "Mans": "Le Mans", "hotel du departement": "Quimper"}
     gazetteer = build_gazetteer(lookups, synonyms, ["commune", "site"])
     found = [(e["entity"], e["value"]) for e in find_entities("Carhaix ou au Mans", gazetteer)]
-    assert found == [("commune", "Carhaix-Plouguer"), ("site", "Carhaix-Plouguer"),
-                     ("commune", "Le Mans")]
+    assert found == [
+        ("commune", "Carhaix-Plouguer"),
+        ("site", "Carhaix-Plouguer"),
+        ("commune", "Le Mans"),
+    ]
     assert find_entities("l'hotel du departement", gazetteer) == []
 
 

@@ -15,7 +15,11 @@ MIN_TRAIN_EXAMPLES = 25
 
 
 def domain_intents() -> set[str]:
-    return {i for path in yaml_files(PROJECT_ROOT / "bot" / "domain") for i in load(path).get("intents", [])}
+    return {
+        i
+        for path in yaml_files(PROJECT_ROOT / "bot" / "domain")
+        for i in load(path).get("intents", [])
+    }
 
 
 def handled_intents() -> set[str]:
@@ -66,7 +70,10 @@ def test_commune_lookup_covers_finistere_and_sarthe():
 def test_rasa_data_validate_is_clean():
     result = subprocess.run(
         [str(PROJECT_ROOT / "scripts" / "validate.sh")],
-        capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
@@ -75,14 +82,28 @@ def test_rasa_data_validate_is_clean():
 def test_conversation_stories_pass_with_the_trained_model(trained_model: Path, tmp_path: Path):
     result = subprocess.run(
         [
-            str(PROJECT_ROOT / ".venv" / "bin" / "rasa"), "test", "core",
-            "--model", str(trained_model), "--stories", "tests/stories",
-            "--endpoints", "bot/endpoints.yml",
-            "--fail-on-prediction-errors", "--out", str(tmp_path),
+            str(PROJECT_ROOT / ".venv" / "bin" / "rasa"),
+            "test",
+            "core",
+            "--model",
+            str(trained_model),
+            "--stories",
+            "tests/stories",
+            "--endpoints",
+            "bot/endpoints.yml",
+            "--fail-on-prediction-errors",
+            "--out",
+            str(tmp_path),
         ],
-        capture_output=True, text=True, timeout=1200, cwd=PROJECT_ROOT,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'stories.db'}",
-             "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook"},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        cwd=PROJECT_ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'stories.db'}",
+            "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook",
+        },
     )
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text(encoding="utf-8") if failed.exists() else result.stdout[-3000:]
@@ -92,7 +113,10 @@ def test_conversation_stories_pass_with_the_trained_model(trained_model: Path, t
 def test_setup_does_not_reinstall_an_up_to_date_environment():
     result = subprocess.run(
         [str(PROJECT_ROOT / "scripts" / "setup.sh")],
-        capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert "environment up to date" in result.stdout
@@ -103,7 +127,10 @@ def test_training_is_skipped_when_nothing_changed(trained_model: Path):
     before = sorted(trained_model.parent.glob("*.tar.gz"))
     result = subprocess.run(
         [str(PROJECT_ROOT / "scripts" / "train.sh"), "--out", str(trained_model.parent)],
-        capture_output=True, text=True, timeout=900, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert sorted(trained_model.parent.glob("*.tar.gz")) == before

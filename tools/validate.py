@@ -17,9 +17,18 @@ import sys
 from common.config import PROJECT_ROOT
 
 COMMAND = [
-    str(PROJECT_ROOT / ".venv" / "bin" / "rasa"), "data", "validate",
-    "--config", "config.yml", "--domain", "bot/domain",
-    "--data", "bot/rules", "bot/stories", "nlu_data/train", "nlu_data/lookups",
+    str(PROJECT_ROOT / ".venv" / "bin" / "rasa"),
+    "data",
+    "validate",
+    "--config",
+    "config.yml",
+    "--domain",
+    "bot/domain",
+    "--data",
+    "bot/rules",
+    "bot/stories",
+    "nlu_data/train",
+    "nlu_data/lookups",
 ]
 RASA_DEFAULT_RESPONSES = {"utter_default"}
 _UNUSED = re.compile(r"The utterance '(\w+)' is not used in any story or rule")

@@ -18,8 +18,13 @@ START = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
 def booking_ref(base_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DATABASE_URL", base_settings.database_url)
     outcome = get_store(base_settings.database_url).book(
-        "a.martin", "brest-penfeld", START, START + timedelta(hours=1), 6,
-        "https://visio.departement.example/Departement-abc", START - timedelta(days=2),
+        "a.martin",
+        "brest-penfeld",
+        START,
+        START + timedelta(hours=1),
+        6,
+        "https://visio.departement.example/Departement-abc",
+        START - timedelta(days=2),
     )
     assert outcome.booking is not None
     return outcome.booking.ref
