@@ -216,6 +216,27 @@ def _form_values(tracker: Tracker) -> tuple[date | None, time | None, int | None
     )
 
 
+class AgentAction(Action, ABC):
+    """An action for agents only: anyone else gets the polite "staff only" answer."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        agent = current_agent(tracker)
+        if agent is None:
+            dispatcher.utter_message(response="utter_booking_agents_only")
+            return reset_events()
+        return await self.run_for_agent(dispatcher, tracker, agent)
+
+    @abstractmethod
+    async def run_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
+    ) -> list[EventType]: ...
+
+
 class ActionBookingIdentify(Action):
     """Check the directory; for an agent, start a fresh request (keeping what this message says)."""
 
@@ -407,19 +428,15 @@ def ask_confirmation(
     ]
 
 
-class ActionBookingChoose(Action):
+class ActionBookingChoose(AgentAction):
     """A button (or "la deuxième") picked an alternative slot or one of the agent's bookings."""
 
     def name(self) -> str:
         return "action_booking_choose"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    async def run_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        agent = current_agent(tracker)
-        if agent is None:
-            dispatcher.utter_message(response="utter_booking_agents_only")
-            return reset_events()
         action = tracker.get_slot("booking_action")
         if action == MOVE and tracker.get_slot("booking_step") == STEP_NEW_TIME:
             return await propose_move(dispatcher, tracker, agent)
@@ -493,23 +510,19 @@ def choose_booking(
     ]
 
 
-class ActionBookingAnswer(Action):
+class ActionBookingAnswer(AgentAction):
     """Yes or no to "je confirme ?": save, cancel or move — or do nothing."""
 
     def name(self) -> str:
         return "action_booking_answer"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    async def run_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         action = tracker.get_slot("booking_action")
         if intent != "affirm":
             dispatcher.utter_message(response="utter_booking_nothing_done")
-            return reset_events()
-        agent = current_agent(tracker)
-        if agent is None:
-            dispatcher.utter_message(response="utter_booking_agents_only")
             return reset_events()
         try:
             if action == BOOK:
@@ -601,17 +614,13 @@ class ActionBookingAnswer(Action):
         return reset_events()
 
 
-class ActionBookingList(Action):
+class ActionBookingList(AgentAction):
     def name(self) -> str:
         return "action_booking_list"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    async def run_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        agent = current_agent(tracker)
-        if agent is None:
-            dispatcher.utter_message(response="utter_booking_agents_only")
-            return []
         bookings = store().upcoming(agent.id, now())
         if not bookings:
             dispatcher.utter_message(response="utter_booking_none")
@@ -640,21 +649,14 @@ def _matching_bookings(tracker: Tracker, bookings: list[Booking]) -> list[Bookin
     return found or bookings
 
 
-class _StartOnBooking(Action, ABC):
+class _StartOnBooking(AgentAction):
     """Shared by cancel and move: find which of the agent's bookings is meant."""
 
     action = ""
 
-    @abstractmethod
-    def name(self) -> str: ...
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    async def run_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        agent = current_agent(tracker)
-        if agent is None:
-            dispatcher.utter_message(response="utter_booking_agents_only")
-            return reset_events()
         bookings = store().upcoming(agent.id, now())
         if not bookings:
             dispatcher.utter_message(response="utter_booking_none")
@@ -744,15 +746,11 @@ async def propose_move(
     return [*events, SlotSet("booking_ref", str(booking.id))]
 
 
-class ActionBookingMovePropose(Action):
+class ActionBookingMovePropose(AgentAction):
     def name(self) -> str:
         return "action_booking_move_propose"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    async def run_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        agent = current_agent(tracker)
-        if agent is None:
-            dispatcher.utter_message(response="utter_booking_agents_only")
-            return reset_events()
         return await propose_move(dispatcher, tracker, agent)
