@@ -580,18 +580,7 @@ class BookingStore:
     def cancel(self, agent_id: str, booking_id: int, now: datetime) -> bool:
         """Cancel one of the agent's bookings and free its slots; ``False`` if not theirs."""
         with session_scope(self.sessions) as session:
-            deleted = session.execute(
-                delete(SlotRow)
-                .where(
-                    SlotRow.booking_id == booking_id,
-                    SlotRow.booking_id.in_(
-                        select(BookingRow.id).where(
-                            BookingRow.agent_id == agent_id, BookingRow.status == CONFIRMED
-                        )
-                    ),
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            deleted = _free_own_slots(session, agent_id, booking_id)
             row = session.execute(
                 select(BookingRow).where(
                     BookingRow.id == booking_id,
@@ -621,18 +610,7 @@ class BookingStore:
         """
         try:
             with session_scope(self.sessions) as session:
-                session.execute(
-                    delete(SlotRow)
-                    .where(
-                        SlotRow.booking_id == booking_id,
-                        SlotRow.booking_id.in_(
-                            select(BookingRow.id).where(
-                                BookingRow.agent_id == agent_id, BookingRow.status == CONFIRMED
-                            )
-                        ),
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+                _free_own_slots(session, agent_id, booking_id)
                 row = session.execute(
                     select(BookingRow).where(
                         BookingRow.id == booking_id,
@@ -688,6 +666,19 @@ def _candidate_times(wanted: datetime, days: list[tuple[datetime, datetime]]) ->
 
 _stores: dict[str, BookingStore] = {}
 _stores_lock = threading.Lock()
+
+
+def _free_own_slots(session: Session, agent_id: str, booking_id: int) -> int:
+    """Delete the slot rows of a confirmed booking, only if it is the agent's; how many."""
+    own = select(BookingRow.id).where(
+        BookingRow.agent_id == agent_id, BookingRow.status == CONFIRMED
+    )
+    statement = (
+        delete(SlotRow)
+        .where(SlotRow.booking_id == booking_id, SlotRow.booking_id.in_(own))
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount
 
 
 def get_store(url: str) -> BookingStore:
