@@ -12,6 +12,8 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -142,6 +144,37 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     engine.dispose()
 
 
+RETENTION_CHECK_S = 3600.0
+
+
+async def purge_expired(app: web.Application) -> int:
+    """Apply the retention period once; returns how many messages were deleted."""
+    days = app[keys.SETTINGS].retention_days
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    deleted = await asyncio.to_thread(app[keys.STORE].purge_before, cutoff)
+    if deleted:
+        log.info("retention: deleted %d messages older than %d days", deleted, days)
+    return deleted
+
+
+async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Purge expired messages at start and then every hour, in the background."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await purge_expired(app)
+            except Exception:  # a failed purge must not stop the gateway; retried later
+                log.exception("retention purge failed")
+            await asyncio.sleep(RETENTION_CHECK_S)
+
+    task = asyncio.create_task(loop(), name="retention")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     session = aiohttp.ClientSession()
@@ -247,6 +280,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.HUB] = Hub()
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(retention_ctx)
     app.cleanup_ctx.append(http_ctx)
     if settings.telegram is not None:
         app.cleanup_ctx.append(telegram_ctx)

@@ -94,6 +94,8 @@ class Settings:
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
+    # Messages older than this are deleted (personal data kept only as long as needed).
+    retention_days: int = 90
     telegram: TelegramSettings | None = None
     matrix: MatrixSettings | None = None
 
@@ -117,6 +119,7 @@ class Settings:
             max_message_chars=env_int("GATEWAY_MAX_MESSAGE_CHARS", 2000, minimum=1),
             max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             cors_origins=env_list("GATEWAY_CORS_ORIGINS"),
+            retention_days=env_int("GATEWAY_RETENTION_DAYS", 90, minimum=1),
             telegram=_telegram_from_env(),
             matrix=_matrix_from_env(),
         )

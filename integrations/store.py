@@ -23,6 +23,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    delete,
+    exists,
     select,
     text,
 )
@@ -183,6 +185,27 @@ class Store:
                         created_at=now,
                     )
                 )
+
+    def purge_before(self, cutoff: datetime) -> int:
+        """Delete messages older than ``cutoff`` and conversations left with none (retention).
+
+        Returns how many messages were deleted.
+        """
+        with session_scope(self._sessions) as session:
+            deleted = session.execute(
+                delete(Message)
+                .where(Message.created_at < cutoff)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.execute(
+                delete(Conversation)
+                .where(
+                    Conversation.updated_at < cutoff,
+                    ~exists().where(Message.conversation_id == Conversation.id),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return deleted
 
     def conversation(self, key: str) -> ConversationRef | None:
         with session_scope(self._sessions) as session:
