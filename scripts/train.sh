@@ -1,11 +1,28 @@
 #!/usr/bin/env bash
-# Trains a model into models/ unless the newest one already matches config and data
-# (Rasa compares fingerprints and keeps the old model when nothing changed).
+# Trains a model into models/ (or --out DIR) unless the newest one there already matches
+# config and data. Rasa 3 always writes a new model file, restoring unchanged components
+# from its cache; a dry run first tells whether any component changed. Its check leaves
+# out the responses, so a domain file newer than the model means packaging anew.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-exec rasa train \
-  --config config.yml \
-  --domain bot/domain \
-  --data bot/rules bot/stories nlu_data/train nlu_data/lookups \
-  --out models \
-  "$@"
+
+out=models
+force=0
+prev=""
+for arg in "$@"; do
+  [ "$prev" = "--out" ] && out="$arg"
+  [ "$arg" = "--force" ] && force=1
+  prev="$arg"
+done
+train=(rasa train --config config.yml --domain bot/domain
+       --data bot/rules bot/stories nlu_data/train nlu_data/lookups)
+
+newest="$(ls -t "$out"/*.tar.gz 2>/dev/null | head -n 1 || true)"
+if [ "$force" = 0 ] && [ -n "$newest" ] \
+   && [ -z "$(find bot/domain -newer "$newest" -print -quit)" ] \
+   && "${train[@]}" --out "$out" --dry-run >/dev/null 2>&1; then
+  echo "train: Nothing changed; $newest is up to date"
+  exit 0
+fi
+case " $* " in *" --out "*) ;; *) set -- --out "$out" "$@" ;; esac
+exec "${train[@]}" "$@"
