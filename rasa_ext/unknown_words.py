@@ -1,0 +1,122 @@
+"""Fallback for messages made only of words the assistant has never seen ("xqzw blorp").
+
+DIET gives such keyboard mashing a confident intent, because character n-grams always
+resemble something. This component, placed after the FallbackClassifier, learns the
+vocabulary of the training data (folded words, lookup entries included) and turns the
+intent into ``nlu_fallback`` when no word of the message is known or close to a known
+word, so the two-stage fallback asks to rephrase. Typos stay understood: "bonjoure" is
+close to "bonjour". Numbers count as known words ("5", "14h").
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from common.text import tokens
+
+VOCABULARY_FILE = "vocabulary.json"
+PREDICTED_CONFIDENCE_KEY = "confidence"
+
+
+def is_known(word: str, vocabulary: frozenset[str], cutoff: float) -> bool:
+    if word in vocabulary or any(c.isdigit() for c in word):
+        return True
+    return bool(difflib.get_close_matches(word, vocabulary, n=1, cutoff=cutoff))
+
+
+def has_no_known_word(text: str, vocabulary: frozenset[str], cutoff: float) -> bool:
+    """True when ``text`` has words and none of them is known (or close to a known one)."""
+    words = [w for w, _, _ in tokens(text)]
+    return bool(words) and not any(is_known(w, vocabulary, cutoff) for w in words)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class UnknownWordsFallback(GraphComponent):
+    """Predicts ``nlu_fallback`` for messages without a single known word."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        # Similarity (difflib ratio) from which a misspelt word counts as known.
+        return {"similarity_cutoff": 0.75}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: frozenset[str] = frozenset(),
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.vocabulary = vocabulary
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> UnknownWordsFallback:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts = [m.get(TEXT) or "" for m in training_data.training_examples]
+        for table in training_data.lookup_tables:
+            elements = table["elements"]
+            texts += elements.splitlines() if isinstance(elements, str) else list(elements)
+        texts += list(training_data.entity_synonyms) + list(training_data.entity_synonyms.values())
+        self.vocabulary = frozenset(w for text in texts for w, _, _ in tokens(text))
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / VOCABULARY_FILE).write_text(
+                json.dumps(sorted(self.vocabulary)), encoding="utf-8"
+            )
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> UnknownWordsFallback:
+        with model_storage.read_from(resource) as directory:
+            words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, frozenset(words))
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        cutoff = self._config["similarity_cutoff"]
+        for message in messages:
+            text = message.get(TEXT) or ""
+            intent = message.get(INTENT) or {}
+            if (
+                text.startswith("/")  # a button payload
+                or intent.get(INTENT_NAME_KEY) == DEFAULT_NLU_FALLBACK_INTENT_NAME
+                or not has_no_known_word(text, self.vocabulary, cutoff)
+            ):
+                continue
+            fallback = {
+                INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                PREDICTED_CONFIDENCE_KEY: 1.0,
+            }
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(INTENT, fallback, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
