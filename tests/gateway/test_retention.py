@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+from common.db import make_engine
 from integrations import keys
-from integrations.app import purge_expired
 from integrations.messages import Incoming, Role
 from integrations.settings import Settings
+from integrations.store import Store
 from tests.gateway.conftest import GatewayClient
 
 
-async def test_messages_older_than_the_retention_period_are_deleted(
-    gateway_client: GatewayClient, base_settings: Settings
-):
-    client = await gateway_client(dataclasses.replace(base_settings, retention_days=30))
-    store = client.app[keys.STORE]
-    old = datetime.now(UTC) - timedelta(days=31)
-    for chat, when in (("old", old), ("recent", datetime.now(UTC) - timedelta(days=29))):
-        store.record_incoming(
-            Incoming("web", chat, chat, f"message {chat}", Role.CITIZEN, received_at=when)
-        )
+def record(store: Store, chat: str, age_days: int) -> None:
+    when = datetime.now(UTC) - timedelta(days=age_days)
+    store.record_incoming(
+        Incoming("web", chat, chat, f"message {chat}", Role.CITIZEN, received_at=when)
+    )
 
-    assert await purge_expired(client.app) == 1
+
+def test_purge_deletes_old_messages_and_their_empty_conversations(base_settings: Settings):
+    store = Store(make_engine(base_settings.database_url))
+    store.create_tables()
+    record(store, "old", 31)
+    record(store, "recent", 29)
+
+    assert store.purge_before(datetime.now(UTC) - timedelta(days=30)) == 1
 
     assert store.conversation("web:old") is None
     assert [m.text for m in store.messages("web:recent")] == ["message recent"]
-    assert await purge_expired(client.app) == 0
+
+
+async def test_the_gateway_applies_the_retention_period_by_itself(
+    gateway_client: GatewayClient, base_settings: Settings
+):
+    store = Store(make_engine(base_settings.database_url))
+    store.create_tables()
+    record(store, "old", 31)
+    record(store, "recent", 29)
+
+    client = await gateway_client(dataclasses.replace(base_settings, retention_days=30))
+    gateway_store = client.app[keys.STORE]
+    for _ in range(50):
+        if gateway_store.conversation("web:old") is None:
+            break
+        await asyncio.sleep(0.1)
+    assert gateway_store.conversation("web:old") is None
+    assert gateway_store.conversation("web:recent") is not None
