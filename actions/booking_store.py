@@ -581,13 +581,7 @@ class BookingStore:
         """Cancel one of the agent's bookings and free its slots; ``False`` if not theirs."""
         with session_scope(self.sessions) as session:
             deleted = _free_own_slots(session, agent_id, booking_id)
-            row = session.execute(
-                select(BookingRow).where(
-                    BookingRow.id == booking_id,
-                    BookingRow.agent_id == agent_id,
-                    BookingRow.status == CONFIRMED,
-                )
-            ).scalar_one_or_none()
+            row = _own_confirmed(session, agent_id, booking_id)
             if row is None:
                 return False
             row.status, row.updated_at = CANCELLED, now
@@ -611,13 +605,7 @@ class BookingStore:
         try:
             with session_scope(self.sessions) as session:
                 _free_own_slots(session, agent_id, booking_id)
-                row = session.execute(
-                    select(BookingRow).where(
-                        BookingRow.id == booking_id,
-                        BookingRow.agent_id == agent_id,
-                        BookingRow.status == CONFIRMED,
-                    )
-                ).scalar_one_or_none()
+                row = _own_confirmed(session, agent_id, booking_id)
                 if row is None:
                     return Outcome(None)
                 row.room_id = room_id
@@ -666,6 +654,17 @@ def _candidate_times(wanted: datetime, days: list[tuple[datetime, datetime]]) ->
 
 _stores: dict[str, BookingStore] = {}
 _stores_lock = threading.Lock()
+
+
+def _own_confirmed(session: Session, agent_id: str, booking_id: int) -> BookingRow | None:
+    """The agent's confirmed booking, or ``None`` if unknown, cancelled or not theirs."""
+    return session.execute(
+        select(BookingRow).where(
+            BookingRow.id == booking_id,
+            BookingRow.agent_id == agent_id,
+            BookingRow.status == CONFIRMED,
+        )
+    ).scalar_one_or_none()
 
 
 def _free_own_slots(session: Session, agent_id: str, booking_id: int) -> int:
