@@ -12,7 +12,6 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -26,6 +25,7 @@ from integrations.gateway import Gateway
 from integrations.rasa_client import RasaClient
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, Settings
 from integrations.store import Store
+from integrations.tasks import background
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +168,8 @@ async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
                 log.exception("retention purge failed")
             await asyncio.sleep(RETENTION_CHECK_S)
 
-    task = asyncio.create_task(loop(), name="retention")
-    yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+    async with background(loop(), "retention"):
+        yield
 
 
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:

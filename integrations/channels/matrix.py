@@ -20,7 +20,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 from nio import (
@@ -40,6 +40,7 @@ from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
 from integrations.settings import MatrixSettings
 from integrations.store import Store
+from integrations.tasks import background
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +149,10 @@ class MatrixChannel:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         self._next_batch = self._load_token()
-        task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
         try:
-            yield
+            async with background(self._sync_loop(), "matrix-sync"):
+                yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
             await self.client.close()
             self.state = "stopped"
 

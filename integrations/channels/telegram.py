@@ -22,7 +22,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -41,6 +41,7 @@ from integrations.errors import ApiError, bad_request
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, TelegramSettings
+from integrations.tasks import background
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +126,10 @@ class TelegramChannel:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Connect to the Bot API (retrying in the background), stop cleanly on exit."""
-        task = asyncio.create_task(self._start(), name="telegram-start")
         try:
-            yield
+            async with background(self._start(), "telegram-start"):
+                yield
         finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
             await self._stop()
 
     async def _start(self) -> None:
