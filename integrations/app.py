@@ -18,8 +18,9 @@ import aiohttp
 from aiohttp import web
 
 from common.db import make_engine
-from integrations import keys
+from integrations import console, keys
 from integrations.channels.web import Hub, WebChannel
+from integrations.console.auth import PageError
 from integrations.errors import ApiError
 from integrations.gateway import Gateway
 from integrations.rasa_client import RasaClient
@@ -54,6 +55,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as err:
         return error_response(err.status, err.code, err.error)
+    except PageError as err:
+        return err.response
     except web.HTTPException as err:
         if err.status < 400:
             raise
@@ -267,6 +270,7 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/bookings/{ref}.ics", booking_invitation)
     if settings.telegram is not None and settings.telegram.mode == "webhook":
         app.router.add_post(TELEGRAM_WEBHOOK_PATH, _telegram_webhook)
+    console.setup(app)
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from integrations.channels.matrix import MatrixChannel
     from integrations.channels.telegram import TelegramChannel
     from integrations.channels.web import Hub, WebChannel
+    from integrations.console.auth import StaffStore
     from integrations.gateway import Gateway
     from integrations.rasa_client import RasaClient
     from integrations.store import Store
@@ -26,3 +27,4 @@ HUB: web.AppKey[Hub] = web.AppKey("hub")
 WEB: web.AppKey[WebChannel] = web.AppKey("web")
 TELEGRAM: web.AppKey[TelegramChannel] = web.AppKey("telegram")
 MATRIX: web.AppKey[MatrixChannel] = web.AppKey("matrix")
+STAFF: web.AppKey[StaffStore] = web.AppKey("staff")

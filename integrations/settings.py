@@ -15,6 +15,7 @@ from common.config import (
     PROJECT_ROOT,
     ConfigError,
     database_url,
+    env_bool,
     env_int,
     env_list,
     env_str,
@@ -98,6 +99,18 @@ class Settings:
     retention_days: int = 90
     telegram: TelegramSettings | None = None
     matrix: MatrixSettings | None = None
+    # --- console ---
+    # Idle lifetime of a console session (mediators, admins).
+    console_session_hours: int = 8
+    # Secure cookie flag: None = on, except for plain HTTP on the loopback interface.
+    console_cookie_secure: bool | None = None
+    # Creates the account "admin" with this password when no staff account exists.
+    console_admin_password: str | None = None
+    # --- widget ---
+    # Title of the web chat window when the page's script tag has no data-title.
+    widget_title: str = "Assistant du Département"
+    # Serve the demo page of a fictional council site at /demo/ (off in production).
+    widget_demo: bool = True
 
     @property
     def actions_health_url(self) -> str:
@@ -122,7 +135,17 @@ class Settings:
             retention_days=env_int("GATEWAY_RETENTION_DAYS", 90, minimum=1),
             telegram=_telegram_from_env(),
             matrix=_matrix_from_env(),
+            console_session_hours=env_int("CONSOLE_SESSION_HOURS", 8, minimum=1),
+            console_cookie_secure=_optional_bool("CONSOLE_COOKIE_SECURE"),
+            console_admin_password=env_str("CONSOLE_ADMIN_PASSWORD", "") or None,
+            # --- widget ---
+            widget_title=env_str("WIDGET_TITLE", "Assistant du Département"),
+            widget_demo=env_bool("WIDGET_DEMO", True),
         )
+
+
+def _optional_bool(name: str) -> bool | None:
+    return env_bool(name, False) if env_str(name, "") else None
 
 
 def _telegram_from_env() -> TelegramSettings | None:

@@ -8,13 +8,17 @@ set -a
 # shellcheck disable=SC1091
 [ -f .env ] && . ./.env
 # Secrets generated on first run for a local installation, never committed.
-if [ ! -f var/secrets.env ]; then
-  umask 077
-  printf 'RASA_TOKEN_GENERATED=%s\n' "$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" > var/secrets.env
-fi
+for secret in RASA_TOKEN_GENERATED CONSOLE_ADMIN_PASSWORD_GENERATED; do
+  if ! grep -qs "^$secret=" var/secrets.env; then
+    (umask 077; printf '%s=%s\n' "$secret" "$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')" \
+      >> var/secrets.env)
+  fi
+done
 # shellcheck disable=SC1091
 . var/secrets.env
 : "${RASA_TOKEN:=$RASA_TOKEN_GENERATED}"
+# First console account "admin" (created only while no staff account exists).
+: "${CONSOLE_ADMIN_PASSWORD:=$CONSOLE_ADMIN_PASSWORD_GENERATED}"
 : "${DATABASE_URL:=sqlite:///$ROOT/var/assistant.db}"
 : "${RASA_PORT:=5005}"
 : "${ACTIONS_PORT:=5055}"

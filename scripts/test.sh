@@ -3,4 +3,5 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 scripts/setup.sh
+scripts/browser.sh
 exec python -m pytest "$@"

@@ -39,6 +39,15 @@ def rasa_stack(trained_model: Path, test_run_dir: Path) -> Iterator[Stack]:
         yield stack
 
 
+@pytest.fixture
+async def browser():  # type: ignore[no-untyped-def]
+    """Headless chromium (tests/browser.py), one per test."""
+    from tests.browser import chromium
+
+    async with chromium() as launched:
+        yield launched
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL server on loopback (installed by scripts/postgres.sh if missing)."""

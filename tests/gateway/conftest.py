@@ -139,3 +139,48 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "matrix: needs the real Synapse homeserver (tools/synapse.py)"
     )
+
+
+def staff_user(
+    settings: Settings, username: str, password: str, role: str = "mediator", name: str = ""
+):  # type: ignore[no-untyped-def]
+    """Create a console account in the settings' database; returns the StaffUser."""
+    from common.db import make_engine
+    from integrations.console.auth import StaffStore
+
+    engine = make_engine(settings.database_url)
+    try:
+        store = StaffStore(engine)
+        store.create_tables()
+        return store.add_user(username, name or username.capitalize(), password, role)
+    finally:
+        engine.dispose()
+
+
+async def console_login(client: TestClient, username: str, password: str) -> str:
+    """Log ``client`` in to the console (it keeps the cookie); returns the CSRF token."""
+    import re
+
+    page = await client.get("/console/login")
+    login_csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert login_csrf, "no CSRF field on the login page"
+    response = await client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf": login_csrf.group(1)},
+        allow_redirects=False,
+    )
+    assert response.status == 302, f"login failed: {response.status} {await response.text()}"
+    return await csrf_of(client)
+
+
+async def csrf_of(client: TestClient) -> str:
+    """The CSRF token of the logged-in session, as any console page gives it."""
+    import asyncio
+
+    from integrations import keys
+    from integrations.console.auth import SESSION_COOKIE
+
+    token = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+    session = await asyncio.to_thread(client.app[keys.STAFF].session, token)
+    assert session is not None
+    return session.csrf_token

@@ -1,0 +1,9 @@
+"""Admin: NLU inbox, annotation, retraining, evaluation, model versions."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    """Register this area's routes and resources on the gateway app."""

@@ -1,0 +1,9 @@
+"""The citizens' web chat widget and its demo page."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    """Register this area's routes and resources on the gateway app."""

@@ -1,0 +1,221 @@
+"""Console login: hashed passwords, session cookies, roles, CSRF, throttling, the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+
+import pytest
+from aiohttp import web
+from sqlalchemy import text
+
+from common.config import PROJECT_ROOT
+from common.db import make_engine
+from integrations.app import create_app
+from integrations.console import render
+from integrations.console.auth import (
+    SESSION_COOKIE,
+    StaffRole,
+    StaffStore,
+    check_csrf,
+    require_api,
+    require_page,
+)
+from integrations.settings import Settings
+from tests.gateway.conftest import console_login, staff_user
+
+PASSWORD = "correct horse battery"
+
+
+async def _admin_page(request: web.Request) -> web.Response:
+    await require_page(request, StaffRole.ADMIN)
+    return render(request, "forbidden.html")  # any page; only the access check matters
+
+
+async def _mediator_api(request: web.Request) -> web.Response:
+    user = await require_api(request, StaffRole.MEDIATOR)
+    body = await request.json()
+    await check_csrf(request, request.headers.get("X-CSRF-Token"))
+    return web.json_response({"user": user.username, "echo": body})
+
+
+@pytest.fixture
+async def console(aiohttp_client, base_settings: Settings):  # type: ignore[no-untyped-def]
+    staff_user(base_settings, "annick", PASSWORD, "mediator", "Annick")
+    staff_user(base_settings, "paul", PASSWORD, "admin", "Paul")
+    app = create_app(base_settings)
+    app.router.add_get("/console/test-admin", _admin_page)
+    app.router.add_post("/console/test-api", _mediator_api)
+    return await aiohttp_client(app)
+
+
+async def test_passwords_are_stored_as_argon2_hashes(base_settings: Settings) -> None:
+    staff_user(base_settings, "annick", PASSWORD)
+    engine = make_engine(base_settings.database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("select password_hash from staff_users")).scalar_one()
+    assert stored.startswith("$argon2") and PASSWORD not in stored
+    store = StaffStore(engine)
+    assert store.authenticate("annick", PASSWORD) is not None
+    assert store.authenticate("annick", PASSWORD + "x") is None
+    assert store.authenticate("nobody", PASSWORD) is None
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "reason"),
+    [
+        ("a", PASSWORD, "identifiant"),
+        ("Anne Marie", PASSWORD, "identifiant"),
+        ("anne", "court", "au moins 10"),
+    ],
+)
+def test_invalid_accounts_are_refused_with_a_reason(
+    base_settings: Settings, username: str, password: str, reason: str
+) -> None:
+    with pytest.raises(ValueError, match=reason):
+        staff_user(base_settings, username, password)
+
+
+async def test_login_sets_an_httponly_strict_cookie_and_lands_on_next(console) -> None:  # type: ignore[no-untyped-def]
+    page = await console.get("/console/login?next=/console/test-admin")
+    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+    response = await console.post(
+        "/console/login",
+        data={
+            "username": "Paul",
+            "password": PASSWORD,
+            "csrf": token,
+            "next": "/console/test-admin",
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 302
+    assert response.headers["Location"] == "/console/test-admin"
+    cookie = response.cookies[SESSION_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert (await console.get("/console/test-admin")).status == 200
+
+
+async def test_wrong_password_gets_a_french_error_and_no_session(console) -> None:  # type: ignore[no-untyped-def]
+    page = await console.get("/console/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+    response = await console.post(
+        "/console/login", data={"username": "paul", "password": "wrong", "csrf": token}
+    )
+    assert response.status == 401
+    assert "Identifiant ou mot de passe incorrect" in await response.text()
+    assert SESSION_COOKIE not in response.cookies
+
+
+async def test_login_form_without_its_csrf_token_is_refused(console) -> None:  # type: ignore[no-untyped-def]
+    response = await console.post(
+        "/console/login", data={"username": "paul", "password": PASSWORD, "csrf": "forged"}
+    )
+    assert response.status == 403
+    assert "expiré" in await response.text()
+
+
+async def test_repeated_failures_are_throttled(console) -> None:  # type: ignore[no-untyped-def]
+    statuses = []
+    for _ in range(6):
+        page = await console.get("/console/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+        response = await console.post(
+            "/console/login", data={"username": "paul", "password": "nope", "csrf": token}
+        )
+        statuses.append(response.status)
+    assert statuses == [401] * 5 + [429]
+
+
+async def test_anonymous_pages_redirect_to_login_and_apis_answer_401(console) -> None:  # type: ignore[no-untyped-def]
+    page = await console.get("/console/test-admin", allow_redirects=False)
+    assert page.status == 302
+    assert page.headers["Location"] == "/console/login?next=/console/test-admin"
+    api = await console.post("/console/test-api", json={})
+    assert api.status == 401 and (await api.json())["code"] == "unauthorized"
+
+
+async def test_mediators_get_a_403_page_on_admin_pages(console) -> None:  # type: ignore[no-untyped-def]
+    await console_login(console, "annick", PASSWORD)
+    page = await console.get("/console/test-admin")
+    assert page.status == 403 and "Accès refusé" in await page.text()
+
+
+async def test_api_calls_need_the_session_csrf_token_and_same_origin(console) -> None:  # type: ignore[no-untyped-def]
+    csrf = await console_login(console, "annick", PASSWORD)
+    missing = await console.post("/console/test-api", json={"a": 1})
+    assert missing.status == 403 and (await missing.json())["code"] == "csrf_failed"
+    foreign = await console.post(
+        "/console/test-api",
+        json={"a": 1},
+        headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"},
+    )
+    assert foreign.status == 403
+    ok = await console.post("/console/test-api", json={"a": 1}, headers={"X-CSRF-Token": csrf})
+    assert ok.status == 200 and await ok.json() == {"user": "annick", "echo": {"a": 1}}
+
+
+async def test_logout_ends_the_session(console) -> None:  # type: ignore[no-untyped-def]
+    csrf = await console_login(console, "paul", PASSWORD)
+    assert (await console.get("/console/test-admin")).status == 200
+    out = await console.post("/console/logout", data={"csrf": csrf}, allow_redirects=False)
+    assert out.status == 302
+    again = await console.get("/console/test-admin", allow_redirects=False)
+    assert again.status == 302
+
+
+async def test_next_never_redirects_to_another_site(console) -> None:  # type: ignore[no-untyped-def]
+    page = await console.get("/console/login?next=https://evil.example/")
+    assert 'value="/console/"' in await page.text()
+
+
+async def test_first_admin_comes_from_the_environment(aiohttp_client, base_settings) -> None:  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(base_settings, console_admin_password="premier-mot-de-passe")
+    client = await aiohttp_client(create_app(settings))
+    await console_login(client, "admin", "premier-mot-de-passe")
+
+
+def test_cli_creates_an_account_that_can_log_in(base_settings: Settings) -> None:
+    env = {"DATABASE_URL": base_settings.database_url, "PYTHONPATH": str(PROJECT_ROOT)}
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "integrations.console.staff",
+            "add",
+            "marie",
+            "--name",
+            "Marie",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Compte « marie » créé (administrateur)" in created.stdout
+    duplicate = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "integrations.console.staff",
+            "add",
+            "marie",
+            "--name",
+            "Marie",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert duplicate.returncode == 1 and "existe déjà" in duplicate.stderr
+    store = StaffStore(make_engine(base_settings.database_url))
+    user = store.authenticate("marie", PASSWORD)
+    assert user is not None and user.role is StaffRole.ADMIN and user.display_name == "Marie"
