@@ -27,6 +27,7 @@ from integrations.rasa_client import RasaClient
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, Settings
 from integrations.store import Store
 from integrations.tasks import background
+from integrations.tracker_events import delete_tracker_events
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +152,22 @@ RETENTION_CHECK_S = 3600.0
 
 
 async def purge_expired(app: web.Application) -> int:
-    """Apply the retention period once; returns how many messages were deleted."""
+    """Apply the retention period to the gateway's messages and to Rasa's tracker events.
+
+    Returns how many gateway messages were deleted.
+    """
     days = app[keys.SETTINGS].retention_days
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    deleted = await asyncio.to_thread(app[keys.STORE].purge_before, cutoff)
-    if deleted:
-        log.info("retention: deleted %d messages older than %d days", deleted, days)
+    store = app[keys.STORE]
+    deleted = await asyncio.to_thread(store.purge_before, cutoff)
+    events = await asyncio.to_thread(delete_tracker_events, store.engine, before=cutoff)
+    if deleted or events:
+        log.info(
+            "retention: deleted %d messages and %d Rasa tracker events older than %d days",
+            deleted,
+            events,
+            days,
+        )
     return deleted
 
 

@@ -49,3 +49,32 @@ async def test_the_gateway_applies_the_retention_period_by_itself(
         await asyncio.sleep(0.1)
     assert gateway_store.conversation("web:old") is None
     assert gateway_store.conversation("web:recent") is not None
+
+
+def test_rasa_tracker_events_older_than_the_period_are_deleted(base_settings: Settings):
+    from rasa.core.tracker_store import SQLTrackerStore
+    from sqlalchemy import insert, select
+
+    from integrations.tracker_events import delete_tracker_events
+
+    engine = make_engine(base_settings.database_url)
+    assert delete_tracker_events(engine, before=datetime.now(UTC)) == 0  # no table yet
+    events = SQLTrackerStore.SQLEvent.__table__
+    events.create(engine)  # Rasa's own table definition
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for sender, age in (("web:old", 31), ("web:old", 29), ("web:other", 40)):
+            connection.execute(
+                insert(events).values(
+                    sender_id=sender,
+                    type_name="user",
+                    timestamp=(now - timedelta(days=age)).timestamp(),
+                    data="{}",
+                )
+            )
+
+    assert delete_tracker_events(engine, before=now - timedelta(days=30)) == 2
+    with engine.connect() as connection:
+        left = connection.execute(select(events.c.sender_id)).scalars().all()
+    assert left == ["web:old"]
+    assert delete_tracker_events(engine, sender_id="web:old") == 1
