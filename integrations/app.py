@@ -90,7 +90,7 @@ def cors_middleware(origins: tuple[str, ...]) -> Callable[..., Awaitable[web.Str
             and "Access-Control-Request-Method" in request.headers
         ):
             response: web.StreamResponse = web.Response(status=204)
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = request.headers.get(
                 "Access-Control-Request-Headers", "Content-Type"
             )
@@ -266,6 +266,14 @@ async def _web_socket(request: web.Request) -> web.StreamResponse:
     return await request.app[keys.WEB].websocket(request)
 
 
+async def _web_history(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].history(request)
+
+
+async def _web_forget(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].forget(request)
+
+
 async def _telegram_webhook(request: web.Request) -> web.StreamResponse:
     return await request.app[keys.TELEGRAM].webhook(request)
 
@@ -278,6 +286,8 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/health", health)
     app.router.add_post("/webhooks/rest/webhook", _web_rest)
     app.router.add_get("/webhooks/websocket", _web_socket)
+    app.router.add_get("/webhooks/rest/history", _web_history)
+    app.router.add_delete("/webhooks/rest/conversation", _web_forget)
     app.router.add_get("/bookings/{ref}.ics", booking_invitation)
     if settings.telegram is not None and settings.telegram.mode == "webhook":
         app.router.add_post(TELEGRAM_WEBHOOK_PATH, _telegram_webhook)

@@ -1,18 +1,41 @@
-"""The path of every user message: store it, ask the owner, store and return the answers."""
+"""The path of every message: store it, ask the owner, store and deliver the answers.
+
+```mermaid
+flowchart LR
+  U[user message] --> S[stored, id assigned] --> O{routing.owner_of}
+  O -- bot --> R[Rasa] --> A[answers stored] --> H{handoff asked?}
+  H -- yes --> W[waiting: tracker paused, queue position told]
+  O -- waiting / mediator --> T[paused tracker records it; mediators see it]
+  O -- closed --> B[back to the bot, tracker resumed] --> R
+```
+
+Messages of one conversation are stored and delivered under one lock, so ids and
+delivery follow the same order. Listeners (the mediator consoles) see every stored
+message; the handoff area (``integrations/handoff``) plugs in as :class:`Handoff`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Protocol
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from integrations.messages import UNAVAILABLE, Incoming, Reply
 from integrations.rasa_client import RasaClient, RasaUnavailable
 from integrations.routing import owner_of
-from integrations.store import Owner, Store
+from integrations.store import ConversationRef, Owner, Store
+from integrations.tracker_events import delete_tracker_events
 
 log = logging.getLogger(__name__)
+
+# The intent payload the widget's "Parler à une personne" sends: always starts a handoff.
+REQUEST_HUMAN = "/request_human"
+
+Listener = Callable[[ConversationRef, Sequence[Reply]], Awaitable[None]]
+Echo = Callable[[Reply], Awaitable[None]]
+Answered = Callable[[list[Reply]], Awaitable[None]]
 
 
 class Channel(Protocol):
@@ -23,28 +46,193 @@ class Channel(Protocol):
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> None: ...
 
 
+class Handoff(Protocol):
+    """The handoff area, as the gateway calls it (see integrations/handoff/service.py)."""
+
+    async def start(self, conversation: ConversationRef, reason: str) -> list[Reply]: ...
+
+    async def on_user_message(
+        self, conversation: ConversationRef, message: Incoming
+    ) -> list[Reply]: ...
+
+    async def state(self, key: str) -> dict[str, Any]: ...
+
+    async def forgotten(self, conversation_id: int) -> None: ...
+
+
 class Gateway:
     def __init__(self, store: Store, rasa: RasaClient) -> None:
         self.store = store
         self.rasa = rasa
         self.channels: dict[str, Channel] = {}
+        self.listeners: list[Listener] = []
+        self.handoff: Handoff | None = None
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def register(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
 
-    async def handle(self, message: Incoming) -> list[Reply]:
+    def lock(self, key: str) -> asyncio.Lock:
+        """The lock that keeps one conversation's messages in order."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(
+        self, message: Incoming, echo: Echo | None = None, answered: Answered | None = None
+    ) -> list[Reply]:
         """Store ``message``, get the answers of the conversation's owner, store them.
 
-        The caller renders the answers on its channel. When Rasa or the action server
-        is down the user gets a polite French message, and the message stays stored.
+        ``echo`` gets the stored user message (with its id) before anyone answers, and
+        ``answered`` the answers, both still under the conversation's lock (a push channel
+        delivers there, so nothing a mediator writes meanwhile can overtake them). Other
+        callers render the returned answers on their channel. When Rasa or the action
+        server is down the user gets a polite French message; the message stays stored.
         """
-        conversation = await asyncio.to_thread(self.store.record_incoming, message)
-        if owner_of(conversation) is not Owner.BOT:
-            # A mediator (or nobody) owns it: the handoff issue relays the message there.
-            return []
+        key = message.conversation_key
+        async with self.lock(key):
+            answers = await self._handle(message, echo)
+            if answered is not None:
+                await answered(answers)
+            return answers
+
+    async def _handle(self, message: Incoming, echo: Echo | None) -> list[Reply]:
+        conversation, stored = await asyncio.to_thread(self.store.record_incoming, message)
+        if echo is not None:
+            await echo(stored)
+        await self.notify(conversation, [stored])
+        owner = owner_of(conversation)
+        if owner is Owner.CLOSED:
+            conversation = await self._reopen(conversation)
+            owner = conversation.owner
+        if owner is not Owner.BOT:
+            if self.handoff is None:
+                return []
+            return await self.handoff.on_user_message(conversation, message)
         replies = await self._ask_bot(message)
-        await asyncio.to_thread(self.store.record_replies, conversation.id, replies)
-        return replies
+        reason = next((r.handoff_request for r in replies if r.handoff_request), None)
+        if reason is None and message.text.strip() == REQUEST_HUMAN:
+            reason = "request_human"
+        shown = [r for r in replies if r.text or r.buttons or r.image or not r.handoff_request]
+        answers = await asyncio.to_thread(self.store.record_replies, conversation.id, shown)
+        await self.notify(conversation, answers)
+        if reason is not None and self.handoff is not None:
+            answers += await self.handoff.start(conversation, reason)
+        return answers
+
+    async def record_in_tracker(self, message: Incoming) -> None:
+        """Send a message to Rasa only so the paused tracker keeps it (no answer expected)."""
+        try:
+            answer = await self.rasa.send(
+                message.conversation_key,
+                message.text,
+                message.rasa_metadata(),
+                input_channel=message.channel,
+            )
+        except RasaUnavailable as err:
+            log.warning("Rasa did not record %s: %s", message.conversation_key, err)
+            return
+        if answer:
+            log.warning("Rasa answered a paused conversation %s; dropped", message.conversation_key)
+
+    async def post(
+        self, conversation: ConversationRef, replies: Sequence[Reply], deliver: bool = True
+    ) -> list[Reply]:
+        """Store messages written outside the bot's answer (gateway, mediator), in order,
+        and, with ``deliver``, send them on the person's channel. Call it under ``lock``."""
+        stored = await asyncio.to_thread(self.store.record_replies, conversation.id, replies)
+        await self.notify(conversation, stored)
+        if deliver:
+            await self.deliver(conversation, stored)
+        return stored
+
+    async def deliver(self, conversation: ConversationRef, replies: Sequence[Reply]) -> None:
+        channel = self.channels.get(conversation.channel)
+        if channel is None:
+            log.warning("no %s channel to reach %s", conversation.channel, conversation.key)
+            return
+        try:
+            await channel.send(conversation.chat_id, replies)
+        except Exception:  # stored already: web clients get it on reconnect
+            log.exception("could not deliver to %s", conversation.key)
+
+    async def notify(self, conversation: ConversationRef, replies: Sequence[Reply]) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(conversation, replies)
+            except Exception:  # a console's trouble must not stop the conversation
+                log.exception("listener failed for %s", conversation.key)
+
+    async def state(self, key: str) -> dict[str, Any]:
+        """The web ``state`` frame's fields: owner, queue position, mediator's first name."""
+        if self.handoff is not None:
+            return await self.handoff.state(key)
+        conversation = await asyncio.to_thread(self.store.conversation, key)
+        owner = conversation.owner if conversation is not None else Owner.BOT
+        return {"owner": str(owner), "queue_position": None, "mediator": None}
+
+    async def push_state(self, conversation: ConversationRef) -> None:
+        """Tell the person's screens (web only) that the owner or queue position changed."""
+        channel = self.channels.get(conversation.channel)
+        send_state = getattr(channel, "send_state", None)
+        if send_state is None:
+            return
+        try:
+            await send_state(conversation.chat_id, await self.state(conversation.key))
+        except Exception:
+            log.exception("could not push the state of %s", conversation.key)
+
+    async def pause(self, conversation: ConversationRef, paused: bool) -> None:
+        """Pause or resume the Rasa tracker; a down Rasa is logged, the handoff goes on."""
+        try:
+            await self.rasa.append_events(
+                conversation.key, [{"event": "pause" if paused else "resume"}]
+            )
+        except RasaUnavailable as err:
+            log.warning(
+                "could not %s %s: %s", "pause" if paused else "resume", conversation.key, err
+            )
+
+    async def tell_tracker(self, conversation: ConversationRef, reply: Reply, **meta: Any) -> None:
+        """Append a message someone else wrote as a bot event, so the history is whole."""
+        event = {
+            "event": "bot",
+            "text": reply.text,
+            "metadata": {"author": str(reply.author), **meta},
+        }
+        try:
+            await self.rasa.append_events(conversation.key, [event])
+        except RasaUnavailable as err:
+            log.warning(
+                "tracker of %s missed a %s message: %s", conversation.key, reply.author, err
+            )
+
+    async def forget(self, key: str) -> bool:
+        """Delete a conversation (the person's "Effacer la conversation"): messages, handoffs,
+        Rasa's tracker events. Mediators see it disappear. False when there was none."""
+        async with self.lock(key):
+            conversation_id = await asyncio.to_thread(self.store.delete_conversation, key)
+            try:  # forgets the state (and a pause) even when Rasa keeps events elsewhere
+                await self.rasa.append_events(key, [{"event": "restart"}])
+            except RasaUnavailable as err:
+                log.warning("could not restart the tracker of %s: %s", key, err)
+            deleted = await asyncio.to_thread(
+                delete_tracker_events, self.store.engine, sender_id=key
+            )
+            log.info("conversation %s deleted (%d tracker events)", key, deleted)
+        if conversation_id is not None and self.handoff is not None:
+            await self.handoff.forgotten(conversation_id)
+        return conversation_id is not None
+
+    async def _reopen(self, conversation: ConversationRef) -> ConversationRef:
+        """The person writes again after a close: the bot answers again."""
+        if await asyncio.to_thread(self.store.reopen, conversation.id):
+            await self.pause(conversation, paused=False)
+            await self.push_state(conversation)
+        current = await asyncio.to_thread(self.store.conversation, conversation.key)
+        return current or conversation
 
     async def _ask_bot(self, message: Incoming) -> list[Reply]:
         try:

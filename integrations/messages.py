@@ -48,6 +48,9 @@ class Incoming:
     # What the client said about itself (web widgets send such metadata); never trusted
     # for identity or role, passed to Rasa under "client".
     client_metadata: dict[str, Any] | None = None
+    # The web widget's own id of the message, echoed back so it can replace its pending
+    # bubble (see integrations/channels/web.py).
+    client_id: str | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -76,13 +79,20 @@ class Button:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to the user: from the bot, a mediator or the gateway itself."""
+    """One message of a conversation: to the user (bot, mediator, gateway) or, echoed to
+    the user's other screens and to mediators, from the user.
+
+    ``id`` is set once the message is stored (``store.Message.id``, increasing within a
+    conversation): clients replay and de-duplicate by it.
+    """
 
     text: str = ""
     buttons: tuple[Button, ...] = ()
     image: str | None = None
     custom: dict[str, Any] | None = None
     author: Author = Author.BOT
+    id: int | None = None
+    client_id: str | None = None
 
     @classmethod
     def from_rasa(cls, message: dict[str, Any]) -> Reply:
@@ -112,6 +122,8 @@ class Reply:
     def as_rest(self, recipient_id: str) -> dict[str, Any]:
         """The element of a Rasa-REST answer, so existing web widgets work unchanged."""
         out: dict[str, Any] = {"recipient_id": recipient_id}
+        if self.id is not None:
+            out["id"] = self.id
         if self.text:
             out["text"] = self.text
         if self.buttons:
@@ -120,11 +132,28 @@ class Reply:
             out["image"] = self.image
         if self.custom:
             out["custom"] = self.custom
+        if self.client_id:
+            out["client_id"] = self.client_id
         return out
+
+    def as_frame(self, recipient_id: str) -> dict[str, Any]:
+        """The WebSocket / history frame of this message."""
+        return {"type": "message", "author": str(self.author), **self.as_rest(recipient_id)}
 
     def as_record(self) -> dict[str, Any]:
         """What is stored besides the text (see ``store.Message.payload``)."""
-        return {k: v for k, v in self.as_rest("").items() if k not in ("recipient_id", "text")}
+        return {
+            k: v for k, v in self.as_rest("").items() if k not in ("recipient_id", "text", "id")
+        }
+
+    @property
+    def handoff_request(self) -> str | None:
+        """The reason when this bot message asks for a human (``{"handoff": {"reason"}}``)."""
+        handoff = (self.custom or {}).get("handoff")
+        if not isinstance(handoff, dict):
+            return None
+        reason = handoff.get("reason")
+        return reason[:64] if isinstance(reason, str) and reason else "request_human"
 
 
 UNAVAILABLE = Reply(

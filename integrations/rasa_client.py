@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -52,6 +53,19 @@ class RasaClient:
         if not isinstance(answer, list):
             raise RasaUnavailable(f"unexpected answer from Rasa: {answer!r:.200}")
         return [m for m in answer if isinstance(m, dict)]
+
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        """Append events to a tracker (pause, resume, a mediator's message as a bot event)."""
+        url = f"{self._rasa_url}/conversations/{quote(sender, safe='')}/tracker/events"
+        params = {"token": self._token} if self._token else None
+        try:
+            async with self._session.post(
+                url, json=events, params=params, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
+        except (TimeoutError, aiohttp.ClientError) as err:
+            raise RasaUnavailable(f"Rasa unreachable: {err!r}") from err
 
     async def rasa_ok(self) -> bool:
         """True when Rasa answers (with a token: when a model is loaded)."""

@@ -81,6 +81,27 @@ class MatrixSettings:
             raise ConfigError(f"MATRIX_USER_ID must look like @name:server, got {self.user_id!r}")
 
 
+# --- admin ---
+@dataclass(frozen=True)
+class AdminSettings:
+    """NLU inbox, annotation, retraining (integrations/admin/)."""
+
+    # The Rasa project edited and trained: config.yml, bot/, nlu_data/.
+    project_dir: Path = PROJECT_ROOT
+    # Trained model versions, and the "active" pointer file read at start.
+    models_dir: Path = PROJECT_ROOT / "models"
+    # User messages under this confidence (or nlu_fallback) go to the inbox.
+    inbox_threshold: float = 0.6
+    # A new model is activated when its accuracy and macro-F1 drop by at most this much.
+    tolerance: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.inbox_threshold <= 1.0:
+            raise ConfigError("ADMIN_INBOX_THRESHOLD must be between 0 and 1")
+        if not 0.0 <= self.tolerance <= 1.0:
+            raise ConfigError("ADMIN_TOLERANCE must be between 0 and 1")
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -111,6 +132,21 @@ class Settings:
     widget_title: str = "Assistant du Département"
     # Serve the demo page of a fictional council site at /demo/ (off in production).
     widget_demo: bool = True
+    # --- admin ---
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    # --- handoff ---
+    # When mediators answer: OSM opening_hours in Europe/Paris (PH = French public holidays).
+    mediator_hours: str = "Mo-Fr 09:00-17:00; PH off"
+    # Replies a mediator can insert in one click (YAML list of {title, text}).
+    canned_replies_path: Path = PROJECT_ROOT / "data" / "canned_replies.yml"
+
+    def __post_init__(self) -> None:
+        from actions.hours import is_valid
+
+        if not is_valid(self.mediator_hours):
+            raise ConfigError(
+                f"MEDIATOR_HOURS must be an OSM opening_hours value, got {self.mediator_hours!r}"
+            )
 
     @property
     def actions_health_url(self) -> str:
@@ -141,6 +177,13 @@ class Settings:
             # --- widget ---
             widget_title=env_str("WIDGET_TITLE", "Assistant du Département"),
             widget_demo=env_bool("WIDGET_DEMO", True),
+            # --- admin ---
+            admin=_admin_from_env(),
+            # --- handoff ---
+            mediator_hours=env_str("MEDIATOR_HOURS", "Mo-Fr 09:00-17:00; PH off"),
+            canned_replies_path=Path(
+                env_str("HANDOFF_CANNED_REPLIES", str(PROJECT_ROOT / "data" / "canned_replies.yml"))
+            ),
         )
 
 
@@ -176,4 +219,23 @@ def _matrix_from_env() -> MatrixSettings | None:
         store_path=Path(env_str("MATRIX_STORE_PATH", str(PROJECT_ROOT / "var" / "matrix"))),
         allowed_servers=env_list("MATRIX_ALLOWED_SERVERS"),
         allowed_users=env_list("MATRIX_ALLOWED_USERS"),
+    )
+
+
+# --- admin ---
+def _env_fraction(name: str, default: float) -> float:
+    raw = env_str(name, "")
+    try:
+        return float(raw) if raw else default
+    except ValueError as err:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from err
+
+
+def _admin_from_env() -> AdminSettings:
+    project = Path(env_str("ADMIN_PROJECT_DIR", str(PROJECT_ROOT)))
+    return AdminSettings(
+        project_dir=project,
+        models_dir=Path(env_str("ADMIN_MODELS_DIR", str(project / "models"))),
+        inbox_threshold=_env_fraction("ADMIN_INBOX_THRESHOLD", 0.6),
+        tolerance=_env_fraction("ADMIN_TOLERANCE", 0.01),
     )

@@ -2,11 +2,14 @@
 
 Synchronous SQLAlchemy behind a small :class:`Store`; the gateway calls it through
 ``asyncio.to_thread`` so the event loop never waits on the database. Later issues
-(handoff, analytics, admin) build on these two tables.
+(analytics, admin) build on these tables. The handoff tables (``handoffs``,
+``handoff_notes``, ``tickets``) are defined here, next to the conversation they belong
+to; their queries and transitions are in ``integrations/handoff/store.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +30,7 @@ from sqlalchemy import (
     exists,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import relationship
@@ -74,7 +78,12 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_id", "conversation_id", "id"),)
+    # AUTOINCREMENT on SQLite: ids are never reused after a deletion, so a client that
+    # replays "everything after id n" never misses a message.
+    __table_args__ = (
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(
@@ -93,7 +102,86 @@ class Message(Base):
     conversation = relationship("Conversation", back_populates="messages")
 
 
-TABLES = [Conversation.__table__, Message.__table__]
+class HandoffStatus(StrEnum):
+    WAITING = "waiting"  # in the queue (or leaving a message when nobody is available)
+    ACTIVE = "active"  # a mediator has it
+    ENDED = "ended"
+
+
+class HandoffKind(StrEnum):
+    LIVE = "live"  # waits for a mediator in the queue
+    MESSAGE = "message"  # nobody available: the person leaves a message (a ticket)
+
+
+class Handoff(Base):
+    """One episode of a conversation away from the bot: requested, taken, ended."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        Index("ix_handoffs_status", "status"),
+        Index("ix_handoffs_conversation_id", "conversation_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    )
+    kind = Column(String(16), nullable=False, default=HandoffKind.LIVE.value)
+    # request_human | fallback | mediator (taken proactively) | ...
+    reason = Column(String(64), nullable=False)
+    status = Column(String(16), nullable=False, default=HandoffStatus.WAITING.value)
+    # handed_back | closed | ticket | cancelled | deleted
+    outcome = Column(String(16), nullable=True)
+    requested_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    taken_at = Column(DateTime(timezone=True), nullable=True)
+    ended_at = Column(DateTime(timezone=True), nullable=True)
+    # The console's staff account (integrations/console/auth.py) and the first name
+    # the person sees.
+    mediator_id = Column(Integer, nullable=True)
+    mediator_name = Column(String(120), nullable=True)
+
+
+class HandoffNote(Base):
+    """A mediator's private note on a conversation, never shown to the person."""
+
+    __tablename__ = "handoff_notes"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(
+        Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    author_id = Column(Integer, nullable=True)
+    author_name = Column(String(120), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Ticket(Base):
+    """A message left when no mediator was available, with how to call the person back."""
+
+    __tablename__ = "tickets"
+
+    id = Column(Integer, primary_key=True)
+    # Kept when the conversation is deleted (the person asked to be called back).
+    conversation_id = Column(
+        Integer, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
+    channel = Column(String(32), nullable=False)
+    contact = Column(String(255), nullable=False)
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default="open")  # open | done
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    done_at = Column(DateTime(timezone=True), nullable=True)
+    done_by = Column(String(120), nullable=True)
+
+
+TABLES = [
+    Conversation.__table__,
+    Message.__table__,
+    Handoff.__table__,
+    HandoffNote.__table__,
+    Ticket.__table__,
+]
 
 
 @dataclass(frozen=True)
@@ -115,6 +203,27 @@ class StoredMessage:
     text: str
     payload: dict[str, Any] | None
     created_at: datetime
+    id: int = 0
+
+    def reply(self) -> Reply:
+        """The message as the gateway sends it to clients (see ``Reply.as_frame``)."""
+        return reply_of(self.id, self.author, self.text, self.payload)
+
+
+def reply_of(id_: int, author: Author | str, text_: str, payload: dict[str, Any] | None) -> Reply:
+    payload = payload or {}
+    buttons = tuple(
+        Button(title=b["title"], payload=b["payload"]) for b in payload.get("buttons") or ()
+    )
+    return Reply(
+        text=text_,
+        buttons=buttons,
+        image=payload.get("image"),
+        custom=payload.get("custom"),
+        author=Author(author),
+        id=id_,
+        client_id=payload.get("client_id"),
+    )
 
 
 class Store:
@@ -129,8 +238,11 @@ class Store:
         with self.engine.connect() as connection:
             connection.execute(text("select 1"))
 
-    def record_incoming(self, message: Incoming) -> ConversationRef:
-        """Store the user's message, creating its conversation when new."""
+    def record_incoming(self, message: Incoming) -> tuple[ConversationRef, Reply]:
+        """Store the user's message, creating its conversation when new.
+
+        Returns the conversation and the stored message (with its id) as a reply frame.
+        """
         with session_scope(self._sessions) as session:
             conversation = session.execute(
                 select(Conversation).where(Conversation.key == message.conversation_key)
@@ -149,42 +261,50 @@ class Store:
                 session.add(conversation)
             conversation.updated_at = message.received_at
             conversation.locale = message.locale
-            session.add(
-                Message(
-                    conversation=conversation,
-                    direction=Direction.IN.value,
-                    author=Author.USER.value,
-                    channel=message.channel,
-                    user_id=message.user_id,
-                    text=message.text,
-                    platform_message_id=message.platform_message_id,
-                    created_at=message.received_at,
-                )
+            payload = {"client_id": message.client_id} if message.client_id else None
+            row = Message(
+                conversation=conversation,
+                direction=Direction.IN.value,
+                author=Author.USER.value,
+                channel=message.channel,
+                user_id=message.user_id,
+                text=message.text,
+                payload=payload,
+                platform_message_id=message.platform_message_id,
+                created_at=message.received_at,
             )
+            session.add(row)
             session.flush()
-            return _ref(conversation)
+            return _ref(conversation), reply_of(row.id, Author.USER, row.text, payload)
 
-    def record_replies(self, conversation_id: int, replies: Sequence[Reply]) -> None:
+    def record_replies(self, conversation_id: int, replies: Sequence[Reply]) -> list[Reply]:
+        """Store answers in order; the same answers with their ids."""
         if not replies:
-            return
+            return []
         now = utcnow()
+        rows: list[Message] = []
         with session_scope(self._sessions) as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
                 raise LookupError(f"no conversation {conversation_id}")
             conversation.updated_at = now
             for reply in replies:
-                session.add(
-                    Message(
-                        conversation_id=conversation_id,
-                        direction=Direction.OUT.value,
-                        author=str(reply.author),
-                        channel=conversation.channel,
-                        text=reply.text,
-                        payload=reply.as_record() or None,
-                        created_at=now,
-                    )
+                row = Message(
+                    conversation_id=conversation_id,
+                    direction=Direction.OUT.value,
+                    author=str(reply.author),
+                    channel=conversation.channel,
+                    text=reply.text,
+                    payload=reply.as_record() or None,
+                    created_at=now,
                 )
+                session.add(row)
+                session.flush()  # one at a time: ids follow the answers' order
+                rows.append(row)
+            return [
+                dataclasses.replace(reply, id=row.id)
+                for reply, row in zip(replies, rows, strict=True)
+            ]
 
     def purge_before(self, cutoff: datetime) -> int:
         """Delete messages older than ``cutoff`` and conversations left with none (retention).
@@ -214,25 +334,65 @@ class Store:
             ).scalar_one_or_none()
             return _ref(found) if found is not None else None
 
-    def messages(self, key: str) -> list[StoredMessage]:
+    def messages(self, key: str, after: int = 0) -> list[StoredMessage]:
+        """The conversation's messages with an id above ``after``, in order."""
         with session_scope(self._sessions) as session:
             rows = session.execute(
                 select(Message)
                 .join(Conversation)
-                .where(Conversation.key == key)
+                .where(Conversation.key == key, Message.id > after)
                 .order_by(Message.id)
             ).scalars()
-            return [
-                StoredMessage(
-                    direction=Direction(row.direction),
-                    author=Author(row.author),
-                    channel=row.channel,
-                    text=row.text,
-                    payload=row.payload,
-                    created_at=row.created_at,
+            return [_stored(row) for row in rows]
+
+    def messages_of(self, conversation_id: int, after: int = 0) -> list[StoredMessage]:
+        with session_scope(self._sessions) as session:
+            rows = session.execute(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after)
+                .order_by(Message.id)
+            ).scalars()
+            return [_stored(row) for row in rows]
+
+    def reopen(self, conversation_id: int) -> bool:
+        """A closed conversation goes back to the bot (the person wrote again)."""
+        with session_scope(self._sessions) as session:
+            changed = session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.owner == Owner.CLOSED)
+                .values(owner=Owner.BOT.value, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            return changed == 1
+
+    def delete_conversation(self, key: str) -> int | None:
+        """Delete a conversation with its messages and handoffs; its former id, if any."""
+        with session_scope(self._sessions) as session:
+            found = session.execute(
+                select(Conversation.id).where(Conversation.key == key)
+            ).scalar_one_or_none()
+            if found is None:
+                return None
+            # Explicit deletes: SQLite only cascades with foreign keys on, and bulk
+            # deletes skip ORM cascades.
+            for table in (Message, Handoff, HandoffNote):
+                session.execute(
+                    delete(table)
+                    .where(table.conversation_id == found)
+                    .execution_options(synchronize_session=False)
                 )
-                for row in rows
-            ]
+            session.execute(
+                update(Ticket)
+                .where(Ticket.conversation_id == found)
+                .values(conversation_id=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(
+                delete(Conversation)
+                .where(Conversation.id == found)
+                .execution_options(synchronize_session=False)
+            )
+            return found
 
     def last_buttons(self, key: str) -> tuple[Button, ...]:
         """Buttons of the bot's latest answer, unless the user has written since."""
@@ -253,6 +413,18 @@ class Store:
                         for b in message.payload["buttons"]
                     )
             return ()
+
+
+def _stored(row: Message) -> StoredMessage:
+    return StoredMessage(
+        direction=Direction(row.direction),
+        author=Author(row.author),
+        channel=row.channel,
+        text=row.text,
+        payload=row.payload,
+        created_at=row.created_at,
+        id=row.id,
+    )
 
 
 def _ref(conversation: Conversation) -> ConversationRef:

@@ -4,11 +4,22 @@
 answers the list Rasa's REST channel answers (``recipient_id``, ``text``,
 ``buttons``, ``image``, ``custom``), so existing Rasa web widgets work unchanged.
 
-``GET /webhooks/websocket?sender=<id>`` upgrades to a WebSocket. The client sends
-``{"message": "...", "metadata"?: {...}}`` frames; the server pushes
-``{"type": "message", "author": "bot" | "mediator" | "system", "recipient_id", "text", ...}``
-for every answer (also those a mediator writes later, through :meth:`WebChannel.send`)
-and ``{"type": "error", "error", "code"}`` for a frame it cannot take.
+``GET /webhooks/websocket?sender=<id>&after=<last id seen>`` upgrades to a WebSocket.
+With ``after`` (0 for everything) the server first sends a ``state`` frame
+(``{"type": "state", "owner", "queue_position", "mediator"}``, sent again on every
+change), then every stored message of the conversation with a greater id, in order, then
+live frames; without it, only live frames (older clients). The client sends
+``{"message": "...", "client_id"?: "<uuid>", "metadata"?: {...}}``; the server stores it
+and, when it has a ``client_id``, pushes it back to every socket of the sender
+(``author: "user"``, same ``client_id``) before the answers. Every message frame is
+``{"type": "message", "id", "author": "user" | "bot" | "mediator" | "system",
+"recipient_id", "text", "buttons"?, "image"?, "custom"?, "client_id"?}``, ``id``
+increasing within the conversation: clients de-duplicate by it. Errors come as
+``{"type": "error", "error", "code"}``.
+
+``GET /webhooks/rest/history?sender=<id>&after=<n>`` gives ``{"messages": [frames],
+"state": {...}}`` (reload, or polling when WebSockets are unavailable);
+``DELETE /webhooks/rest/conversation?sender=<id>`` deletes the conversation (204).
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ log = logging.getLogger(__name__)
 NAME = "web"
 MAX_SENDER_CHARS = 128
 MAX_METADATA_BYTES = 4096
+MAX_CLIENT_ID_CHARS = 64
 
 
 def parse_sender(value: Any) -> str:
@@ -75,7 +87,31 @@ def parse_message(body: Any, max_chars: int, sender_required: bool = True) -> di
     if metadata and len(json.dumps(metadata)) > MAX_METADATA_BYTES:
         raise too_large(f"« metadata » dépasse {MAX_METADATA_BYTES} octets.")
     fields["metadata"] = metadata or None
+    client_id = body.get("client_id")
+    if client_id is not None and (
+        not isinstance(client_id, str)
+        or not 0 < len(client_id) <= MAX_CLIENT_ID_CHARS
+        or not client_id.isprintable()
+    ):
+        raise bad_request(
+            "invalid_client_id",
+            f"« client_id » doit être une chaîne d'au plus {MAX_CLIENT_ID_CHARS} caractères.",
+        )
+    fields["client_id"] = client_id
     return fields
+
+
+def parse_after(value: str | None) -> int | None:
+    """The ``after`` query parameter: None when absent, else a message id >= 0."""
+    if value is None:
+        return None
+    try:
+        after = int(value)
+    except ValueError as err:
+        raise bad_request("invalid_after", "« after » doit être un entier positif ou nul.") from err
+    if after < 0:
+        raise bad_request("invalid_after", "« after » doit être un entier positif ou nul.")
+    return after
 
 
 def _locale(metadata: dict[str, Any] | None) -> str:
@@ -127,7 +163,11 @@ class Hub:
 
 
 def frame(reply: Reply, recipient_id: str) -> dict[str, Any]:
-    return {"type": "message", "author": str(reply.author), **reply.as_rest(recipient_id)}
+    return reply.as_frame(recipient_id)
+
+
+def key_of(sender: str) -> str:
+    return f"{NAME}:{sender}"
 
 
 class WebChannel:
@@ -157,16 +197,23 @@ class WebChannel:
             allowed_origins=settings.cors_origins,
         )
 
-    def _incoming(self, sender: str, text: str, metadata: dict[str, Any] | None) -> Incoming:
+    def _incoming(self, sender: str, fields: dict[str, Any]) -> Incoming:
+        metadata = fields["metadata"]
         return Incoming(
             channel=NAME,
             chat_id=sender,
             user_id=sender,
-            text=text,
+            text=fields["message"],
             role=Role.CITIZEN,
             locale=_locale(metadata),
             client_metadata=metadata,
+            client_id=fields["client_id"],
         )
+
+    async def _echo(self, sender: str, stored: Reply) -> None:
+        """The user's stored message to every screen of the sender (with its client_id)."""
+        if stored.client_id:
+            await self.hub.publish(key_of(sender), [frame(stored, sender)])
 
     async def rest(self, request: web.Request) -> web.Response:
         """``POST /webhooks/rest/webhook``."""
@@ -179,9 +226,31 @@ class WebChannel:
         fields = parse_message(body, self.max_message_chars)
         sender = fields["sender"]
         replies = await self.gateway.handle(
-            self._incoming(sender, fields["message"], fields["metadata"])
+            self._incoming(sender, fields),
+            echo=lambda stored: self._echo(sender, stored),
+            answered=lambda answers: self.send(sender, answers),
         )
         return web.json_response([r.as_rest(sender) for r in replies])
+
+    async def history(self, request: web.Request) -> web.Response:
+        """``GET /webhooks/rest/history?sender=<id>&after=<n>``."""
+        sender = parse_sender(request.query.get("sender", ""))
+        after = parse_after(request.query.get("after")) or 0
+        key = key_of(sender)
+        stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
+        return web.json_response(
+            {
+                "messages": [frame(m.reply(), sender) for m in stored],
+                "state": await self.gateway.state(key),
+            }
+        )
+
+    async def forget(self, request: web.Request) -> web.Response:
+        """``DELETE /webhooks/rest/conversation?sender=<id>``: "Effacer la conversation"."""
+        sender = parse_sender(request.query.get("sender", ""))
+        await self.gateway.forget(key_of(sender))
+        await self.send_state(sender, await self.gateway.state(key_of(sender)))
+        return web.Response(status=204)
 
     def _origin_allowed(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
@@ -196,10 +265,19 @@ class WebChannel:
         if not self._origin_allowed(request):
             raise ApiError(403, "origin_not_allowed", "Origine non autorisée.")
         sender = parse_sender(request.query.get("sender", ""))
+        after = parse_after(request.query.get("after"))
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=self.max_frame_bytes)
         await ws.prepare(request)
-        key = self._incoming(sender, "-", None).conversation_key
-        self.hub.add(key, ws)
+        key = key_of(sender)
+        # Under the conversation's lock nothing new is stored meanwhile: the replay and
+        # the live frames that follow are in id order, with no gap.
+        async with self.gateway.lock(key):
+            self.hub.add(key, ws)
+            if after is not None:
+                await ws.send_json({"type": "state", **await self.gateway.state(key)})
+                stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
+                for message in stored:
+                    await ws.send_json(frame(message.reply(), sender))
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -224,8 +302,10 @@ class WebChannel:
             await _send_error(ws, err)
             return
         try:
-            replies = await self.gateway.handle(
-                self._incoming(sender, fields["message"], fields["metadata"])
+            await self.gateway.handle(
+                self._incoming(sender, fields),
+                echo=lambda stored: self._echo(sender, stored),
+                answered=lambda answers: self.send(sender, answers),
             )
         except Exception:  # keep the socket open: the next message may work
             log.exception("error while handling a WebSocket message of %s", key)
@@ -233,12 +313,14 @@ class WebChannel:
                 ws, ApiError(500, "internal_error", "Erreur interne, veuillez réessayer.")
             )
             return
-        await self.hub.publish(key, [frame(r, sender) for r in replies])
 
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Push answers written outside a request (e.g. by a mediator)."""
-        key = f"{NAME}:{chat_id}"
-        await self.hub.publish(key, [frame(r, chat_id) for r in replies])
+        await self.hub.publish(key_of(chat_id), [frame(r, chat_id) for r in replies])
+
+    async def send_state(self, chat_id: str, state: dict[str, Any]) -> None:
+        """Push a change of owner or queue position."""
+        await self.hub.publish(key_of(chat_id), [{"type": "state", **state}])
 
 
 async def _send_error(ws: web.WebSocketResponse, err: ApiError) -> None:

@@ -1,0 +1,451 @@
+"""Handoff persistence: ownership transitions, the queue, notes, tickets.
+
+Every transition is one transaction that starts with a conditional ``UPDATE`` of
+``conversations.owner`` (``... WHERE owner = 'waiting'``): the database lets exactly one
+of two concurrent mediators change the row, the other one sees 0 rows and loses. No
+``SELECT ... FOR UPDATE``, no SQLite-only SQL: the same code is atomic on PostgreSQL.
+The tables themselves are in ``integrations/store.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from common.db import make_session_factory, session_scope
+from integrations.messages import utcnow
+from integrations.store import (
+    Conversation,
+    Handoff,
+    HandoffKind,
+    HandoffNote,
+    HandoffStatus,
+    Message,
+    Owner,
+    Ticket,
+)
+
+
+@dataclass(frozen=True)
+class Mediator:
+    """Who acts in the console: the staff account's id and the first name people see."""
+
+    id: int
+    name: str
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class HandoffRef:
+    id: int
+    conversation_id: int
+    kind: HandoffKind
+    reason: str
+    status: HandoffStatus
+    outcome: str | None
+    requested_at: datetime
+    taken_at: datetime | None
+    ended_at: datetime | None
+    mediator_id: int | None
+    mediator_name: str | None
+
+
+@dataclass(frozen=True)
+class ConversationInfo:
+    """A conversation as the console lists it."""
+
+    id: int
+    key: str
+    channel: str
+    chat_id: str
+    user_id: str
+    owner: Owner
+    created_at: datetime
+    updated_at: datetime
+    handoff: HandoffRef | None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What the person's client is told about ownership (the web ``state`` frame)."""
+
+    owner: Owner
+    queue_position: int | None = None
+    mediator: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "owner": str(self.owner),
+            "queue_position": self.queue_position,
+            "mediator": self.mediator,
+        }
+
+
+@dataclass(frozen=True)
+class NoteRef:
+    id: int
+    author_name: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    id: int
+    conversation_id: int | None
+    channel: str
+    contact: str
+    text: str
+    status: str
+    created_at: datetime
+    done_by: str | None
+
+
+class HandoffStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = make_session_factory(engine)
+
+    # -- transitions -----------------------------------------------------------------
+
+    def request(self, conversation_id: int, reason: str, kind: HandoffKind) -> HandoffRef | None:
+        """bot (or closed) -> waiting; None when the conversation is not the bot's."""
+        with session_scope(self._sessions) as session:
+            if not _move(session, conversation_id, (Owner.BOT, Owner.CLOSED), Owner.WAITING):
+                return None
+            row = Handoff(
+                conversation_id=conversation_id,
+                kind=kind.value,
+                reason=reason,
+                status=HandoffStatus.WAITING.value,
+                requested_at=utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            return _handoff(row)
+
+    def take(self, conversation_id: int, mediator: Mediator) -> HandoffRef | None:
+        """waiting -> mediator, or bot -> mediator (taken proactively); None when lost."""
+        now = utcnow()
+        with session_scope(self._sessions) as session:
+            if _move(session, conversation_id, (Owner.WAITING,), Owner.MEDIATOR):
+                row = _open_handoff(session, conversation_id)
+                if row is None:  # an inconsistent row: repair rather than fail
+                    row = Handoff(conversation_id=conversation_id, reason="request_human")
+                    session.add(row)
+            elif _move(session, conversation_id, (Owner.BOT, Owner.CLOSED), Owner.MEDIATOR):
+                row = Handoff(
+                    conversation_id=conversation_id,
+                    kind=HandoffKind.LIVE.value,
+                    reason="mediator",
+                    requested_at=now,
+                )
+                session.add(row)
+            else:
+                return None
+            row.status = HandoffStatus.ACTIVE.value
+            row.taken_at = now
+            row.mediator_id = mediator.id
+            row.mediator_name = mediator.name
+            session.flush()
+            return _handoff(row)
+
+    def end(
+        self,
+        conversation_id: int,
+        outcome: str,
+        new_owner: Owner,
+        from_owners: tuple[Owner, ...],
+        mediator_id: int | None = None,
+    ) -> HandoffRef | None:
+        """End the open handoff (hand back, close, ticket, cancel); None when not allowed.
+
+        With ``mediator_id``, only the mediator who holds the conversation may end it.
+        """
+        with session_scope(self._sessions) as session:
+            if mediator_id is not None:
+                held = _open_handoff(session, conversation_id)
+                if held is None or held.mediator_id != mediator_id:
+                    return None
+            if not _move(session, conversation_id, from_owners, new_owner):
+                return None
+            row = _open_handoff(session, conversation_id)
+            if row is None:
+                return None
+            row.status = HandoffStatus.ENDED.value
+            row.outcome = outcome
+            row.ended_at = utcnow()
+            session.flush()
+            return _handoff(row)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def current(self, conversation_id: int) -> HandoffRef | None:
+        with session_scope(self._sessions) as session:
+            row = _open_handoff(session, conversation_id)
+            return _handoff(row) if row is not None else None
+
+    def state(self, key: str) -> ConversationState | None:
+        with session_scope(self._sessions) as session:
+            conversation = session.execute(
+                select(Conversation).where(Conversation.key == key)
+            ).scalar_one_or_none()
+            if conversation is None:
+                return None
+            owner = Owner(conversation.owner)
+            row = _open_handoff(session, conversation.id)
+            if owner is Owner.WAITING and row is not None and row.kind == HandoffKind.LIVE:
+                return ConversationState(owner, queue_position=_position(session, row.id))
+            if owner is Owner.MEDIATOR and row is not None:
+                return ConversationState(owner, mediator=row.mediator_name)
+            return ConversationState(owner)
+
+    def info(self, conversation_id: int) -> ConversationInfo | None:
+        with session_scope(self._sessions) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            return self._info(session, conversation)
+
+    def _info(self, session: Session, conversation: Conversation) -> ConversationInfo:
+        row = _open_handoff(session, conversation.id)
+        if row is None and conversation.owner == Owner.CLOSED:
+            row = session.execute(
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation.id)
+                .order_by(Handoff.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        position = None
+        if row is not None and row.status == HandoffStatus.WAITING and row.kind == "live":
+            position = _position(session, row.id)
+        return ConversationInfo(
+            id=conversation.id,
+            key=conversation.key,
+            channel=conversation.channel,
+            chat_id=conversation.chat_id,
+            user_id=conversation.user_id,
+            owner=Owner(conversation.owner),
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+            handoff=_handoff(row) if row is not None else None,
+            position=position,
+        )
+
+    def queue(self) -> list[ConversationInfo]:
+        """Conversations waiting for a mediator, first come first."""
+        return self._with_open_handoffs(Owner.WAITING, HandoffKind.LIVE)
+
+    def leaving_message(self) -> list[ConversationInfo]:
+        return self._with_open_handoffs(Owner.WAITING, HandoffKind.MESSAGE)
+
+    def with_mediators(self) -> list[ConversationInfo]:
+        return self._with_open_handoffs(Owner.MEDIATOR, None)
+
+    def _with_open_handoffs(self, owner: Owner, kind: HandoffKind | None) -> list[ConversationInfo]:
+        with session_scope(self._sessions) as session:
+            query = (
+                select(Conversation)
+                .join(Handoff, Handoff.conversation_id == Conversation.id)
+                .where(
+                    Conversation.owner == owner.value,
+                    Handoff.status != HandoffStatus.ENDED.value,
+                )
+                .order_by(Handoff.id)
+            )
+            if kind is not None:
+                query = query.where(Handoff.kind == kind.value)
+            rows = session.execute(query).scalars().unique().all()
+            return [self._info(session, row) for row in rows]
+
+    def with_bot(self, since: timedelta, limit: int = 30) -> list[ConversationInfo]:
+        """Recent conversations the bot answers, for a mediator to take proactively."""
+        with session_scope(self._sessions) as session:
+            rows = session.execute(
+                select(Conversation)
+                .where(
+                    Conversation.owner == Owner.BOT.value,
+                    Conversation.updated_at >= utcnow() - since,
+                )
+                .order_by(Conversation.updated_at.desc())
+                .limit(limit)
+            ).scalars()
+            return [self._info(session, row) for row in rows]
+
+    def ended(self, search: str = "", limit: int = 50) -> list[ConversationInfo]:
+        """Conversations whose last handoff is over, newest first; ``search`` in messages."""
+        with session_scope(self._sessions) as session:
+            last_end = (
+                select(Handoff.conversation_id, func.max(Handoff.ended_at).label("ended_at"))
+                .where(Handoff.status == HandoffStatus.ENDED.value)
+                .group_by(Handoff.conversation_id)
+                .subquery()
+            )
+            query = (
+                select(Conversation)
+                .join(last_end, last_end.c.conversation_id == Conversation.id)
+                .where(Conversation.owner.in_((Owner.BOT.value, Owner.CLOSED.value)))
+                .order_by(last_end.c.ended_at.desc())
+                .limit(limit)
+            )
+            if search.strip():
+                pattern = f"%{_escape_like(search.strip())}%"
+                matching = select(Message.conversation_id).where(
+                    Message.text.ilike(pattern, escape="\\")
+                )
+                query = query.where(
+                    or_(
+                        Conversation.id.in_(matching),
+                        Conversation.key.ilike(pattern, escape="\\"),
+                    )
+                )
+            rows = session.execute(query).scalars().all()
+            return [self._info(session, row) for row in rows]
+
+    def last_ended(self, conversation_id: int) -> HandoffRef | None:
+        with session_scope(self._sessions) as session:
+            row = session.execute(
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation_id)
+                .order_by(Handoff.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            return _handoff(row) if row is not None else None
+
+    # -- notes and tickets -------------------------------------------------------------
+
+    def add_note(self, conversation_id: int, mediator: Mediator, text: str) -> NoteRef:
+        with session_scope(self._sessions) as session:
+            row = HandoffNote(
+                conversation_id=conversation_id,
+                author_id=mediator.id,
+                author_name=mediator.name,
+                text=text,
+                created_at=utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            return NoteRef(row.id, row.author_name, row.text, row.created_at)
+
+    def notes(self, conversation_id: int) -> list[NoteRef]:
+        with session_scope(self._sessions) as session:
+            rows = session.execute(
+                select(HandoffNote)
+                .where(HandoffNote.conversation_id == conversation_id)
+                .order_by(HandoffNote.id)
+            ).scalars()
+            return [NoteRef(r.id, r.author_name, r.text, r.created_at) for r in rows]
+
+    def add_ticket(self, conversation_id: int, channel: str, contact: str, text: str) -> int:
+        with session_scope(self._sessions) as session:
+            row = Ticket(
+                conversation_id=conversation_id,
+                channel=channel,
+                contact=contact,
+                text=text,
+                status="open",
+                created_at=utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def tickets(self, status: str = "open", limit: int = 100) -> list[TicketRef]:
+        with session_scope(self._sessions) as session:
+            rows = session.execute(
+                select(Ticket).where(Ticket.status == status).order_by(Ticket.id).limit(limit)
+            ).scalars()
+            return [_ticket(r) for r in rows]
+
+    def close_ticket(self, ticket_id: int, mediator: Mediator) -> bool:
+        with session_scope(self._sessions) as session:
+            return (
+                session.execute(
+                    update(Ticket)
+                    .where(Ticket.id == ticket_id, Ticket.status == "open")
+                    .values(status="done", done_at=utcnow(), done_by=mediator.name)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                == 1
+            )
+
+
+def _move(
+    session: Session, conversation_id: int, from_owners: tuple[Owner, ...], to: Owner
+) -> bool:
+    """The atomic step: change the owner only if it still is one of ``from_owners``."""
+    changed = session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.owner.in_([o.value for o in from_owners]),
+        )
+        .values(owner=to.value, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return changed == 1
+
+
+def _position(session: Session, handoff_id: int) -> int:
+    """Place in the queue: live handoffs still waiting, requested before or with this one."""
+    return (
+        session.execute(
+            select(func.count(Handoff.id)).where(
+                Handoff.status == HandoffStatus.WAITING.value,
+                Handoff.kind == HandoffKind.LIVE.value,
+                Handoff.id <= handoff_id,
+            )
+        ).scalar_one()
+        or 1
+    )
+
+
+def _open_handoff(session: Session, conversation_id: int) -> Handoff | None:
+    return session.execute(
+        select(Handoff)
+        .where(
+            Handoff.conversation_id == conversation_id,
+            Handoff.status != HandoffStatus.ENDED.value,
+        )
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _handoff(row: Handoff) -> HandoffRef:
+    return HandoffRef(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        kind=HandoffKind(row.kind),
+        reason=row.reason,
+        status=HandoffStatus(row.status),
+        outcome=row.outcome,
+        requested_at=row.requested_at,
+        taken_at=row.taken_at,
+        ended_at=row.ended_at,
+        mediator_id=row.mediator_id,
+        mediator_name=row.mediator_name,
+    )
+
+
+def _ticket(row: Ticket) -> TicketRef:
+    return TicketRef(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        channel=row.channel,
+        contact=row.contact,
+        text=row.text,
+        status=row.status,
+        created_at=row.created_at,
+        done_by=row.done_by,
+    )
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
