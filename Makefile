@@ -1,5 +1,6 @@
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint train chat bench validate import-places stale-content rooms
+.PHONY: help install run test lint train chat bench validate import-places stale-content rooms \
+	inbox retrain
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -36,3 +37,9 @@ stale-content: ## List content not reviewed for MONTHS months (default 6)
 
 rooms: ## Load data/rooms.yml and data/agents.yml into the database (seed or reload)
 	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.booking_admin seed'
+
+inbox: ## NLU inbox: messages the assistant misunderstood (collected from Rasa's tracker)
+	scripts/setup.sh && bash -c '. scripts/env.sh && python -m integrations.admin inbox'
+
+retrain: ## Retrain, evaluate on nlu_data/test, activate if not worse (Rasa must be running)
+	scripts/setup.sh && bash -c '. scripts/env.sh && python -m integrations.admin retrain'

@@ -1,0 +1,90 @@
+"""Admin fixtures: a copy of the Rasa project to annotate and train, never the repository's."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from common.config import PROJECT_ROOT
+from integrations.settings import AdminSettings, Settings
+from tests.gateway.conftest import (  # noqa: F401  (fixtures shared with tests/gateway)
+    base_settings,
+    gateway_client,
+)
+
+# A small training for the tests: the same pipeline and data with fewer epochs.
+TEST_DIET_EPOCHS = 20
+TEST_TED_EPOCHS = 3
+
+
+def copy_project(target: Path, diet_epochs: int | None = None) -> Path:
+    """config.yml, bot/ and nlu_data/ copied into ``target`` (DIET / TED epochs lowered)."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(PROJECT_ROOT / "bot", target / "bot")
+    shutil.copytree(PROJECT_ROOT / "nlu_data", target / "nlu_data")
+    config = (PROJECT_ROOT / "config.yml").read_text(encoding="utf-8")
+    if diet_epochs is not None:
+        config = set_epochs(config, "DIETClassifier", diet_epochs)
+        config = set_epochs(config, "TEDPolicy", TEST_TED_EPOCHS)
+    (target / "config.yml").write_text(config, encoding="utf-8")
+    return target
+
+
+def set_epochs(config: str, component: str, epochs: int) -> str:
+    """``config`` with the ``epochs`` of ``component`` replaced."""
+    pattern = re.compile(rf"(- name: {component}\n(?:\s+\w+:.*\n)*?\s+epochs: )\d+")
+    changed, count = pattern.subn(rf"\g<1>{epochs}", config)
+    assert count == 1, f"no epochs setting for {component} in config.yml"
+    return changed
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
+
+
+def with_admin(settings: Settings, project: Path, models: Path, **overrides) -> Settings:  # type: ignore[no-untyped-def]
+    return dataclasses.replace(
+        settings,
+        admin=AdminSettings(project_dir=project, models_dir=models, **overrides),
+    )
+
+
+class RasaEvents:
+    """Rasa's own SQL tracker store on a test database: writes real user events."""
+
+    def __init__(self, database_url: str) -> None:
+        from rasa.shared.core.domain import Domain
+
+        from rasa_ext.tracker_store import UrlSQLTrackerStore
+
+        self.store = UrlSQLTrackerStore(domain=Domain.empty(), host=database_url)
+
+    async def user_says(
+        self, sender: str, text: str, intent: str, confidence: float, best: str | None = None
+    ) -> None:
+        """A user message as Rasa records it; ``best``: the intent under nlu_fallback."""
+        from rasa.shared.core.events import UserUttered
+
+        ranking = [{"name": intent, "confidence": confidence}]
+        if best is not None:
+            ranking.append({"name": best, "confidence": 0.3})
+        parse = {
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": ranking,
+            "entities": [],
+        }
+        tracker = await self.store.get_or_create_tracker(sender)
+        tracker.update(UserUttered(text, intent=parse["intent"], parse_data=parse))
+        await self.store.save(tracker)
+
+
+@pytest.fixture
+def admin_settings(base_settings: Settings, project: Path, tmp_path: Path) -> Settings:  # noqa: F811
+    """The gateway on a fresh database, editing a copy of the project; Rasa is down."""
+    return with_admin(base_settings, project, tmp_path / "models")

@@ -1,0 +1,251 @@
+"""Annotate, retrain, evaluate, activate, refuse, override, roll back — for real.
+
+A real Rasa server and action server run the repository's trained model (a copy);
+the gateway edits a copy of the project with fewer training epochs, so that each of
+the two trainings of this module takes a couple of minutes. The scenario is ordered:
+each test starts from the state the previous one left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from aiohttp.test_utils import TestClient
+
+from common.config import PROJECT_ROOT
+from integrations.admin.registry import ModelStatus, ModelVersion
+from integrations.admin.service import child_env
+from integrations.admin.web import ADMIN
+from integrations.settings import AdminSettings, Settings
+from tests.admin.conftest import TEST_DIET_EPOCHS, copy_project, set_epochs
+from tests.gateway.conftest import GatewayClient, console_login, staff_user
+from tools.stack import Stack, newest_model, running_stack
+
+pytestmark = [pytest.mark.model, pytest.mark.stack]
+
+MISUNDERSTOOD = "mersi bras"  # "thank you very much" in Breton
+INTENT = "thank"
+TRAINING_WITHIN_S = 1500.0
+PASSWORD = "mot-de-passe-solide"
+
+
+@dataclasses.dataclass
+class World:
+    settings: Settings
+    stack: Stack
+    project: Path
+    models: Path
+    baseline: str  # file name of the repository's model Rasa started with
+
+
+@pytest.fixture(scope="module")
+def baseline_model(request: pytest.FixtureRequest) -> Path:
+    """The model Rasa starts with: the newest of MODEL_DIR, trained only when there is none."""
+    try:
+        return newest_model(Path(os.environ.get("MODEL_DIR", PROJECT_ROOT / "models")))
+    except FileNotFoundError:
+        return request.getfixturevalue("trained_model")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, baseline_model: Path) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("retrain")
+    project = copy_project(root / "project", diet_epochs=TEST_DIET_EPOCHS)
+    models = root / "models"
+    models.mkdir()
+    baseline = shutil.copy2(baseline_model, models / baseline_model.name)
+    database_url = f"sqlite:///{root / 'assistant.db'}"
+    with running_stack(Path(baseline), database_url, root / "logs") as stack:
+        settings = Settings(
+            database_url=database_url,
+            rasa_url=stack.rasa_url,
+            rasa_token=stack.token,
+            action_server_url=f"{stack.actions_url}/webhook",
+            rasa_timeout_s=60,
+            admin=AdminSettings(project_dir=project, models_dir=models, tolerance=0.02),
+        )
+        staff_user(settings, "camille", PASSWORD, "admin", "Camille")
+        yield World(settings, stack, project, models, baseline_model.name)
+
+
+def running_model(world: World) -> str:
+    return Path(
+        requests.get(
+            f"{world.stack.rasa_url}/status", params={"token": world.stack.token}, timeout=10
+        ).json()["model_file"]
+    ).name
+
+
+async def admin_client(gateway_client: GatewayClient, world: World) -> tuple[TestClient, str]:
+    client = await gateway_client(world.settings)
+    return client, await console_login(client, "camille", PASSWORD)
+
+
+async def versions(client: TestClient) -> list[ModelVersion]:
+    return await asyncio.to_thread(client.app[ADMIN].registry.versions)
+
+
+async def follow_training(client: TestClient) -> list[dict[str, Any]]:
+    """Every distinct progress the console's script would have shown, until the end."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + TRAINING_WITHIN_S
+    while True:
+        response = await client.get("/console/admin/training")
+        assert response.status == 200
+        progress = await response.json()
+        if not seen or progress != seen[-1]:
+            seen.append(progress)
+        if not progress["running"]:
+            return seen
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"training still running after {TRAINING_WITHIN_S:.0f}s")
+        await asyncio.sleep(0.5)  # the console polls the same way
+
+
+async def test_an_annotated_message_is_understood_after_retraining(
+    gateway_client: GatewayClient, world: World
+) -> None:
+    before = world.stack.parse(MISUNDERSTOOD)["intent"]
+    assert before["name"] == "nlu_fallback" or before["confidence"] < 0.6, before
+
+    client, csrf = await admin_client(gateway_client, world)
+    response = await client.post(
+        "/webhooks/rest/webhook", json={"sender": "visiteur-1", "message": MISUNDERSTOOD}
+    )
+    assert response.status == 200
+
+    page = await (await client.get("/console/admin/")).text()
+    assert MISUNDERSTOOD in page
+    [item] = [
+        i for i in await asyncio.to_thread(client.app[ADMIN].inbox.items) if i.text == MISUNDERSTOOD
+    ]
+    response = await client.post(
+        f"/console/admin/inbox/{item.id}",
+        data={"csrf": csrf, "action": "intent", "intent": INTENT},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+
+    response = await client.post("/console/admin/train", data={"csrf": csrf}, allow_redirects=False)
+    assert response.status == 303
+    # A second start while the first runs is refused.
+    response = await client.post("/console/admin/train", data={"csrf": csrf})
+    assert response.status == 409
+    assert "déjà en cours" in await response.text()
+    # The console stays usable and shows the progress.
+    page = await (await client.get("/console/admin/models")).text()
+    assert 'id="training-status" role="status"' in page
+    assert (await client.get("/console/admin/")).status == 200
+
+    seen = await follow_training(client)
+    texts = [p["text"] for p in seen]
+    assert any("DIETClassifier" in t and f"/{TEST_DIET_EPOCHS}" in t for t in texts), texts
+    assert any(p.get("epoch") for p in seen), texts
+
+    [new] = [v for v in await versions(client) if v.source == "trained"]
+    [baseline] = [v for v in await versions(client) if v.source == "adopted"]
+    assert new.status is ModelStatus.READY, new
+    assert new.active and new.decision and new.decision["verdict"] == "activated"
+    assert new.scores is not None and new.scores.examples > 300
+    assert baseline.name == world.baseline and baseline.scores is not None
+    assert new.scores.held_out == baseline.scores.held_out
+    assert running_model(world) == new.name
+    assert (world.models / "active").read_text().strip() == new.name
+
+    after = world.stack.parse(MISUNDERSTOOD)["intent"]
+    assert after["name"] == INTENT and after["confidence"] >= 0.6, after
+    replies = world.stack.send("visiteur-2", MISUNDERSTOOD)
+    assert "Avec plaisir" in " ".join(r.get("text", "") for r in replies)
+
+    page = await (await client.get(f"/console/admin/models/{new.id}")).text()
+    assert "Comparaison avec le modèle actif" in page and "Par intention" in page
+    assert '<th scope="row">thank</th>' in page
+
+
+async def test_a_worse_model_is_refused(gateway_client: GatewayClient, world: World) -> None:
+    active_before = running_model(world)
+    config = world.project / "config.yml"
+    config.write_text(set_epochs(config.read_text(), "DIETClassifier", 1))  # deliberately bad
+
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "integrations.admin", "retrain", "--by", "cli:test"],
+        cwd=PROJECT_ROOT,
+        env=child_env(world.settings),
+        capture_output=True,
+        text=True,
+        timeout=TRAINING_WITHIN_S,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "moins bon" in result.stdout
+
+    client, csrf = await admin_client(gateway_client, world)
+    worse, active = [v for v in await versions(client) if v.source == "trained"]
+    assert worse.status is ModelStatus.REFUSED and not worse.active
+    assert worse.scores and active.scores
+    assert worse.scores.accuracy < active.scores.accuracy - 0.02
+    assert active.active and active.name == active_before
+    assert running_model(world) == active_before
+
+    response = await client.post(f"/console/admin/models/{worse.id}/activate", data={"csrf": csrf})
+    assert response.status == 409
+    assert "moins bon que le modèle actif" in await response.text()
+    assert running_model(world) == active_before
+
+
+async def test_override_then_rollback(gateway_client: GatewayClient, world: World) -> None:
+    client, csrf = await admin_client(gateway_client, world)
+    worse, good = [v for v in await versions(client) if v.source == "trained"]
+    [baseline] = [v for v in await versions(client) if v.source == "adopted"]
+
+    response = await client.post(
+        f"/console/admin/models/{worse.id}/activate",
+        data={"csrf": csrf, "force": "1"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert running_model(world) == worse.name
+
+    response = await client.post(
+        "/console/admin/rollback", data={"csrf": csrf}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert running_model(world) == good.name
+    assert (world.models / "active").read_text().strip() == good.name
+    assert world.stack.parse(MISUNDERSTOOD)["intent"]["name"] == INTENT
+
+    # The CLI rolls back one step further: the model Rasa was started with.
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "integrations.admin", "rollback", "--by", "cli:test"],
+        cwd=PROJECT_ROOT,
+        env=child_env(world.settings),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert running_model(world) == baseline.name
+
+    audit = await (await client.get("/console/admin/audit")).text()
+    for label in (
+        "Annotation (intention existante)",
+        "Entraînement lancé",
+        "Modèle activé (automatiquement)",
+        "Modèle refusé",
+        "Modèle activé malgré un score inférieur",
+        "Retour au modèle précédent",
+    ):
+        assert label in audit, label
+    assert "camille" in audit and "cli:test" in audit
