@@ -1,9 +1,105 @@
-"""The citizens' web chat widget and its demo page."""
+"""The citizens' web chat widget and its demo page.
+
+Any page embeds the widget with one tag (every ``data-`` attribute is optional)::
+
+    <script src="https://<gateway>/widget/widget.js" defer
+            data-title="Assistant du Département" data-color="#1d4f91"
+            data-gateway="https://<gateway>"></script>
+
+Routes: ``GET /widget/widget.js`` (the script, with the council's contacts and the
+privacy notice inside), ``GET /widget/widget.css``, and when ``widget_demo`` is on,
+``GET /demo/`` and ``GET /demo/demarches``: pages of a fictional council site showing it.
+Plain JavaScript and CSS served from this package: no build step, no CDN.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
+import logging
+from pathlib import Path
+
 from aiohttp import web
+
+from actions.content import ContentError
+from integrations import keys
+from integrations.errors import ApiError
+from integrations.widget.config import load_config
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+# widget.js holds this literal where the server's configuration goes.
+CONFIG_PLACEHOLDER = "/*SERVER_CONFIG*/ {}"
+DEMO_PAGES = {"": "index.html", "demarches": "demarches.html"}
+NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+
+
+def widget_script(config_json: str) -> bytes:
+    source = (STATIC / "widget.js").read_text(encoding="utf-8")
+    if CONFIG_PLACEHOLDER not in source:
+        raise RuntimeError("widget.js has lost its configuration placeholder")
+    return source.replace(CONFIG_PLACEHOLDER, config_json, 1).encode()
+
+
+def _cached(request: web.Request, body: bytes, content_type: str) -> web.Response:
+    """``body`` with an ETag; 304 when the browser already has it (pages load it each time)."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag, **NO_CACHE})
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        charset="utf-8",
+        headers={"ETag": etag, **NO_CACHE},
+    )
+
+
+async def script(request: web.Request) -> web.Response:
+    """``GET /widget/widget.js``."""
+    settings = request.app[keys.SETTINGS]
+    try:
+        config = await asyncio.to_thread(load_config, settings)
+    except ContentError:
+        log.exception("widget: cannot read its content files")
+        raise ApiError(
+            503, "widget_unavailable", "L'assistant est momentanément indisponible."
+        ) from None
+    config_json = json.dumps(config.as_json(), ensure_ascii=False)
+    body = await asyncio.to_thread(widget_script, config_json)
+    return _cached(request, body, "text/javascript")
+
+
+async def stylesheet(request: web.Request) -> web.Response:
+    """``GET /widget/widget.css``."""
+    body = await asyncio.to_thread((STATIC / "widget.css").read_bytes)
+    return _cached(request, body, "text/css")
+
+
+async def demo_page(request: web.Request) -> web.Response:
+    """``GET /demo/`` and ``GET /demo/<page>``: the fictional council site."""
+    name = DEMO_PAGES.get(request.match_info.get("page", ""))
+    if name is None:
+        raise ApiError(404, "not_found", "Page introuvable.")
+    body = await asyncio.to_thread((STATIC / "demo" / name).read_bytes)
+    return _cached(request, body, "text/html")
+
+
+async def demo_stylesheet(request: web.Request) -> web.Response:
+    body = await asyncio.to_thread((STATIC / "demo" / "demo.css").read_bytes)
+    return _cached(request, body, "text/css")
+
+
+async def demo_redirect(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/demo/")
 
 
 def setup(app: web.Application) -> None:
     """Register this area's routes and resources on the gateway app."""
+    app.router.add_get("/widget/widget.js", script)
+    app.router.add_get("/widget/widget.css", stylesheet)
+    if app[keys.SETTINGS].widget_demo:
+        app.router.add_get("/demo", demo_redirect)
+        app.router.add_get("/demo/demo.css", demo_stylesheet)
+        app.router.add_get("/demo/{page:[a-z]*}", demo_page)

@@ -1,0 +1,106 @@
+"""What the widget needs from the server, given to it inside ``widget.js``.
+
+The privacy notice (``data/privacy.yml``) and the council's switchboard
+(``data/council.yml``) are content the council edits: they are re-read when the files
+change (``actions.content.load_yaml`` caches by modification time). Shipping them inside
+the script means the widget can still give the phone number when the gateway is down.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from actions.content import ContentError, load_yaml
+from integrations.settings import Settings
+
+PRIVACY_FILE = "privacy.yml"
+COUNCIL_FILE = "council.yml"
+
+
+@dataclass(frozen=True)
+class Council:
+    name: str
+    phone: str
+    hours: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PrivacyNotice:
+    warning: str
+    title: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WidgetConfig:
+    title: str
+    max_message_chars: int
+    retention_days: int
+    council: Council
+    privacy: PrivacyNotice
+
+    def as_json(self) -> dict[str, Any]:
+        """camelCase keys, as JavaScript reads them."""
+        data = asdict(self)
+        return {
+            "title": data["title"],
+            "maxMessageChars": data["max_message_chars"],
+            "retentionDays": data["retention_days"],
+            "council": data["council"],
+            "privacy": {**data["privacy"], "paragraphs": list(self.privacy.paragraphs)},
+        }
+
+
+def load_council() -> Council:
+    content = load_yaml(COUNCIL_FILE) or {}
+    board = content.get("switchboard") or {}
+    try:
+        return Council(
+            name=str(content.get("name") or "Département"),
+            phone=str(board["phone"]),
+            hours=str(board["hours"]),
+            email=str(board["email"]),
+        )
+    except KeyError as err:
+        raise ContentError(f"{COUNCIL_FILE}: switchboard.{err.args[0]} is missing") from err
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """``text`` with its ``{name}`` placeholders replaced; an unknown name is an error."""
+    names = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    unknown = names - values.keys()
+    if unknown:
+        raise ContentError(f"{PRIVACY_FILE}: unknown placeholder(s) {sorted(unknown)}")
+    return text.format_map(values)
+
+
+def load_privacy(retention_days: int, council: Council) -> PrivacyNotice:
+    content = load_yaml(PRIVACY_FILE) or {}
+    values = {
+        "retention_days": str(retention_days),
+        "council_phone": council.phone,
+        "council_email": council.email,
+        "council_hours": council.hours,
+    }
+    paragraphs = content.get("paragraphs")
+    if not isinstance(paragraphs, list) or not paragraphs:
+        raise ContentError(f"{PRIVACY_FILE}: 'paragraphs' must be a non-empty list")
+    return PrivacyNotice(
+        warning=fill(str(content.get("warning") or ""), values),
+        title=fill(str(content.get("title") or "Vos données"), values),
+        paragraphs=tuple(fill(" ".join(str(p).split()), values) for p in paragraphs),
+    )
+
+
+def load_config(settings: Settings) -> WidgetConfig:
+    council = load_council()
+    return WidgetConfig(
+        title=settings.widget_title,
+        max_message_chars=settings.max_message_chars,
+        retention_days=settings.retention_days,
+        council=council,
+        privacy=load_privacy(settings.retention_days, council),
+    )
