@@ -9,7 +9,8 @@ Any page embeds the widget with one tag (every ``data-`` attribute is optional):
 Routes: ``GET /widget/widget.js`` (the script, with the council's contacts and the
 privacy notice inside), ``GET /widget/widget.css``, and when ``widget_demo`` is on,
 ``GET /demo/`` and ``GET /demo/demarches``: pages of a fictional council site showing it.
-Plain JavaScript and CSS served from this package: no build step, no CDN.
+Plain JavaScript and CSS served from this package: no build step, no CDN. The demo
+pages are Jinja2 templates (``templates/demo/``) sharing one layout.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import logging
 from pathlib import Path
 
+import jinja2
 from aiohttp import web
 
 from actions.content import ContentError
@@ -29,10 +31,19 @@ from integrations.widget.config import load_config
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).resolve().parent / "static"
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
 # widget.js holds this literal where the server's configuration goes.
 CONFIG_PLACEHOLDER = "/*SERVER_CONFIG*/ {}"
+# The demo pages under templates/demo/, by the last part of their path.
 DEMO_PAGES = {"": "index.html", "demarches": "demarches.html"}
+DEMO_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
@@ -77,12 +88,19 @@ async def stylesheet(request: web.Request) -> web.Response:
     return _cached(request, body, "text/css")
 
 
+def render_demo_page(page: str, name: str) -> bytes:
+    """The demo page ``name`` in the site's layout, its menu entry marked as the current one."""
+    template = DEMO_TEMPLATES.get_template(f"demo/{name}")
+    return template.render(current=f"/demo/{page}").encode()
+
+
 async def demo_page(request: web.Request) -> web.Response:
     """``GET /demo/`` and ``GET /demo/<page>``: the fictional council site."""
-    name = DEMO_PAGES.get(request.match_info.get("page", ""))
+    page = request.match_info.get("page", "")
+    name = DEMO_PAGES.get(page)
     if name is None:
         raise ApiError(404, "not_found", "Page introuvable.")
-    body = await asyncio.to_thread((STATIC / "demo" / name).read_bytes)
+    body = await asyncio.to_thread(render_demo_page, page, name)
     return _cached(request, body, "text/html")
 
 

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Locator, Page, expect
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from common.config import PROJECT_ROOT
 from tests.gateway.conftest import (  # noqa: F401  (fixtures used by the widget tests)
@@ -25,6 +26,21 @@ MESSAGES = ".log .message:not(.welcome)"
 BOT_MESSAGES = ".log .message.bot:not(.welcome)"
 
 
+def demo_url(client: TestClient, path: str = "/demo/") -> str:
+    """The address of a page of the gateway's demo site."""
+    return str(client.server.make_url(path))
+
+
+async def open_demo(
+    client: TestClient, opener: Browser | BrowserContext, path: str = "/demo/"
+) -> Page:
+    """A new page of the gateway's demo site at ``path``, with the widget open."""
+    page = await opener.new_page()
+    await page.goto(demo_url(client, path))
+    await open_widget(page)
+    return page
+
+
 async def open_widget(page: Page) -> None:
     """Click the launcher; the message field gets the focus."""
     await page.get_by_role("button", name="Une question ? Discutons").click()
@@ -38,6 +54,14 @@ def message_field(page: Page) -> Locator:
 
 def log(page: Page) -> Locator:
     return page.get_by_role("log")
+
+
+async def sender_of(page: Page) -> str:
+    """The conversation id the widget keeps in localStorage."""
+    return await page.evaluate(
+        """() => Object.entries(localStorage)
+                 .find(([k]) => k.endsWith(':sender'))[1]"""
+    )
 
 
 async def send(page: Page, text: str) -> None:

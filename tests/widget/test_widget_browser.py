@@ -19,22 +19,17 @@ from integrations.settings import Settings
 from tests.gateway.conftest import GatewayClient, wait_until
 from tests.widget.conftest import (
     active_element,
+    demo_url,
     horizontal_overflow,
     log,
     message_field,
+    open_demo,
     open_widget,
+    sender_of,
     within_viewport,
 )
 
 pytestmark = [pytest.mark.browser]
-
-
-async def sender_of(page: Page) -> str:
-    """The conversation id the widget keeps in localStorage."""
-    return await page.evaluate(
-        """() => Object.entries(localStorage)
-                 .find(([k]) => k.endsWith(':sender'))[1]"""
-    )
 
 
 async def test_one_script_tag_embeds_it_in_another_site_and_a_dead_gateway_is_explained(
@@ -80,9 +75,7 @@ async def test_live_frames_show_the_mediator_and_survive_a_reconnection(
     client = await gateway_client(base_settings)
     hub = client.server.app[keys.HUB]
     web_channel = client.server.app[keys.WEB]
-    page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
-    await open_widget(page)
+    page = await open_demo(client, browser)
     sender = await sender_of(page)
     key = f"web:{sender}"
     await wait_until(lambda: hub.connected(key) == 1, what="the widget's WebSocket")
@@ -195,7 +188,7 @@ async def test_small_screens_and_200_percent_zoom_keep_every_control_reachable(
     client = await gateway_client(base_settings)
     context = await browser.new_context(viewport=viewport, device_scale_factor=scale)
     page = await context.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
+    await page.goto(demo_url(client))
     assert await horizontal_overflow(page) == 0
     launcher = page.get_by_role("button", name="Une question ? Discutons")
     await expect(launcher).to_be_visible()
@@ -229,12 +222,9 @@ async def test_reduced_motion_stops_the_typing_animation(
     gateway_client: GatewayClient, base_settings: Settings, browser: Browser
 ) -> None:
     client = await gateway_client(base_settings)
-    url = str(client.server.make_url("/demo/"))
     for motion, expected in (("no-preference", "da-bounce"), ("reduce", "none")):
         context = await browser.new_context(reduced_motion=motion)
-        page = await context.new_page()
-        await page.goto(url)
-        await open_widget(page)
+        page = await open_demo(client, context)
         dot = page.locator(".typing .dots span").first
         assert await dot.evaluate("d => getComputedStyle(d).animationName") == expected
         await context.close()
@@ -244,9 +234,7 @@ async def test_the_privacy_notice_says_what_is_kept_how_long_and_whom_to_ask(
     gateway_client: GatewayClient, base_settings: Settings, browser: Browser
 ) -> None:
     client = await gateway_client(base_settings)
-    page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
-    await open_widget(page)
+    page = await open_demo(client, browser)
     await expect(log(page)).to_contain_text("Ne donnez pas d'informations sensibles")
     privacy_button = page.get_by_role("button", name="Vos données")
     await privacy_button.click()

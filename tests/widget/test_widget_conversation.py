@@ -18,11 +18,14 @@ from tests.widget.conftest import (
     active_element,
     axe_installed,
     axe_violations,
+    demo_url,
     describe,
     log,
     message_field,
+    open_demo,
     open_widget,
     send,
+    sender_of,
     wait_for_answers,
 )
 
@@ -42,13 +45,18 @@ async def record_typing(page: Page) -> None:
     )
 
 
+async def clear_conversation(page: Page) -> None:
+    """« Effacer la conversation », confirmed: no message left on screen."""
+    await page.get_by_role("button", name="Effacer la conversation").click()
+    await page.get_by_role("button", name="Oui, tout effacer").click()
+    await expect(page.locator(MESSAGES)).to_have_count(0)
+
+
 async def test_a_conversation_with_quick_replies_survives_reload_and_navigation(
     gateway_client: GatewayClient, stack_settings: Settings, browser: Browser
 ) -> None:
     client = await gateway_client(stack_settings)
-    page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
-    await open_widget(page)
+    page = await open_demo(client, browser)
     await record_typing(page)
 
     await send(page, "bonjour")
@@ -90,7 +98,7 @@ async def test_a_whole_session_with_the_keyboard_alone(
 ) -> None:
     client = await gateway_client(stack_settings)
     page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
+    await page.goto(demo_url(client))
 
     # Tab through the page to the launcher; Enter opens the window, focus in the field.
     for _ in range(10):
@@ -141,9 +149,7 @@ async def test_axe_finds_no_wcag_violation_on_the_open_widget_with_a_conversatio
 ) -> None:
     axe_installed()
     client = await gateway_client(stack_settings)
-    page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
-    await open_widget(page)
+    page = await open_demo(client, browser)
     await send(page, "bonjour")
     await send(page, "que savez-vous faire ?")
     await expect(page.get_by_role("group", name="Réponses proposées")).to_be_visible()
@@ -166,13 +172,9 @@ async def test_asking_for_a_human_and_clearing_the_conversation(
     gateway_client: GatewayClient, stack_settings: Settings, browser: Browser
 ) -> None:
     client = await gateway_client(stack_settings)
-    page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
-    await open_widget(page)
+    page = await open_demo(client, browser)
     await send(page, "bonjour")
-    old_sender = await page.evaluate(
-        "() => Object.entries(localStorage).find(([k]) => k.endsWith(':sender'))[1]"
-    )
+    old_sender = await sender_of(page)
 
     # The visible « Parler à un humain » action sends the request_human intent.
     before = await page.locator(MESSAGES).count()
@@ -190,14 +192,10 @@ async def test_asking_for_a_human_and_clearing_the_conversation(
     await expect(clear).to_be_focused()
     assert await page.locator(MESSAGES).count() >= before + 2
 
-    await clear.click()
-    await page.get_by_role("button", name="Oui, tout effacer").click()
-    await expect(page.locator(MESSAGES)).to_have_count(0)
+    await clear_conversation(page)
     await expect(page.get_by_role("status")).to_have_text("La conversation a été effacée.")
     await expect(message_field(page)).to_be_focused()
-    new_sender = await page.evaluate(
-        "() => Object.entries(localStorage).find(([k]) => k.endsWith(':sender'))[1]"
-    )
+    new_sender = await sender_of(page)
     assert new_sender and new_sender != old_sender
 
     # A new conversation starts from scratch, and stays empty after a reload.
@@ -220,16 +218,12 @@ async def test_another_tab_replays_the_conversation_and_both_stay_in_step(
     """The protocol's catch-up: a tab without the conversation gets it from the gateway."""
     client = await gateway_client(stack_settings)
     context = await browser.new_context()
-    first = await context.new_page()
-    await first.goto(str(client.server.make_url("/demo/")))
-    await open_widget(first)
+    first = await open_demo(client, context)
     await send(first, "bonjour")
     shown = await first.locator(MESSAGES).all_inner_texts()
 
     # A second tab shares the conversation id (localStorage), not the tab's copy.
-    second = await context.new_page()
-    await second.goto(str(client.server.make_url("/demo/demarches")))
-    await open_widget(second)
+    second = await open_demo(client, context, "/demo/demarches")
     await expect(second.locator(MESSAGES)).to_have_count(len(shown))
     assert await second.locator(MESSAGES).all_inner_texts() == shown
 
@@ -245,18 +239,12 @@ async def test_clearing_deletes_the_stored_conversation(
     gateway_client: GatewayClient, stack_settings: Settings, browser: Browser
 ) -> None:
     client = await gateway_client(stack_settings)
-    page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
-    await open_widget(page)
+    page = await open_demo(client, browser)
     await send(page, "bonjour")
-    sender = await page.evaluate(
-        "() => Object.entries(localStorage).find(([k]) => k.endsWith(':sender'))[1]"
-    )
+    sender = await sender_of(page)
     assert [m["author"] for m in await stored_history(client, sender)] == ["user", "bot"]
 
-    await page.get_by_role("button", name="Effacer la conversation").click()
-    await page.get_by_role("button", name="Oui, tout effacer").click()
-    await expect(page.locator(MESSAGES)).to_have_count(0)
+    await clear_conversation(page)
     assert await stored_history(client, sender) == []
 
 
@@ -264,9 +252,7 @@ async def test_a_bot_answer_can_be_flagged_as_unhelpful(
     gateway_client: GatewayClient, stack_settings: Settings, browser: Browser
 ) -> None:
     client = await gateway_client(stack_settings)
-    page = await browser.new_page()
-    await page.goto(str(client.server.make_url("/demo/")))
-    await open_widget(page)
+    page = await open_demo(client, browser)
     await send(page, "bonjour")
     answer = page.locator(BOT_MESSAGES).first
     await answer.get_by_role("button", name="Cette réponse ne m'aide pas").click()
@@ -284,15 +270,13 @@ async def test_without_websockets_it_sends_by_rest_and_polls_the_history(
     await blocked.add_init_script(
         "window.WebSocket = function () { throw new Error('WebSocket blocked'); };"
     )
-    await blocked.goto(str(client.server.make_url("/demo/")))
+    await blocked.goto(demo_url(client))
     await open_widget(blocked)
     await send(blocked, "bonjour")
     await expect(blocked.locator(BOT_MESSAGES).first).to_contain_text("Bonjour")
 
     # A message written in another tab (over its WebSocket) reaches it by polling.
-    other = await context.new_page()
-    await other.goto(str(client.server.make_url("/demo/")))
-    await open_widget(other)
+    other = await open_demo(client, context)
     await send(other, "que savez-vous faire ?")
     await expect(blocked.locator(".message.user")).to_have_count(2, timeout=ANSWER_TIMEOUT_MS)
     await wait_for_answers(blocked, 2)

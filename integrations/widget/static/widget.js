@@ -164,6 +164,11 @@
     return node;
   }
 
+  /** A plain button (never a submit): its class, its words and what a click does. */
+  function button(className, text, onclick) {
+    return el("button", { type: "button", class: className, text, onclick });
+  }
+
   const host = el("div", { id: "departement-assistant", lang: "fr" });
   host.style.setProperty("--da-primary", COLOR);
   host.style.setProperty("--da-on-primary", textColorOn(COLOR));
@@ -224,41 +229,16 @@
     sendButton,
   );
 
-  const humanButton = el("button", {
-    type: "button",
-    class: "secondary human",
-    text: HUMAN_LABEL,
-    onclick: () => {
-      send(HUMAN_PAYLOAD, HUMAN_LABEL);
-      input.focus();
-    },
+  const humanButton = button("secondary human", HUMAN_LABEL, () => {
+    send(HUMAN_PAYLOAD, HUMAN_LABEL);
+    input.focus();
   });
-  const clearButton = el("button", {
-    type: "button",
-    class: "secondary",
-    text: "Effacer la conversation",
-    onclick: askClear,
-  });
-  const privacyButton = el("button", {
-    type: "button",
-    class: "secondary",
-    text: PRIVACY.title,
-    onclick: () => showPrivacy(true),
-  });
+  const clearButton = button("secondary", "Effacer la conversation", askClear);
+  const privacyButton = button("secondary", PRIVACY.title, () => showPrivacy(true));
   const actions = el("div", { class: "actions" }, humanButton, clearButton, privacyButton);
 
-  const confirmYes = el("button", {
-    type: "button",
-    class: "danger",
-    text: "Oui, tout effacer",
-    onclick: clearConversation,
-  });
-  const confirmNo = el("button", {
-    type: "button",
-    class: "secondary",
-    text: "Annuler",
-    onclick: () => cancelClear(true),
-  });
+  const confirmYes = button("danger", "Oui, tout effacer", clearConversation);
+  const confirmNo = button("secondary", "Annuler", () => cancelClear(true));
   const confirmBox = el(
     "div",
     { class: "confirm", hidden: true, role: "group", "aria-labelledby": "da-confirm-text" },
@@ -270,12 +250,7 @@
   );
 
   const privacyTitle = el("h3", { id: "da-privacy-title", tabindex: "-1", text: PRIVACY.title });
-  const privacyBack = el("button", {
-    type: "button",
-    class: "secondary",
-    text: "Retour à la conversation",
-    onclick: () => showPrivacy(false),
-  });
+  const privacyBack = button("secondary", "Retour à la conversation", () => showPrivacy(false));
   const privacy = el(
     "section",
     { id: "da-privacy", class: "privacy", hidden: true, "aria-labelledby": "da-privacy-title" },
@@ -354,8 +329,8 @@
     if (!text.startsWith("/")) return text;
     if (text === HUMAN_PAYLOAD) return HUMAN_LABEL;
     for (const other of state.messages) {
-      const button = (other.buttons || []).find((b) => b.payload === text);
-      if (button) return button.title;
+      const choice = (other.buttons || []).find((b) => b.payload === text);
+      if (choice) return choice.title;
     }
     const welcome = WELCOME_CHOICES.find((b) => b.payload === text);
     return welcome ? welcome.title : text;
@@ -397,17 +372,14 @@
     if (message.feedback) {
       return el("p", { class: "feedback-done", text: "Merci, c'est noté." });
     }
-    const button = el("button", {
-      type: "button",
-      class: "feedback",
-      text: "Cette réponse ne m'aide pas",
-      onclick: () => sendFeedback(message, button),
-    });
-    return button;
+    const flag = button("feedback", "Cette réponse ne m'aide pas", () =>
+      sendFeedback(message, flag),
+    );
+    return flag;
   }
 
-  async function sendFeedback(message, button) {
-    button.disabled = true;
+  async function sendFeedback(message, flag) {
+    flag.disabled = true;
     try {
       const response = await fetch(GATEWAY + "/webhooks/rest/feedback", {
         method: "POST",
@@ -420,13 +392,13 @@
         message.noFeedback = true; // not a rated answer (or an older gateway)
       }
     } catch (err) {
-      button.disabled = false;
+      flag.disabled = false;
       return;
     }
     saveCache();
     const replacement = message.noFeedback ? null : feedbackButton(message);
-    if (replacement) button.replaceWith(replacement);
-    else button.remove();
+    if (replacement) flag.replaceWith(replacement);
+    else flag.remove();
     input.focus();
   }
 
@@ -435,14 +407,9 @@
       "div",
       { class: "choices", role: "group", "aria-label": "Réponses proposées" },
       ...buttons.map((b) =>
-        el("button", {
-          type: "button",
-          class: "choice",
-          text: b.title,
-          onclick: () => {
-            send(b.payload, b.title);
-            input.focus();
-          },
+        button("choice", b.title, () => {
+          send(b.payload, b.title);
+          input.focus();
         }),
       ),
     );
