@@ -125,12 +125,7 @@ class Gateway:
     async def record_in_tracker(self, message: Incoming) -> None:
         """Send a message to Rasa only so the paused tracker keeps it (no answer expected)."""
         try:
-            answer = await self.rasa.send(
-                message.conversation_key,
-                message.text,
-                message.rasa_metadata(),
-                input_channel=message.channel,
-            )
+            answer = await self._send_to_rasa(message)
         except RasaUnavailable as err:
             log.warning("Rasa did not record %s: %s", message.conversation_key, err)
             return
@@ -234,14 +229,17 @@ class Gateway:
         current = await asyncio.to_thread(self.store.conversation, conversation.key)
         return current or conversation
 
+    async def _send_to_rasa(self, message: Incoming) -> list[dict[str, Any]]:
+        return await self.rasa.send(
+            message.conversation_key,
+            message.text,
+            message.rasa_metadata(),
+            input_channel=message.channel,
+        )
+
     async def _ask_bot(self, message: Incoming) -> list[Reply]:
         try:
-            answer = await self.rasa.send(
-                message.conversation_key,
-                message.text,
-                message.rasa_metadata(),
-                input_channel=message.channel,
-            )
+            answer = await self._send_to_rasa(message)
         except RasaUnavailable as err:
             log.warning("Rasa unavailable for %s: %s", message.conversation_key, err)
             return [UNAVAILABLE]

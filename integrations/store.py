@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import Session, relationship
 
 from common.db import Base, make_session_factory, session_scope
 from integrations.messages import Author, Button, Incoming, Reply, utcnow
@@ -212,18 +212,56 @@ class StoredMessage:
 
 def reply_of(id_: int, author: Author | str, text_: str, payload: dict[str, Any] | None) -> Reply:
     payload = payload or {}
-    buttons = tuple(
-        Button(title=b["title"], payload=b["payload"]) for b in payload.get("buttons") or ()
-    )
     return Reply(
         text=text_,
-        buttons=buttons,
+        buttons=_buttons(payload),
         image=payload.get("image"),
         custom=payload.get("custom"),
         author=Author(author),
         id=id_,
         client_id=payload.get("client_id"),
     )
+
+
+def _buttons(payload: dict[str, Any]) -> tuple[Button, ...]:
+    return tuple(
+        Button(title=b["title"], payload=b["payload"]) for b in payload.get("buttons") or ()
+    )
+
+
+T = TypeVar("T")
+
+
+def detached(cls: type[T], source: Any, **values: Any) -> T:
+    """The frozen dataclass ``cls`` of a database row (or of a richer such dataclass),
+    usable once the session is closed.
+
+    Fields named like an attribute of ``source`` are copied; ``values`` gives the others
+    (enums, computed fields).
+    """
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in values]  # type: ignore[arg-type]
+    return cls(**{name: getattr(source, name) for name in names}, **values)
+
+
+def conversation_by_key(session: Session, key: str) -> Conversation | None:
+    return session.execute(select(Conversation).where(Conversation.key == key)).scalar_one_or_none()
+
+
+def move_owner(
+    session: Session, conversation_id: int, from_owners: tuple[Owner, ...], to: Owner
+) -> bool:
+    """The atomic step of every owner change: change it only if it still is one of
+    ``from_owners`` (one conditional UPDATE: of two concurrent changes, one wins)."""
+    changed = session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.owner.in_([o.value for o in from_owners]),
+        )
+        .values(owner=to.value, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return changed == 1
 
 
 class Store:
@@ -244,9 +282,7 @@ class Store:
         Returns the conversation and the stored message (with its id) as a reply frame.
         """
         with session_scope(self._sessions) as session:
-            conversation = session.execute(
-                select(Conversation).where(Conversation.key == message.conversation_key)
-            ).scalar_one_or_none()
+            conversation = conversation_by_key(session, message.conversation_key)
             if conversation is None:
                 conversation = Conversation(
                     key=message.conversation_key,
@@ -329,9 +365,7 @@ class Store:
 
     def conversation(self, key: str) -> ConversationRef | None:
         with session_scope(self._sessions) as session:
-            found = session.execute(
-                select(Conversation).where(Conversation.key == key)
-            ).scalar_one_or_none()
+            found = conversation_by_key(session, key)
             return _ref(found) if found is not None else None
 
     def messages(self, key: str, after: int = 0) -> list[StoredMessage]:
@@ -357,13 +391,7 @@ class Store:
     def reopen(self, conversation_id: int) -> bool:
         """A closed conversation goes back to the bot (the person wrote again)."""
         with session_scope(self._sessions) as session:
-            changed = session.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.owner == Owner.CLOSED)
-                .values(owner=Owner.BOT.value, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            return changed == 1
+            return move_owner(session, conversation_id, (Owner.CLOSED,), Owner.BOT)
 
     def delete_conversation(self, key: str) -> int | None:
         """Delete a conversation with its messages and handoffs; its former id, if any."""
@@ -408,30 +436,15 @@ class Store:
                 if message.direction == Direction.IN.value:
                     return ()
                 if message.payload and message.payload.get("buttons"):
-                    return tuple(
-                        Button(title=b["title"], payload=b["payload"])
-                        for b in message.payload["buttons"]
-                    )
+                    return _buttons(message.payload)
             return ()
 
 
 def _stored(row: Message) -> StoredMessage:
-    return StoredMessage(
-        direction=Direction(row.direction),
-        author=Author(row.author),
-        channel=row.channel,
-        text=row.text,
-        payload=row.payload,
-        created_at=row.created_at,
-        id=row.id,
+    return detached(
+        StoredMessage, row, direction=Direction(row.direction), author=Author(row.author)
     )
 
 
 def _ref(conversation: Conversation) -> ConversationRef:
-    return ConversationRef(
-        id=conversation.id,
-        key=conversation.key,
-        channel=conversation.channel,
-        chat_id=conversation.chat_id,
-        owner=Owner(conversation.owner),
-    )
+    return detached(ConversationRef, conversation, owner=Owner(conversation.owner))

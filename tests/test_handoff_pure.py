@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from common.config import ConfigError
+from integrations.channels.web import frame
 from integrations.handoff import texts
 from integrations.handoff.canned import CannedReplies
 from integrations.handoff.contact import find_contact
-from integrations.messages import Reply
+from integrations.messages import Author, Reply
 from integrations.settings import Settings
 
 
@@ -64,3 +65,11 @@ def test_a_bot_message_asking_for_a_human() -> None:
     asking = Reply.from_rasa({"custom": {"handoff": {"reason": "request_human"}}})
     assert asking.handoff_request == "request_human"
     assert Reply.from_rasa({"text": "Bonjour"}).handoff_request is None
+
+
+def test_a_mediator_message_frame_names_its_author() -> None:
+    written = Reply(text="Bonjour", author=Author.MEDIATOR, custom={"mediator": "Annick"}, id=7)
+    assert frame(written, "alice")["mediator"] == "Annick"
+    # The "Annick a rejoint" notice is the system's, and bot answers name nobody.
+    assert "mediator" not in frame(texts.mediator_joined("Annick"), "alice")
+    assert "mediator" not in frame(Reply(text="Bonjour"), "alice")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 from common.config import PROJECT_ROOT
 
@@ -56,14 +58,35 @@ def blocking_warnings(output: str, allowed: set[str]) -> list[str]:
     return problems
 
 
-def main() -> int:
-    result = subprocess.run(COMMAND, cwd=PROJECT_ROOT, capture_output=True, text=True)
+@dataclass(frozen=True)
+class Validation:
+    returncode: int
+    output: str  # Rasa's stdout then stderr
+    problems: list[str]  # the blocking warnings
+
+
+def validate(
+    project: Path = PROJECT_ROOT,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> Validation:
+    """``rasa data validate`` on ``project`` (the repository, or a copy of its data)."""
+    result = subprocess.run(
+        COMMAND, cwd=project, capture_output=True, text=True, env=env, timeout=timeout
+    )
     output = result.stdout + result.stderr
-    problems = blocking_warnings(output, responses_used_by_actions())
+    return Validation(
+        result.returncode, output, blocking_warnings(output, responses_used_by_actions())
+    )
+
+
+def main() -> int:
+    result = validate()
+    problems = result.problems
     for problem in problems:
         print(f"validate: {problem}")
     if result.returncode != 0:
-        print(output[-4000:])
+        print(result.output[-4000:])
         return result.returncode
     print("validate: clean" if not problems else f"validate: {len(problems)} problem(s)")
     return 1 if problems else 0

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from common.db import Base, make_session_factory, session_scope
 from integrations.messages import utcnow
+from integrations.store import detached
 
 
 class AuditRow(Base):
@@ -49,9 +50,4 @@ class AuditLog:
             rows = session.execute(
                 select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
             ).scalars()
-            return [
-                AuditEntry(
-                    id=row.id, at=row.at, actor=row.actor, action=row.action, detail=row.detail
-                )
-                for row in rows
-            ]
+            return [detached(AuditEntry, row) for row in rows]

@@ -41,7 +41,7 @@ from common.db import Base, make_session_factory, session_scope
 from common.text import key as text_key
 from integrations.admin.redact import redact
 from integrations.messages import Author, utcnow
-from integrations.store import Conversation, Message
+from integrations.store import Conversation, Message, detached
 from rasa_ext.evaluation import FALLBACK_INTENT
 
 EVENTS_CURSOR = "inbox.events_cursor"
@@ -365,21 +365,7 @@ def _set_state(session: Session, name: str, value: str) -> None:
 
 
 def _item(row: InboxRow) -> InboxItem:
-    return InboxItem(
-        id=row.id,
-        text=row.text,
-        count=row.count,
-        unsure_count=row.unsure_count,
-        user_down_count=row.user_down_count,
-        mediator_count=row.mediator_count,
-        predicted_intent=row.predicted_intent,
-        confidence=row.confidence,
-        status=Status(row.status),
-        resolution=row.resolution,
-        resolved_by=row.resolved_by,
-        resolved_at=row.resolved_at,
-        last_seen=row.last_seen,
-    )
+    return detached(InboxItem, row, status=Status(row.status))
 
 
 TABLES = [InboxRow.__table__, InboxHit.__table__, StateRow.__table__]

@@ -30,8 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from common.db import Base, make_session_factory, session_scope
+from common.db import Base, as_utc, make_session_factory, session_scope
 from integrations.messages import utcnow
+from integrations.store import detached
 
 # A job whose row has not moved for this long is considered dead (killed process).
 STALE_AFTER = timedelta(minutes=20)
@@ -136,7 +137,7 @@ class Registry:
             for row in session.execute(
                 select(ModelRow).where(ModelRow.status.in_([s.value for s in RUNNING]))
             ).scalars():
-                if now - _aware(row.updated_at) < STALE_AFTER:
+                if now - as_utc(row.updated_at) < STALE_AFTER:
                     raise TrainingBusy(row.id)
                 row.status = ModelStatus.FAILED.value
                 row.error = "Entraînement interrompu (processus arrêté)."
@@ -278,13 +279,6 @@ def _active_id(session: Any) -> int | None:
     ).scalar_one_or_none()
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; they were stored in UTC."""
-    from datetime import UTC
-
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _version(row: ModelRow, active: bool) -> ModelVersion:
     scores = None
     if row.accuracy is not None:
@@ -295,18 +289,13 @@ def _version(row: ModelRow, active: bool) -> ModelVersion:
             macro_f1=row.macro_f1 or 0.0,
             per_intent=row.per_intent or {},
         )
-    return ModelVersion(
-        id=row.id,
-        name=row.name,
+    return detached(
+        ModelVersion,
+        row,
         path=Path(row.path) if row.path else None,
-        source=row.source,
         status=ModelStatus(row.status),
-        created_by=row.created_by,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
-        progress=row.progress,
-        error=row.error,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
         scores=scores,
-        decision=row.decision,
         active=active,
     )

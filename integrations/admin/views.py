@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from common.config import TIMEZONE
+from common.db import as_utc
 from integrations.admin.inbox import Status
 from integrations.admin.registry import ModelStatus, ModelVersion
 
@@ -89,9 +90,7 @@ def format_when(moment: datetime | None) -> str:
     """A date and time as the council reads them: Paris time, "24/11/2026 18:05"."""
     if moment is None:
         return "—"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    return as_utc(moment).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
 def percent(value: float | None) -> str:

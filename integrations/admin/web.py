@@ -103,14 +103,11 @@ async def _form(request: web.Request) -> dict[str, str]:
 # --- inbox ---------------------------------------------------------------------------
 
 
-async def inbox_page(request: web.Request) -> web.Response:
-    await require_page(request, StaffRole.ADMIN)
-    return await _inbox_response(request)
-
-
-async def _inbox_response(
+async def inbox_page(
     request: web.Request, error: str | None = None, status: int = 200
 ) -> web.Response:
+    """The inbox; ``annotate`` shows it again with ``error`` when it refuses a form."""
+    await require_page(request, StaffRole.ADMIN)
     admin = _admin(request)
     try:
         await asyncio.to_thread(admin.inbox.collect)
@@ -142,7 +139,7 @@ async def annotate(request: web.Request) -> web.StreamResponse:
     try:
         action = Action(form.get("action", ""))
     except ValueError:
-        return await _inbox_response(request, "Choisissez une action.", status=400)
+        return await inbox_page(request, "Choisissez une action.", status=400)
     intent = form.get("new_intent") if action is Action.NEW_INTENT else form.get("intent")
     try:
         await asyncio.to_thread(
@@ -156,21 +153,18 @@ async def annotate(request: web.Request) -> web.StreamResponse:
         )
     except AnnotationError as err:
         status = 404 if err.code == "item_not_found" else 409 if "exist" in err.code else 400
-        return await _inbox_response(request, err.reason, status=status)
+        return await inbox_page(request, err.reason, status=status)
     raise web.HTTPSeeOther("/console/admin/?ok=annotated")
 
 
 # --- models --------------------------------------------------------------------------
 
 
-async def models_page(request: web.Request) -> web.Response:
-    await require_page(request, StaffRole.ADMIN)
-    return await _models_response(request)
-
-
-async def _models_response(
+async def models_page(
     request: web.Request, error: str | None = None, status: int = 200
 ) -> web.Response:
+    """Training and versions; the model actions show it again with ``error`` when refused."""
+    await require_page(request, StaffRole.ADMIN)
     admin = _admin(request)
     versions = await asyncio.to_thread(admin.registry.versions)
     running = await asyncio.to_thread(admin.registry.running)
@@ -227,7 +221,7 @@ async def start_training(request: web.Request) -> web.StreamResponse:
     try:
         job = await asyncio.to_thread(admin.registry.start_job, user.username)
     except TrainingBusy:
-        return await _models_response(
+        return await models_page(
             request, "Un entraînement est déjà en cours : attendez qu'il se termine.", status=409
         )
     await _spawn(request.app, job.id, user.username)
@@ -299,7 +293,7 @@ async def activate(request: web.Request) -> web.StreamResponse:
             force=form.get("force") == "1",
         )
     except ActivationError as err:
-        return await _models_response(request, err.reason, status=err.status)
+        return await models_page(request, err.reason, status=err.status)
     raise web.HTTPSeeOther("/console/admin/models?ok=activated")
 
 
@@ -309,7 +303,7 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     try:
         await asyncio.to_thread(_admin(request).activator.rollback, user.username)
     except ActivationError as err:
-        return await _models_response(request, err.reason, status=err.status)
+        return await models_page(request, err.reason, status=err.status)
     raise web.HTTPSeeOther("/console/admin/models?ok=rolled_back")
 
 
@@ -328,12 +322,7 @@ async def flag(request: web.Request) -> web.StreamResponse:
     is_json = request.content_type == "application/json"
     body: dict[str, Any]
     if is_json:
-        try:
-            body = await request.json()
-        except ValueError as err:
-            raise bad_request("invalid_json", "Corps JSON invalide.") from err
-        if not isinstance(body, dict):
-            raise bad_request("invalid_json", "Un objet JSON est attendu.")
+        body = await _json_object(request)
         await check_csrf(request, request.headers.get("X-CSRF-Token"))
     else:
         form = await request.post()
@@ -357,12 +346,7 @@ async def flag(request: web.Request) -> web.StreamResponse:
 
 async def feedback(request: web.Request) -> web.StreamResponse:
     """``{"sender", "message_id", "rating": "down"}``: the user disliked that bot answer."""
-    try:
-        body = await request.json()
-    except ValueError as err:
-        raise bad_request("invalid_json", "Corps JSON invalide.") from err
-    if not isinstance(body, dict):
-        raise bad_request("invalid_json", "Un objet JSON est attendu.")
+    body = await _json_object(request)
     sender = parse_sender(body.get("sender"))
     message_id = _message_id(body.get("message_id"))
     if body.get("rating") != "down":
@@ -374,6 +358,16 @@ async def feedback(request: web.Request) -> web.StreamResponse:
             404, "message_not_found", "Cette réponse n'appartient pas à cette conversation."
         ) from err
     return web.Response(status=204)
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as err:
+        raise bad_request("invalid_json", "Corps JSON invalide.") from err
+    if not isinstance(body, dict):
+        raise bad_request("invalid_json", "Un objet JSON est attendu.")
+    return body
 
 
 def _message_id(value: Any) -> int:

@@ -13,8 +13,9 @@ live frames; without it, only live frames (older clients). The client sends
 and, when it has a ``client_id``, pushes it back to every socket of the sender
 (``author: "user"``, same ``client_id``) before the answers. Every message frame is
 ``{"type": "message", "id", "author": "user" | "bot" | "mediator" | "system",
-"recipient_id", "text", "buttons"?, "image"?, "custom"?, "client_id"?}``, ``id``
-increasing within the conversation: clients de-duplicate by it. Errors come as
+"recipient_id", "text", "buttons"?, "image"?, "custom"?, "client_id"?, "mediator"?}``
+(``mediator``: the first name of the mediator who wrote it), ``id`` increasing within
+the conversation: clients de-duplicate by it. Errors come as
 ``{"type": "error", "error", "code"}``.
 
 ``GET /webhooks/rest/history?sender=<id>&after=<n>`` gives ``{"messages": [frames],
@@ -35,7 +36,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from integrations.errors import ApiError, bad_request, too_large
 from integrations.gateway import Gateway
-from integrations.messages import Incoming, Reply, Role
+from integrations.messages import Author, Incoming, Reply, Role
 from integrations.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,12 @@ class Hub:
 
 
 def frame(reply: Reply, recipient_id: str) -> dict[str, Any]:
-    return reply.as_frame(recipient_id)
+    """A message frame; a mediator's names its author, even once another one answers."""
+    out = reply.as_frame(recipient_id)
+    name = (reply.custom or {}).get("mediator")
+    if reply.author is Author.MEDIATOR and isinstance(name, str) and name:
+        out["mediator"] = name
+    return out
 
 
 def key_of(sender: str) -> str:

@@ -17,7 +17,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from ipaddress import ip_address
 from urllib.parse import quote
@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from common.db import Base, make_session_factory, session_scope
+from common.db import Base, as_utc, make_session_factory, session_scope
 from integrations import keys
 from integrations.errors import ApiError
 from integrations.messages import utcnow
@@ -234,7 +234,7 @@ class StaffStore:
             if row is None:
                 return None
             stored, account = row
-            if _aware(stored.expires_at) < now or not account.active:
+            if as_utc(stored.expires_at) < now or not account.active:
                 session.delete(stored)
                 return None
             session.execute(
@@ -258,11 +258,6 @@ class StaffStore:
         if account is None:
             raise ValueError(f"aucun compte « {username} »")
         return account
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; they were stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _user(account: StaffAccount) -> StaffUser:

@@ -13,18 +13,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from common.db import as_utc
 from integrations import keys
 from integrations.console import render
 from integrations.console.auth import StaffRole, StaffUser, check_csrf, require_api, require_page
 from integrations.errors import ApiError, bad_request
 from integrations.handoff import texts
 from integrations.handoff.keys import CANNED, CONSOLES, HANDOFF
-from integrations.handoff.relay import ConsoleSocket
+from integrations.handoff.relay import ConsoleSocket, message_frame
 from integrations.handoff.service import queue_frame
 from integrations.handoff.store import Mediator
 from integrations.messages import utcnow
@@ -44,9 +45,7 @@ def since(moment: datetime | None) -> str:
     """``il y a 4 min`` — how long ago, in French."""
     if moment is None:
         return ""
-    if moment.tzinfo is None:  # SQLite gives back naive UTC
-        moment = moment.replace(tzinfo=UTC)
-    seconds = max(0, int((utcnow() - moment).total_seconds()))
+    seconds = max(0, int((utcnow() - as_utc(moment)).total_seconds()))
     if seconds < 60:
         return "il y a moins d'une minute"
     if seconds < 3600:
@@ -73,20 +72,41 @@ def _conversation_id(request: web.Request) -> int:
         raise ApiError(404, "not_found", "Conversation introuvable.") from err
 
 
+def _json_object(data: str) -> dict[str, Any]:
+    try:
+        body = json.loads(data)
+    except json.JSONDecodeError as err:
+        raise bad_request("invalid_json", "JSON invalide.") from err
+    if not isinstance(body, dict):
+        raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
+    return body
+
+
 async def _fields(request: web.Request) -> dict[str, Any]:
     """The posted fields, after the CSRF check (form field or X-CSRF-Token header)."""
     if request.content_type == "application/json":
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            body = _json_object(await request.text())
+        except UnicodeDecodeError as err:
             raise bad_request("invalid_json", "JSON invalide.") from err
-        if not isinstance(body, dict):
-            raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
         await check_csrf(request, request.headers.get("X-CSRF-Token"))
         return body
     form = await request.post()
     await check_csrf(request, str(form.get("csrf") or ""))
     return {k: str(v) for k, v in form.items()}
+
+
+async def _acting(request: web.Request) -> tuple[Mediator, dict[str, Any]]:
+    """Who acts (logged in: 401 / 403 JSON otherwise) and the posted fields."""
+    user = await require_api(request)
+    return mediator_of(user), await _fields(request)
+
+
+def _text(fields: dict[str, Any]) -> str:
+    text = fields.get("text")
+    if not isinstance(text, str):
+        raise bad_request("missing_text", "Le champ « text » est obligatoire.")
+    return text
 
 
 def _done(request: web.Request, location: str) -> web.Response:
@@ -149,7 +169,13 @@ async def conversation_page(request: web.Request, error: str | None = None) -> w
     """``GET /console/conversations/{id}``: transcript, live chat, notes, actions."""
     user = await require_page(request)
     service = request.app[HANDOFF]
-    info = await service.conversation(_conversation_id(request))
+    try:
+        info = await service.conversation(_conversation_id(request))
+    except ApiError as err:
+        if err.status != 404:
+            raise
+        # Deleted by the person, purged by retention, or a wrong address.
+        return render(request, "mediator_missing.html", status=404)
     messages = await asyncio.to_thread(request.app[keys.STORE].messages_of, info.id)
     notes = await asyncio.to_thread(service.store.notes, info.id)
     handoff = info.handoff
@@ -178,11 +204,10 @@ async def conversation_page(request: web.Request, error: str | None = None) -> w
 
 
 async def take(request: web.Request) -> web.Response:
-    user = await require_api(request)
-    await _fields(request)
+    mediator, _ = await _acting(request)
     conversation_id = _conversation_id(request)
     try:
-        await request.app[HANDOFF].take(conversation_id, mediator_of(user))
+        await request.app[HANDOFF].take(conversation_id, mediator)
     except ApiError as err:
         if err.status == 409 and request.content_type != "application/json":
             return await conversation_page(request, error=err.error)
@@ -191,52 +216,41 @@ async def take(request: web.Request) -> web.Response:
 
 
 async def hand_back(request: web.Request) -> web.Response:
-    user = await require_api(request)
-    await _fields(request)
+    mediator, _ = await _acting(request)
     conversation_id = _conversation_id(request)
-    await request.app[HANDOFF].hand_back(conversation_id, mediator_of(user))
+    await request.app[HANDOFF].hand_back(conversation_id, mediator)
     return _done(request, f"/console/conversations/{conversation_id}")
 
 
 async def close(request: web.Request) -> web.Response:
-    user = await require_api(request)
-    await _fields(request)
+    mediator, _ = await _acting(request)
     conversation_id = _conversation_id(request)
-    await request.app[HANDOFF].close(conversation_id, mediator_of(user))
+    await request.app[HANDOFF].close(conversation_id, mediator)
     return _done(request, f"/console/conversations/{conversation_id}")
 
 
 async def post_message(request: web.Request) -> web.Response:
     """A mediator's message without JavaScript (the page normally sends it over the socket)."""
-    user = await require_api(request)
-    fields = await _fields(request)
+    mediator, fields = await _acting(request)
     conversation_id = _conversation_id(request)
-    text = fields.get("text")
-    if not isinstance(text, str):
-        raise bad_request("missing_text", "Le champ « text » est obligatoire.")
-    await request.app[HANDOFF].send(conversation_id, mediator_of(user), text)
+    await request.app[HANDOFF].send(conversation_id, mediator, _text(fields))
     return _done(request, f"/console/conversations/{conversation_id}")
 
 
 async def add_note(request: web.Request) -> web.Response:
-    user = await require_api(request)
-    fields = await _fields(request)
+    mediator, fields = await _acting(request)
     conversation_id = _conversation_id(request)
-    text = fields.get("text")
-    if not isinstance(text, str):
-        raise bad_request("missing_text", "Le champ « text » est obligatoire.")
-    await request.app[HANDOFF].add_note(conversation_id, mediator_of(user), text)
+    await request.app[HANDOFF].add_note(conversation_id, mediator, _text(fields))
     return _done(request, f"/console/conversations/{conversation_id}#notes")
 
 
 async def ticket_done(request: web.Request) -> web.Response:
-    user = await require_api(request)
-    await _fields(request)
+    mediator, _ = await _acting(request)
     try:
         ticket_id = int(request.match_info["ticket_id"])
     except ValueError as err:
         raise ApiError(404, "not_found", "Demande de rappel introuvable.") from err
-    await request.app[HANDOFF].close_ticket(ticket_id, mediator_of(user))
+    await request.app[HANDOFF].close_ticket(ticket_id, mediator)
     return _done(request, "/console/#tickets")
 
 
@@ -278,12 +292,7 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
 async def _on_console_frame(
     request: web.Request, socket: ConsoleSocket, user: StaffUser, data: str
 ) -> None:
-    try:
-        body = json.loads(data)
-    except json.JSONDecodeError as err:
-        raise bad_request("invalid_json", "JSON invalide.") from err
-    if not isinstance(body, dict):
-        raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
+    body = _json_object(data)
     conversation_id = body.get("conversation_id")
     if not isinstance(conversation_id, int):
         raise bad_request("invalid_conversation", "« conversation_id » doit être un entier.")
@@ -302,13 +311,11 @@ async def _on_console_frame(
             )
             for message in stored:
                 await socket.ws.send_json(
-                    {"conversation_id": conversation_id, **message.reply().as_frame(info.chat_id)}
+                    message_frame(conversation_id, info.chat_id, message.reply())
                 )
     elif action == "send":
-        text = body.get("text")
+        text = _text(body)
         client_id = body.get("client_id")
-        if not isinstance(text, str):
-            raise bad_request("missing_text", "Le champ « text » est obligatoire.")
         if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
             raise bad_request("invalid_client_id", "« client_id » invalide.")
         await service.send(conversation_id, mediator_of(user), text, client_id)

@@ -52,8 +52,7 @@ class ConsoleHub:
         """Gateway listener: every stored message to the consoles watching its conversation."""
         for reply in replies:
             await self.to_watchers(
-                conversation.id,
-                {"conversation_id": conversation.id, **reply.as_frame(conversation.chat_id)},
+                conversation.id, message_frame(conversation.id, conversation.chat_id, reply)
             )
 
     async def _send(self, sockets: list[ConsoleSocket], frame: dict[str, Any]) -> None:
@@ -71,3 +70,8 @@ class ConsoleHub:
             *(s.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown") for s in sockets),
             return_exceptions=True,
         )
+
+
+def message_frame(conversation_id: int, chat_id: str, reply: Reply) -> dict[str, Any]:
+    """A console's ``message`` frame: the person's message frame and its conversation."""
+    return {"conversation_id": conversation_id, **reply.as_frame(chat_id)}

@@ -33,9 +33,15 @@ from integrations.gateway import Gateway
 from integrations.handoff import texts
 from integrations.handoff.contact import find_contact
 from integrations.handoff.relay import ConsoleHub
-from integrations.handoff.store import ConversationInfo, HandoffRef, HandoffStore, Mediator
+from integrations.handoff.store import (
+    ConversationInfo,
+    ConversationState,
+    HandoffRef,
+    HandoffStore,
+    Mediator,
+)
 from integrations.messages import Author, Incoming, Reply, utcnow
-from integrations.store import ConversationRef, HandoffKind, HandoffStatus, Owner
+from integrations.store import ConversationRef, HandoffKind, HandoffStatus, Owner, detached
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +54,7 @@ class Availability:
 
 
 def _ref(info: ConversationInfo) -> ConversationRef:
-    return ConversationRef(
-        id=info.id, key=info.key, channel=info.channel, chat_id=info.chat_id, owner=info.owner
-    )
+    return detached(ConversationRef, info)
 
 
 class HandoffService:
@@ -116,9 +120,7 @@ class HandoffService:
 
     async def state(self, key: str) -> dict[str, Any]:
         state = await asyncio.to_thread(self.store.state, key)
-        if state is None:
-            return {"owner": str(Owner.BOT), "queue_position": None, "mediator": None}
-        return state.as_dict()
+        return (state or ConversationState(Owner.BOT)).as_dict()
 
     async def forgotten(self, conversation_id: int) -> None:
         await self.consoles.to_watchers(

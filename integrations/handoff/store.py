@@ -1,10 +1,10 @@
 """Handoff persistence: ownership transitions, the queue, notes, tickets.
 
 Every transition is one transaction that starts with a conditional ``UPDATE`` of
-``conversations.owner`` (``... WHERE owner = 'waiting'``): the database lets exactly one
-of two concurrent mediators change the row, the other one sees 0 rows and loses. No
-``SELECT ... FOR UPDATE``, no SQLite-only SQL: the same code is atomic on PostgreSQL.
-The tables themselves are in ``integrations/store.py``.
+``conversations.owner`` (``move_owner``: ``... WHERE owner = 'waiting'``): the database
+lets exactly one of two concurrent mediators change the row, the other one sees 0 rows
+and loses. No ``SELECT ... FOR UPDATE``, no SQLite-only SQL: the same code is atomic on
+PostgreSQL. The tables themselves are in ``integrations/store.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ from integrations.store import (
     Message,
     Owner,
     Ticket,
+    conversation_by_key,
+    detached,
+    move_owner,
 )
 
 
@@ -117,7 +120,7 @@ class HandoffStore:
     def request(self, conversation_id: int, reason: str, kind: HandoffKind) -> HandoffRef | None:
         """bot (or closed) -> waiting; None when the conversation is not the bot's."""
         with session_scope(self._sessions) as session:
-            if not _move(session, conversation_id, (Owner.BOT, Owner.CLOSED), Owner.WAITING):
+            if not move_owner(session, conversation_id, (Owner.BOT, Owner.CLOSED), Owner.WAITING):
                 return None
             row = Handoff(
                 conversation_id=conversation_id,
@@ -134,12 +137,12 @@ class HandoffStore:
         """waiting -> mediator, or bot -> mediator (taken proactively); None when lost."""
         now = utcnow()
         with session_scope(self._sessions) as session:
-            if _move(session, conversation_id, (Owner.WAITING,), Owner.MEDIATOR):
+            if move_owner(session, conversation_id, (Owner.WAITING,), Owner.MEDIATOR):
                 row = _open_handoff(session, conversation_id)
                 if row is None:  # an inconsistent row: repair rather than fail
                     row = Handoff(conversation_id=conversation_id, reason="request_human")
                     session.add(row)
-            elif _move(session, conversation_id, (Owner.BOT, Owner.CLOSED), Owner.MEDIATOR):
+            elif move_owner(session, conversation_id, (Owner.BOT, Owner.CLOSED), Owner.MEDIATOR):
                 row = Handoff(
                     conversation_id=conversation_id,
                     kind=HandoffKind.LIVE.value,
@@ -173,7 +176,7 @@ class HandoffStore:
                 held = _open_handoff(session, conversation_id)
                 if held is None or held.mediator_id != mediator_id:
                     return None
-            if not _move(session, conversation_id, from_owners, new_owner):
+            if not move_owner(session, conversation_id, from_owners, new_owner):
                 return None
             row = _open_handoff(session, conversation_id)
             if row is None:
@@ -193,9 +196,7 @@ class HandoffStore:
 
     def state(self, key: str) -> ConversationState | None:
         with session_scope(self._sessions) as session:
-            conversation = session.execute(
-                select(Conversation).where(Conversation.key == key)
-            ).scalar_one_or_none()
+            conversation = conversation_by_key(session, key)
             if conversation is None:
                 return None
             owner = Owner(conversation.owner)
@@ -216,24 +217,14 @@ class HandoffStore:
     def _info(self, session: Session, conversation: Conversation) -> ConversationInfo:
         row = _open_handoff(session, conversation.id)
         if row is None and conversation.owner == Owner.CLOSED:
-            row = session.execute(
-                select(Handoff)
-                .where(Handoff.conversation_id == conversation.id)
-                .order_by(Handoff.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+            row = _last_handoff(session, conversation.id)
         position = None
         if row is not None and row.status == HandoffStatus.WAITING and row.kind == "live":
             position = _position(session, row.id)
-        return ConversationInfo(
-            id=conversation.id,
-            key=conversation.key,
-            channel=conversation.channel,
-            chat_id=conversation.chat_id,
-            user_id=conversation.user_id,
+        return detached(
+            ConversationInfo,
+            conversation,
             owner=Owner(conversation.owner),
-            created_at=conversation.created_at,
-            updated_at=conversation.updated_at,
             handoff=_handoff(row) if row is not None else None,
             position=position,
         )
@@ -310,12 +301,7 @@ class HandoffStore:
 
     def last_ended(self, conversation_id: int) -> HandoffRef | None:
         with session_scope(self._sessions) as session:
-            row = session.execute(
-                select(Handoff)
-                .where(Handoff.conversation_id == conversation_id)
-                .order_by(Handoff.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+            row = _last_handoff(session, conversation_id)
             return _handoff(row) if row is not None else None
 
     # -- notes and tickets -------------------------------------------------------------
@@ -331,7 +317,7 @@ class HandoffStore:
             )
             session.add(row)
             session.flush()
-            return NoteRef(row.id, row.author_name, row.text, row.created_at)
+            return detached(NoteRef, row)
 
     def notes(self, conversation_id: int) -> list[NoteRef]:
         with session_scope(self._sessions) as session:
@@ -340,7 +326,7 @@ class HandoffStore:
                 .where(HandoffNote.conversation_id == conversation_id)
                 .order_by(HandoffNote.id)
             ).scalars()
-            return [NoteRef(r.id, r.author_name, r.text, r.created_at) for r in rows]
+            return [detached(NoteRef, r) for r in rows]
 
     def add_ticket(self, conversation_id: int, channel: str, contact: str, text: str) -> int:
         with session_scope(self._sessions) as session:
@@ -361,7 +347,7 @@ class HandoffStore:
             rows = session.execute(
                 select(Ticket).where(Ticket.status == status).order_by(Ticket.id).limit(limit)
             ).scalars()
-            return [_ticket(r) for r in rows]
+            return [detached(TicketRef, r) for r in rows]
 
     def close_ticket(self, ticket_id: int, mediator: Mediator) -> bool:
         with session_scope(self._sessions) as session:
@@ -374,22 +360,6 @@ class HandoffStore:
                 ).rowcount
                 == 1
             )
-
-
-def _move(
-    session: Session, conversation_id: int, from_owners: tuple[Owner, ...], to: Owner
-) -> bool:
-    """The atomic step: change the owner only if it still is one of ``from_owners``."""
-    changed = session.execute(
-        update(Conversation)
-        .where(
-            Conversation.id == conversation_id,
-            Conversation.owner.in_([o.value for o in from_owners]),
-        )
-        .values(owner=to.value, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    return changed == 1
 
 
 def _position(session: Session, handoff_id: int) -> int:
@@ -406,45 +376,21 @@ def _position(session: Session, handoff_id: int) -> int:
     )
 
 
+def _last_handoff(
+    session: Session, conversation_id: int, open_only: bool = False
+) -> Handoff | None:
+    query = select(Handoff).where(Handoff.conversation_id == conversation_id)
+    if open_only:
+        query = query.where(Handoff.status != HandoffStatus.ENDED.value)
+    return session.execute(query.order_by(Handoff.id.desc()).limit(1)).scalar_one_or_none()
+
+
 def _open_handoff(session: Session, conversation_id: int) -> Handoff | None:
-    return session.execute(
-        select(Handoff)
-        .where(
-            Handoff.conversation_id == conversation_id,
-            Handoff.status != HandoffStatus.ENDED.value,
-        )
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return _last_handoff(session, conversation_id, open_only=True)
 
 
 def _handoff(row: Handoff) -> HandoffRef:
-    return HandoffRef(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        kind=HandoffKind(row.kind),
-        reason=row.reason,
-        status=HandoffStatus(row.status),
-        outcome=row.outcome,
-        requested_at=row.requested_at,
-        taken_at=row.taken_at,
-        ended_at=row.ended_at,
-        mediator_id=row.mediator_id,
-        mediator_name=row.mediator_name,
-    )
-
-
-def _ticket(row: Ticket) -> TicketRef:
-    return TicketRef(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        channel=row.channel,
-        contact=row.contact,
-        text=row.text,
-        status=row.status,
-        created_at=row.created_at,
-        done_by=row.done_by,
-    )
+    return detached(HandoffRef, row, kind=HandoffKind(row.kind), status=HandoffStatus(row.status))
 
 
 def _escape_like(value: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from integrations.admin.inbox import Inbox, Status
 from integrations.admin.project import Project
 from integrations.admin.service import Admin
 from tests.admin.conftest import RasaEvents
-from tools.validate import blocking_warnings, responses_used_by_actions
+from tools.validate import validate
 
 
 @pytest.fixture
@@ -115,35 +114,18 @@ async def test_existing_intent_new_intent_out_of_scope_and_ignore(
 
     # What Rasa's validator says about the edited project (as tools/validate.py judges it).
     result = await asyncio.to_thread(
-        subprocess.run,
-        [
-            str(PROJECT_ROOT / ".venv" / "bin" / "rasa"),
-            "data",
-            "validate",
-            "--config",
-            "config.yml",
-            "--domain",
-            "bot/domain",
-            "--data",
-            "bot/rules",
-            "bot/stories",
-            "nlu_data/train",
-            "nlu_data/lookups",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=900,
+        validate,
+        project,
         env={
             "PATH": str(PROJECT_ROOT / ".venv" / "bin"),
             "PYTHONPATH": str(PROJECT_ROOT),
             "RASA_TELEMETRY_ENABLED": "false",
             "HOME": str(project),
         },
+        timeout=900,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
-    assert blocking_warnings(output, responses_used_by_actions()) == []
+    assert result.returncode == 0, result.output[-3000:]
+    assert result.problems == []
 
 
 async def test_a_second_annotation_of_the_same_intent_appends(

@@ -96,6 +96,21 @@ async def versions(client: TestClient) -> list[ModelVersion]:
     return await asyncio.to_thread(client.app[ADMIN].registry.versions)
 
 
+async def admin_cli(
+    world: World, command: str, within_s: float
+) -> subprocess.CompletedProcess[str]:
+    """``python -m integrations.admin <command> --by cli:test`` on the world's settings."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "integrations.admin", command, "--by", "cli:test"],
+        cwd=PROJECT_ROOT,
+        env=child_env(world.settings),
+        capture_output=True,
+        text=True,
+        timeout=within_s,
+    )
+
+
 async def follow_training(client: TestClient) -> list[dict[str, Any]]:
     """Every distinct progress the console's script would have shown, until the end."""
     seen: list[dict[str, Any]] = []
@@ -178,15 +193,7 @@ async def test_a_worse_model_is_refused(gateway_client: GatewayClient, world: Wo
     config = world.project / "config.yml"
     config.write_text(set_epochs(config.read_text(), "DIETClassifier", 1))  # deliberately bad
 
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "integrations.admin", "retrain", "--by", "cli:test"],
-        cwd=PROJECT_ROOT,
-        env=child_env(world.settings),
-        capture_output=True,
-        text=True,
-        timeout=TRAINING_WITHIN_S,
-    )
+    result = await admin_cli(world, "retrain", within_s=TRAINING_WITHIN_S)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "moins bon" in result.stdout
 
@@ -226,15 +233,7 @@ async def test_override_then_rollback(gateway_client: GatewayClient, world: Worl
     assert world.stack.parse(MISUNDERSTOOD)["intent"]["name"] == INTENT
 
     # The CLI rolls back one step further: the model Rasa was started with.
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "integrations.admin", "rollback", "--by", "cli:test"],
-        cwd=PROJECT_ROOT,
-        env=child_env(world.settings),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = await admin_cli(world, "rollback", within_s=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert running_model(world) == baseline.name
 

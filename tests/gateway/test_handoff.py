@@ -118,6 +118,7 @@ async def test_request_queue_take_chat_and_hand_back(
             )
             told = await frames_until(user, lambda f: f.get("author") == "mediator")
             assert told[-1]["text"] == "Bonjour, je suis Annick."
+            assert told[-1]["mediator"] == "Annick"
             echoed = await frames_until(console, lambda f: f.get("client_id") == "m-1")
             assert echoed[-1]["conversation_id"] == alice_id
 
@@ -141,6 +142,11 @@ async def test_request_queue_take_chat_and_hand_back(
             assert "Annick a quitté la conversation." in [f.get("text") for f in left]
         store = client.app[keys.STORE]
         assert store.conversation("web:alice").owner is Owner.BOT
+        # Replayed, the mediator's message still names her (the widget labels it so).
+        history = await (await client.get("/webhooks/rest/history?sender=alice&after=0")).json()
+        written = [m for m in history["messages"] if m["author"] == "mediator"]
+        assert [m["mediator"] for m in written] == ["Annick"]
+        assert all("mediator" not in m for m in history["messages"] if m["author"] != "mediator")
         # Bob moved up the queue.
         state = await client.get("/webhooks/rest/history?sender=bob&after=0")
         assert (await state.json())["state"] == {
@@ -204,8 +210,10 @@ async def test_console_actions_need_login_role_and_csrf(
     assert refused.value.status == 403
     page = await client.get("/console/")
     assert page.status == 200 and "File d'attente" in await page.text()
-    missing = await client.get("/console/conversations/999999")
-    assert missing.status == 404
+    for unknown in ("999999", "pas-un-nombre"):
+        missing = await client.get(f"/console/conversations/{unknown}")
+        assert missing.status == 404 and missing.content_type == "text/html"
+        assert "Conversation introuvable" in await missing.text()
     assert csrf
 
 
@@ -316,6 +324,8 @@ async def test_close_proactive_take_history_and_delete(
         left = connection.execute(text("select sender_id from events")).scalars().all()
     assert left == ["web:autre"]
     assert client.app[keys.STORE].conversation("web:henri") is None
+    gone = await client.get(f"/console/conversations/{conversation.id}")
+    assert gone.status == 404 and "Conversation introuvable" in await gone.text()
     empty = await (await client.get("/webhooks/rest/history?sender=henri&after=0")).json()
     assert empty == {
         "messages": [],
