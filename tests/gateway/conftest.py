@@ -157,16 +157,21 @@ def staff_user(
         engine.dispose()
 
 
-async def console_login(client: TestClient, username: str, password: str) -> str:
-    """Log ``client`` in to the console (it keeps the cookie); returns the CSRF token."""
+async def login_form_token(client: TestClient, path: str = "/console/login") -> str:
+    """The CSRF token of the login form (the client keeps its cookie)."""
     import re
 
-    page = await client.get("/console/login")
-    login_csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
-    assert login_csrf, "no CSRF field on the login page"
+    page = await client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert found, "no CSRF field on the login page"
+    return found.group(1)
+
+
+async def console_login(client: TestClient, username: str, password: str) -> str:
+    """Log ``client`` in to the console (it keeps the cookie); returns the CSRF token."""
     response = await client.post(
         "/console/login",
-        data={"username": username, "password": password, "csrf": login_csrf.group(1)},
+        data={"username": username, "password": password, "csrf": await login_form_token(client)},
         allow_redirects=False,
     )
     assert response.status == 302, f"login failed: {response.status} {await response.text()}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import subprocess
 import sys
 
@@ -24,7 +23,7 @@ from integrations.console.auth import (
     require_page,
 )
 from integrations.settings import Settings
-from tests.gateway.conftest import console_login, staff_user
+from tests.gateway.conftest import console_login, login_form_token, staff_user
 
 PASSWORD = "correct horse battery"
 
@@ -79,8 +78,7 @@ def test_invalid_accounts_are_refused_with_a_reason(
 
 
 async def test_login_sets_an_httponly_strict_cookie_and_lands_on_next(console) -> None:  # type: ignore[no-untyped-def]
-    page = await console.get("/console/login?next=/console/test-admin")
-    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+    token = await login_form_token(console, "/console/login?next=/console/test-admin")
     response = await console.post(
         "/console/login",
         data={
@@ -99,8 +97,7 @@ async def test_login_sets_an_httponly_strict_cookie_and_lands_on_next(console) -
 
 
 async def test_wrong_password_gets_a_french_error_and_no_session(console) -> None:  # type: ignore[no-untyped-def]
-    page = await console.get("/console/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+    token = await login_form_token(console)
     response = await console.post(
         "/console/login", data={"username": "paul", "password": "wrong", "csrf": token}
     )
@@ -120,8 +117,7 @@ async def test_login_form_without_its_csrf_token_is_refused(console) -> None:  #
 async def test_repeated_failures_are_throttled(console) -> None:  # type: ignore[no-untyped-def]
     statuses = []
     for _ in range(6):
-        page = await console.get("/console/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+        token = await login_form_token(console)
         response = await console.post(
             "/console/login", data={"username": "paul", "password": "nope", "csrf": token}
         )
@@ -177,44 +173,22 @@ async def test_first_admin_comes_from_the_environment(aiohttp_client, base_setti
     await console_login(client, "admin", "premier-mot-de-passe")
 
 
+def staff_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m integrations.console.staff <args> --password-stdin`` on that database."""
+    return subprocess.run(
+        [sys.executable, "-m", "integrations.console.staff", *args, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env={"DATABASE_URL": settings.database_url, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+    )
+
+
 def test_cli_creates_an_account_that_can_log_in(base_settings: Settings) -> None:
-    env = {"DATABASE_URL": base_settings.database_url, "PYTHONPATH": str(PROJECT_ROOT)}
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "integrations.console.staff",
-            "add",
-            "marie",
-            "--name",
-            "Marie",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    created = staff_cli(base_settings, "add", "marie", "--name", "Marie", "--role", "admin")
+    assert created.returncode == 0, created.stderr
     assert "Compte « marie » créé (administrateur)" in created.stdout
-    duplicate = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "integrations.console.staff",
-            "add",
-            "marie",
-            "--name",
-            "Marie",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    duplicate = staff_cli(base_settings, "add", "marie", "--name", "Marie")
     assert duplicate.returncode == 1 and "existe déjà" in duplicate.stderr
     store = StaffStore(make_engine(base_settings.database_url))
     user = store.authenticate("marie", PASSWORD)
