@@ -2,7 +2,8 @@
 # Trains a model into models/ (or --out DIR) unless the newest one there already matches
 # config and data. Rasa 3 always writes a new model file, restoring unchanged components
 # from its cache; a dry run first tells whether any component changed. Its check leaves
-# out the responses, so a domain file newer than the model means packaging anew.
+# out the responses and components that need no training, so a domain file or a
+# config.yml newer than the model means packaging anew.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -19,7 +20,7 @@ train=(rasa train --config config.yml --domain bot/domain
 
 newest="$(ls -t "$out"/*.tar.gz 2>/dev/null | head -n 1 || true)"
 if [ "$force" = 0 ] && [ -n "$newest" ] \
-   && [ -z "$(find bot/domain -newer "$newest" -print -quit)" ] \
+   && [ -z "$(find bot/domain config.yml -newer "$newest" -print -quit)" ] \
    && "${train[@]}" --out "$out" --dry-run >/dev/null 2>&1; then
   echo "train: Nothing changed; $newest is up to date"
   exit 0
