@@ -15,10 +15,11 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from common.text import fold
+from rasa_ext.override import override_intent
 
 INFORM = "inform"
 BARE_TIME = re.compile(
@@ -50,10 +51,5 @@ class BareTimeInform(GraphComponent):
         for message in messages:
             if not is_bare_time(message.get(TEXT) or ""):
                 continue
-            inform = {INTENT_NAME_KEY: INFORM, "confidence": 1.0}
-            ranking = [
-                r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != INFORM
-            ]
-            message.set(INTENT, inform, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [inform, *ranking], add_to_output=True)
+            override_intent(message, INFORM)
         return messages
