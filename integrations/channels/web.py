@@ -37,6 +37,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from integrations.errors import ApiError, bad_request, too_large
 from integrations.gateway import Gateway
 from integrations.messages import Author, Incoming, Reply, Role
+from integrations.origin import same_origin
 from integrations.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -260,11 +261,9 @@ class WebChannel:
 
     def _origin_allowed(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
-        if origin is None:
-            return True  # not a browser
-        if "*" in self.allowed_origins or origin in self.allowed_origins:
+        if origin is not None and ("*" in self.allowed_origins or origin in self.allowed_origins):
             return True
-        return origin.split("://", 1)[-1] == request.host  # same origin
+        return same_origin(request)
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         """``GET /webhooks/websocket?sender=<id>``."""

@@ -44,6 +44,7 @@ from common.db import Base, as_utc, make_session_factory, session_scope
 from integrations import keys
 from integrations.errors import ApiError
 from integrations.messages import utcnow
+from integrations.origin import same_origin
 
 log = logging.getLogger(__name__)
 
@@ -370,14 +371,6 @@ async def require_api(request: web.Request, role: StaffRole = StaffRole.MEDIATOR
     if not user.can(role):
         raise ApiError(403, "forbidden", "Accès réservé : droits insuffisants.")
     return user
-
-
-def same_origin(request: web.Request) -> bool:
-    """Browsers send Origin on POST and WebSocket requests; it must be the console's."""
-    origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return origin.split("://", 1)[-1] == request.host
 
 
 async def check_csrf(request: web.Request, token: str | None) -> None:
