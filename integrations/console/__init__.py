@@ -20,7 +20,6 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from common.db import make_engine
 from integrations import keys
 from integrations.console.auth import (
     LOGIN_CSRF_COOKIE,
@@ -32,9 +31,9 @@ from integrations.console.auth import (
     check_csrf,
     cookie_secure,
     current_session,
-    same_origin,
     set_session_cookie,
 )
+from integrations.origin import same_origin
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +155,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def staff_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The staff store; creates the first admin from CONSOLE_ADMIN_PASSWORD when none exists."""
+    """The staff store, on the gateway's database engine (``database_ctx`` runs first);
+    creates the first admin from CONSOLE_ADMIN_PASSWORD when no account exists."""
     settings = app[keys.SETTINGS]
-    engine = make_engine(settings.database_url)
-    store = StaffStore(engine, session_hours=settings.console_session_hours)
+    store = StaffStore(app[keys.STORE].engine, session_hours=settings.console_session_hours)
     await asyncio.to_thread(store.create_tables)
     if settings.console_admin_password and await asyncio.to_thread(store.count) == 0:
         await asyncio.to_thread(
@@ -168,7 +167,6 @@ async def staff_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("console: created the first account « admin » (CONSOLE_ADMIN_PASSWORD)")
     app[keys.STAFF] = store
     yield
-    engine.dispose()
 
 
 def setup(app: web.Application) -> None:
