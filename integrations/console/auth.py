@@ -278,19 +278,24 @@ class LoginThrottle:
         self.window_s = window_s
         self._failures: dict[str, deque[float]] = defaultdict(deque)
 
-    def _recent(self, key: str) -> deque[float]:
-        failures = self._failures[key]
+    def _recent(self, key: str) -> int:
+        """Failures of ``key`` inside the window; expired ones (and empty keys) are dropped."""
+        failures = self._failures.get(key)
+        if failures is None:
+            return 0
         cutoff = time.monotonic() - self.window_s
         while failures and failures[0] < cutoff:
             failures.popleft()
-        return failures
+        if not failures:
+            del self._failures[key]
+        return len(failures)
 
     def blocked(self, *keys_: str) -> bool:
-        return any(len(self._recent(k)) >= self.limit for k in keys_)
+        return any(self._recent(k) >= self.limit for k in keys_)
 
     def failed(self, *keys_: str) -> None:
         for key in keys_:
-            self._recent(key).append(time.monotonic())
+            self._failures[key].append(time.monotonic())
 
     def succeeded(self, *keys_: str) -> None:
         for key in keys_:
