@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from integrations.messages import UNAVAILABLE, Incoming, Reply
 from integrations.rasa_client import RasaClient, RasaUnavailable
 from integrations.routing import owner_of
-from integrations.store import ConversationRef, Owner, Store
+from integrations.store import ConversationRef, ConversationState, Owner, Store
 from integrations.tracker_events import delete_tracker_events
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class Gateway:
             return await self.handoff.state(key)
         conversation = await asyncio.to_thread(self.store.conversation, key)
         owner = conversation.owner if conversation is not None else Owner.BOT
-        return {"owner": str(owner), "queue_position": None, "mediator": None}
+        return ConversationState(owner).as_dict()
 
     async def push_state(self, conversation: ConversationRef) -> None:
         """Tell the person's screens (web only) that the owner or queue position changed."""

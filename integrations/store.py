@@ -185,6 +185,22 @@ TABLES = [
 
 
 @dataclass(frozen=True)
+class ConversationState:
+    """What the person's client is told about ownership (the web ``state`` frame)."""
+
+    owner: Owner
+    queue_position: int | None = None
+    mediator: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "owner": str(self.owner),
+            "queue_position": self.queue_position,
+            "mediator": self.mediator,
+        }
+
+
+@dataclass(frozen=True)
 class ConversationRef:
     """What the gateway needs of a conversation, detached from any session."""
 

@@ -35,13 +35,19 @@ from integrations.handoff.contact import find_contact
 from integrations.handoff.relay import ConsoleHub
 from integrations.handoff.store import (
     ConversationInfo,
-    ConversationState,
     HandoffRef,
     HandoffStore,
     Mediator,
 )
 from integrations.messages import Author, Incoming, Reply, utcnow
-from integrations.store import ConversationRef, HandoffKind, HandoffStatus, Owner, detached
+from integrations.store import (
+    ConversationRef,
+    ConversationState,
+    HandoffKind,
+    HandoffStatus,
+    Owner,
+    detached,
+)
 
 log = logging.getLogger(__name__)
 

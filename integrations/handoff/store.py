@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
@@ -21,6 +20,7 @@ from common.db import make_session_factory, session_scope
 from integrations.messages import utcnow
 from integrations.store import (
     Conversation,
+    ConversationState,
     Handoff,
     HandoffKind,
     HandoffNote,
@@ -72,22 +72,6 @@ class ConversationInfo:
     updated_at: datetime
     handoff: HandoffRef | None
     position: int | None = None
-
-
-@dataclass(frozen=True)
-class ConversationState:
-    """What the person's client is told about ownership (the web ``state`` frame)."""
-
-    owner: Owner
-    queue_position: int | None = None
-    mediator: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "owner": str(self.owner),
-            "queue_position": self.queue_position,
-            "mediator": self.mediator,
-        }
 
 
 @dataclass(frozen=True)
