@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import re
+from itertools import pairwise
 
 from common.text import fold
 
@@ -153,7 +154,7 @@ def _schedule(text: str) -> dict[int, list[Interval]] | None:
 
 def _clean(intervals: list[Interval]) -> list[Interval] | None:
     ordered = sorted(set(intervals))
-    for (_, end), (next_start, _) in zip(ordered, ordered[1:], strict=False):
+    for (_, end), (next_start, _) in pairwise(ordered):
         if next_start < end:
             return None  # overlapping hours: a typo we cannot settle
     return ordered

@@ -191,7 +191,7 @@ def _prepare(db: Engine) -> None:
 
 
 def upsert(db: Engine, rows: list[dict[str, Any]], origin: str) -> tuple[int, int]:
-    """Insert or update source ``rows`` (validated schema dicts); returns ``(inserted, updated)``."""
+    """Insert or update source ``rows`` (validated schema dicts): ``(inserted, updated)``."""
     inserted = updated = 0
     now = _now()
     with db.begin() as connection:
