@@ -153,6 +153,9 @@ V0_VALUES: dict[str, dict[str, str | None]] = {
         "a ma place": "Accompagnement individuel",
     },
 }
+# Coordinates farther than this from their commune's position are not trusted (the
+# commune table's positions are themselves approximate by a few kilometres).
+FAR_FROM_COMMUNE_KM = 12.0
 _CEDEX = re.compile(r"\s+cedex(\s*\d+)?\s*$", re.IGNORECASE)
 _PIVOT = re.compile(r"^[a-zA-Z0-9]{9,14}$")
 _POSTCODE = re.compile(r"^\d{5}$")
@@ -182,6 +185,7 @@ class FileReport:
     rejected: int = 0
     placed_at_commune: int = 0
     hours_as_text: int = 0
+    far_coordinates: list[str] = field(default_factory=list)  # "id (X km)", placed at commune
 
     @property
     def valid(self) -> int:
@@ -435,7 +439,15 @@ def _place_in_commune(
         row["commune"], row["code_insee"] = commune.nom, commune.code_insee
     if row["latitude"] is not None:
         row["coord_source"] = "source"
-        return
+        if commune is None or not commune.has_coordinates:
+            return
+        km = geo.haversine_km(
+            commune.latitude, commune.longitude, row["latitude"], row["longitude"]
+        )  # type: ignore[arg-type]
+        if km <= FAR_FROM_COMMUNE_KM:
+            return
+        # The file's point is in another commune (a structure's head office…): not trusted.
+        row["far_from_commune_km"] = round(km, 1)
     if commune is None or not commune.has_coordinates:
         problems.append(
             f"pas de coordonnées et commune « {row['commune']} » ({row['code_postal']}) "
@@ -633,6 +645,11 @@ def import_path(
         counts.placed_at_commune = sum(
             1 for r in valid.values() if r.get("coord_source") == place_store.FROM_COMMUNE
         )
+        counts.far_coordinates = [
+            f"{r['id']} {r['nom']} ({r['far_from_commune_km']} km)"
+            for r in valid.values()
+            if r.get("far_from_commune_km")
+        ]
         counts.hours_as_text = sum(
             1 for r in valid.values() if r["horaires_texte"] and not r["horaires"]
         )
@@ -675,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{counts.rejected} rejetée(s), {counts.placed_at_commune} placée(s) au centre "
             f"de leur commune, {counts.hours_as_text} avec des horaires en texte libre"
         )
+        for far in counts.far_coordinates:
+            print(f"  coordonnées loin de la commune, lieu placé au centre de sa commune : {far}")
     for merge in report.merges:
         print(f"Doublons regroupés : {merge}")
     print(report.summary())
