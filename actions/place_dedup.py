@@ -74,12 +74,19 @@ def address_key(address: str | None) -> str:
     return " ".join(address_words(address))
 
 
-def street_key(address: str | None) -> str:
-    """Number and street name without the street type: « 6 pierre mendes france »."""
+def street_words(address: str | None) -> list[str]:
+    """Number and street name without the street type: ``[6, pierre, mendes, france]``."""
     words = address_words(address)
     if not words or not words[0].isdigit():
-        return ""
-    return " ".join(w for w in words[:6] if w not in _TYPE_WORDS)
+        return []
+    return [w for w in words if w not in _TYPE_WORDS]
+
+
+def same_street(a: str | None, b: str | None) -> bool:
+    """Same number and street, one possibly followed by more (« … France - 1er étage »)."""
+    first, second = street_words(a), street_words(b)
+    shorter, longer = sorted((first, second), key=len)
+    return len(shorter) >= 2 and longer[: len(shorter)] == shorter
 
 
 def name_words(name: str | None) -> set[str]:
@@ -132,8 +139,7 @@ def same_place(a: dict[str, Any], b: dict[str, Any]) -> str | None:
         return "même adresse"
     pivot = a.get("pivot")
     if pivot and pivot != UNKNOWN_PIVOT and pivot == b.get("pivot"):
-        street = street_key(a.get("adresse"))
-        if (street and street == street_key(b.get("adresse"))) or similar_names(
+        if same_street(a.get("adresse"), b.get("adresse")) or similar_names(
             a.get("nom"), b.get("nom")
         ):
             return "même SIRET"
@@ -193,8 +199,8 @@ def clusters(rows: list[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], dic
 def merge(members: list[dict[str, Any]], reasons: dict[str, str]) -> dict[str, Any]:
     """One place from rows ordered best first (most recent, then richest)."""
     merged = dict(members[0])
-    for name, value in list(merged.items()):
-        if value in (None, ""):
+    for name in {name for member in members for name in member}:
+        if merged.get(name) in (None, ""):
             merged[name] = next((m[name] for m in members if m.get(name) not in (None, "")), None)
     with_hours = next((m for m in members if m.get("horaires")), None)
     if with_hours is not None:
