@@ -98,12 +98,13 @@ def test_the_merge_keeps_the_richest_fields_and_every_label():
     advisers = row(
         id="cnfs-1", nom="France Services", adresse="33 QUAI ROBERT ALBA", date_maj="2022-06-01",
         horaires=None, site_web="https://example.org",
-        services="Maîtrise des outils numériques du quotidien|Accès internet et matériel informatique",
+        services="Maîtrise des outils numériques du quotidien"
+        "|Accès internet et matériel informatique",
         dispositif_programmes_nationaux="Conseillers numériques|France Services",
         publisher="ANCT", licence="Licence Ouverte 2.0",
     )  # fmt: skip
-    copy = dict(advisers, id="di-1", imported_from="di", publisher="data·inclusion",
-                dispositif_programmes_nationaux="Conseillers numériques|Aidants Connect")  # fmt: skip
+    copy = dict(advisers, id="di-1", imported_from="di", publisher="data·inclusion")
+    copy["dispositif_programmes_nationaux"] = "Conseillers numériques|Aidants Connect"
     places, merges = deduplicate([advisers, copy, france_services])
     [place] = places
     assert place["id"] == "fs-172" and place["nom"] == "France services Châteaulin"
