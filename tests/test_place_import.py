@@ -56,7 +56,7 @@ def test_bad_rows_are_reported_with_line_and_reason_and_good_rows_kept(db):
     assert brest.coord_source == "commune" and brest.approximate_position
     # The rejects are kept for the quality page, and replaced at the next import.
     stored = place_store.rejects(db)
-    assert [(r["file"], r["location"]) for r in stored][0] == ("bad_rows.csv", "ligne 3")
+    assert (stored[0]["file"], stored[0]["location"]) == ("bad_rows.csv", "ligne 3")
     assert len(stored) == 5
     import_path(FIXTURES / "bad_rows.csv", db)
     assert len(place_store.rejects(db)) == 5
