@@ -21,6 +21,8 @@ from common.text import key, tokens
 
 NEAREST = 3
 NEAR_KM = 25.0
+# A place known only by its commune is ranked as if this far from the commune's centre.
+APPROXIMATE_PENALTY_KM = 3.0
 NEEDS_FILE = "places/needs.yml"
 # Free-text hours and itinerant schedules are cut at this length on a card.
 TEXT_LIMIT = 400
@@ -132,9 +134,11 @@ def nearest(
             position = place_position(place, index)
             if position is not None:
                 km = haversine_km(commune.latitude, commune.longitude, *position)  # type: ignore[arg-type]
-                ranked.append((km, place.nom, place))
+                # Somewhere in its commune: ranked as if at a typical distance within it.
+                rank = km + (APPROXIMATE_PENALTY_KM if place.approximate_position else 0)
+                ranked.append((rank, place.nom, km, place))
         ranked.sort(key=lambda item: (item[0], item[1]))
-        return Found([(p, km) for km, _, p in ranked[:limit]], by_distance=True)
+        return Found([(p, km) for _, _, km, p in ranked[:limit]], by_distance=True)
     same_postcode = [p for p in places if p.code_postal in commune.codes_postaux]
     if same_postcode:
         chosen, scope = same_postcode, "code postal"
