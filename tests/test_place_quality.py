@@ -97,7 +97,6 @@ async def test_the_admin_page_shows_the_same_lists(
     assert anonymous.status == 302
     await console_login(client, "med1", "mot-de-passe-solide")
     assert (await client.get("/console/admin/places-quality")).status == 403
-    await client.post("/console/logout", data={"csrf": "x"})
     client = await gateway_client(base_settings)
     await console_login(client, "admin1", "mot-de-passe-solide")
     response = await client.get("/console/admin/places-quality?mois=24")
