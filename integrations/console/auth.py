@@ -446,11 +446,13 @@ class LoginThrottle:
     - per address: at most ``address_limit`` failed or running checks, any accounts;
     - per (account, address): at most ``pair_limit``;
     - per account, from all addresses: no hard limit (that would let anybody lock a
-      mediator out), but after ``account_free`` failures each further check on the
-      account starts at least ``base_delay_s`` × 2^(failures − free) after the previous
-      one, at most ``max_delay_s``; an attempt that would wait over ``max_wait_s`` is
-      refused. The rightful user, from an address that has not failed, is only slowed
-      by those delays; the attacker's own addresses are refused.
+      mediator out), but a progressive delay: after ``account_free`` failures, an attempt
+      waits ``base_delay_s`` × 2^(failures − free), at most ``max_delay_s``, before its
+      check. Repeated attempts from one address are queued one delay apart (refused
+      when that would mean waiting over ``max_wait_s``); the first attempt from an
+      address that has not failed on this account (the rightful user's) only waits the
+      delay. So failures elsewhere slow a mediator by at most ``max_delay_s``, and the
+      attacker's own addresses are refused.
 
     A success clears the failures of its pair and of its account.
     """
@@ -504,20 +506,28 @@ class LoginThrottle:
             f"pair:{account}\n{address}",
             f"user:{account}",
         )
-        for key, limit in ((address_key, self.address_limit), (pair_key, self.pair_limit)):
-            used, expires = self._used(key, now)
-            if used >= limit:
-                return Refused(retry_after_s=expires)
-        failures, _ = self._used(account_key, now)
+        address_used, expires = self._used(address_key, now)
+        if address_used >= self.address_limit:
+            return Refused(retry_after_s=expires)
+        pair_used, expires = self._used(pair_key, now)
+        if pair_used >= self.pair_limit:
+            return Refused(retry_after_s=expires)
+        delay = self.delay_s(self._used(account_key, now)[0])
         account_budget = self._budgets.setdefault(account_key, _Budget())
-        start = max(now, account_budget.next_check)
-        if start - now > self.max_wait_s:
-            return Refused(retry_after_s=start - now - self.max_wait_s)
-        account_budget.next_check = start + self.delay_s(failures)
+        if pair_used == 0:
+            # A first attempt from this address (the rightful user's, typically): slowed
+            # by the account's delay, never queued behind the attackers' attempts.
+            wait = delay
+        else:
+            start = max(now, account_budget.next_check)
+            if start - now > self.max_wait_s:
+                return Refused(retry_after_s=start - now - self.max_wait_s)
+            account_budget.next_check = start + delay
+            wait = start - now
         keys_ = (address_key, pair_key, account_key)
         for key in keys_:
             self._budgets.setdefault(key, _Budget()).in_flight += 1
-        return Reservation(self, keys_, wait_s=start - now)
+        return Reservation(self, keys_, wait_s=wait)
 
     def _finish(self, keys_: tuple[str, ...], succeeded: bool) -> None:
         now = time.monotonic()
