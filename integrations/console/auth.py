@@ -177,7 +177,8 @@ def _upgrade_role_check(engine: Engine) -> None:
         with engine.begin() as connection:
             current = connection.exec_driver_sql(
                 "select pg_get_constraintdef(oid) from pg_constraint "
-                "where conname = 'ck_staff_users_role'"
+                "where conname = 'ck_staff_users_role' "
+                "and conrelid = to_regclass('staff_users')"
             ).scalar()
             if current is None or "agent" in current:
                 return

@@ -253,3 +253,39 @@ def test_a_database_from_before_the_agent_role_accepts_agents(tmp_path) -> None:
     assert [u.username for u, _ in store.users()] == ["annick", "lucie"]
     store.create_tables()  # a second start changes nothing
     assert len(store.users()) == 2
+
+
+def test_agents_and_sso_accounts_on_postgresql(postgres_url: str) -> None:
+    """The widened role constraint and SSO identities on the production database, in a
+    schema of their own (the server is shared by the session's tests)."""
+    admin_engine = make_engine(postgres_url)
+    with admin_engine.begin() as connection:
+        connection.execute(text("drop schema if exists console_roles cascade"))
+        connection.execute(text("create schema console_roles"))
+        connection.execute(
+            text(
+                "create table console_roles.staff_users (id serial primary key, username "
+                "varchar(64) not null unique, display_name varchar(64) not null, password_hash "
+                "varchar(255) not null, role varchar(16) not null, active boolean not null, "
+                "created_at timestamptz not null, constraint ck_staff_users_role "
+                "check (role in ('mediator', 'admin')))"
+            )
+        )
+    admin_engine.dispose()
+    separator = "&" if "?" in postgres_url else "?"
+    engine = make_engine(f"{postgres_url}{separator}options=-csearch_path%3Dconsole_roles")
+    with pytest.raises(IntegrityError, match="ck_staff_users_role"):
+        StaffStore(engine).add_user("lucie", "Lucie", PASSWORD, "agent")
+    store = StaffStore(engine)
+    store.create_tables()
+    store.create_tables()
+    assert store.add_user("lucie", "Lucie", PASSWORD, "agent").role is StaffRole.AGENT
+    issuer = "https://sso.departement.example"
+    first = store.sso_user(issuer, "sub-1", "a.martin", "Anne")
+    assert store.sso_user(issuer, "sub-1", "a.martin", "Anne") == first
+    with pytest.raises(ValueError, match="déjà celui"):
+        store.sso_user(issuer, "sub-2", "lucie", "Lucie")
+    token, _ = store.open_session(first)
+    session = store.session(token)
+    assert session is not None and session.user.role is StaffRole.AGENT
+    engine.dispose()
