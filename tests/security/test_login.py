@@ -240,3 +240,17 @@ def test_the_client_is_the_rightmost_untrusted_hop() -> None:
     assert proxies.client(_headers(Forwarded="for=unknown;;proto")) is None
     assert proxies.client(_headers(X_Forwarded_Proto="gopher")) is None
     assert proxies.trusted(ip_network("10.1.2.3/32")[0])
+
+
+def test_trusted_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from common.config import ConfigError
+
+    monkeypatch.setenv("GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1, ::1")
+    assert [str(n) for n in Settings.from_env().trusted_proxies] == [
+        "10.0.0.0/8",
+        "192.0.2.1/32",
+        "::1/128",
+    ]
+    monkeypatch.setenv("GATEWAY_TRUSTED_PROXIES", "proxy.internal")
+    with pytest.raises(ConfigError, match="GATEWAY_TRUSTED_PROXIES"):
+        Settings.from_env()

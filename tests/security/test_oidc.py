@@ -343,3 +343,27 @@ def test_an_sso_identity_never_takes_over_a_local_account(base_settings: Setting
     # SSO accounts have no password: nothing verifies.
     assert store.authenticate("a.martin", "!sso") is None
     assert store.authenticate("a.martin", "") is None
+
+
+def test_oidc_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from common.config import ConfigError
+
+    monkeypatch.delenv("OIDC_ISSUER", raising=False)
+    assert Settings.from_env().oidc is None
+    monkeypatch.setenv("OIDC_ISSUER", "https://sso.departement.example/realms/agents/")
+    monkeypatch.setenv("OIDC_CLIENT_ID", "assistant-console")
+    monkeypatch.setenv("OIDC_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("OIDC_SCOPES", "openid email")
+    monkeypatch.setenv("OIDC_PROVIDER_LABEL", "ProConnect")
+    oidc = Settings.from_env().oidc
+    assert oidc is not None
+    assert oidc.issuer == "https://sso.departement.example/realms/agents"
+    assert oidc.scopes == ("openid", "email") and oidc.provider_label == "ProConnect"
+    assert oidc.redirect_url is None
+    monkeypatch.setenv("OIDC_SCOPES", "email")
+    with pytest.raises(ConfigError, match="openid"):
+        Settings.from_env()
+    monkeypatch.setenv("OIDC_SCOPES", "openid")
+    monkeypatch.delenv("OIDC_CLIENT_SECRET")
+    with pytest.raises(ConfigError, match="OIDC_CLIENT_SECRET"):
+        Settings.from_env()
