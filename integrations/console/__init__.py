@@ -146,7 +146,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     target = _safe_next(request.query.get("next"))
     if session is not None:
-        raise web.HTTPFound(target)
+        raise web.HTTPFound(_landing(session.user, target))
     return _login_form(request, target)
 
 

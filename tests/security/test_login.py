@@ -16,6 +16,7 @@ from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from integrations.app import create_app
@@ -254,3 +255,35 @@ def test_trusted_proxies_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("GATEWAY_TRUSTED_PROXIES", "proxy.internal")
     with pytest.raises(ConfigError, match="GATEWAY_TRUSTED_PROXIES"):
         Settings.from_env()
+
+
+async def _whoami(request: web.Request) -> web.StreamResponse:
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"remote": request.remote, "secure": request.secure})
+        await socket.close()
+        return socket
+    return web.json_response({"remote": request.remote, "secure": request.secure})
+
+
+@pytest.mark.parametrize(
+    ("trusted", "seen"),
+    [
+        ((), {"remote": "127.0.0.1", "secure": False}),
+        (("127.0.0.1",), {"remote": "198.51.100.7", "secure": True}),
+        (("10.0.0.0/8",), {"remote": "127.0.0.1", "secure": False}),  # another proxy
+    ],
+)
+async def test_requests_and_websockets_see_the_client_a_trusted_proxy_names(
+    aiohttp_client, base_settings, trusted, seen
+) -> None:  # type: ignore[no-untyped-def]
+    settings = dataclasses.replace(base_settings, trusted_proxies=parse_networks(trusted))
+    app = create_app(settings)
+    app.router.add_get("/test-whoami", _whoami)
+    client = await aiohttp_client(app)
+    headers = {"Forwarded": "for=198.51.100.7;proto=https"}
+    assert await (await client.get("/test-whoami", headers=headers)).json() == seen
+    socket = await client.ws_connect("/test-whoami", headers=headers)
+    assert await socket.receive_json() == seen
+    await socket.close()
