@@ -282,13 +282,13 @@ async def oidc_callback(request: web.Request) -> web.StreamResponse:
                 f"authorization error {error}: {query.get('error_description', '')[:200]}",
             )
         code = query.get("code")
-        if not code or len(code) > 2048:
+        if not code or len(code) > 2048 or not (code.isascii() and code.isprintable()):
             raise OidcError(
                 400,
                 "La réponse du fournisseur d'identité ne contient pas de code de connexion.",
                 "callback without code",
             )
-        identity = await client.finish(request.app[keys.HTTP], flow, code)
+        identity = await client.finish(request.app[keys.HTTP], flow, code, query.get("iss"))
     except OidcError as err:
         return _oidc_failure(request, err)
     store = request.app[keys.STAFF]

@@ -247,12 +247,16 @@ def identity_from_claims(issuer: str, claims: dict[str, Any]) -> Identity:
             "la connexion est impossible. Prévenez l'administrateur.",
             "no preferred_username nor email claim",
         )
+    subject = claims["sub"]
+    if len(subject) > 255 or len(issuer) > 255 or not subject.isprintable():
+        raise _refused(f"unusable subject {subject[:80]!r}")
     name = claims.get("given_name") or claims.get("name") or login
+    name = "".join(c for c in str(name) if c.isprintable())
     return Identity(
         issuer=issuer,
-        subject=claims["sub"],
+        subject=subject,
         login=login.strip().lower(),
-        display_name=str(name),
+        display_name=name,
     )
 
 
@@ -363,7 +367,7 @@ class OidcClient:
                 "de connexion.",
                 "no pending sign-in for this browser",
             )
-        if not state or not hmac.compare_digest(flow.state.encode(), state.encode()):
+        if not state or not state.isascii() or not hmac.compare_digest(flow.state, state):
             raise OidcError(
                 400,
                 "La réponse du fournisseur d'identité ne correspond pas à votre demande de "
@@ -379,9 +383,16 @@ class OidcClient:
                 break
             self._flows.popitem(last=False)
 
-    async def finish(self, http: aiohttp.ClientSession, flow: Flow, code: str) -> Identity:
-        """Exchange the code, verify the ID token, read the claims: who signed in."""
+    async def finish(
+        self, http: aiohttp.ClientSession, flow: Flow, code: str, iss: str | None = None
+    ) -> Identity:
+        """Exchange the code, verify the ID token, read the claims: who signed in.
+
+        ``iss`` is the authorization response's issuer (RFC 9207) when the provider sends
+        one: it must be ours (no mix-up with another provider)."""
         provider = await self.provider(http)
+        if iss is not None and iss != provider.issuer:
+            raise _refused(f"authorization response from issuer {iss!r}")
         tokens = await self._exchange(http, provider, flow, code)
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):

@@ -214,6 +214,15 @@ async def test_a_forged_code_is_refused_by_the_real_provider(sso) -> None:  # ty
     assert "a refusé la connexion (invalid_grant)" in await response.text()
 
 
+async def test_a_response_from_another_issuer_is_refused(sso) -> None:  # type: ignore[no-untyped-def]
+    query = await _start(sso)
+    response = await sso.get(
+        "/console/login/oidc/callback",
+        params={"code": "abc", "state": query["state"][0], "iss": "https://evil.example"},
+    )
+    assert response.status == 403 and "jeton d&#39;identité invalide" in await response.text()
+
+
 async def test_an_unreachable_provider_is_a_french_page_not_a_500(
     aiohttp_client, base_settings
 ) -> None:  # type: ignore[no-untyped-def]
