@@ -18,3 +18,7 @@ if ! cmp -s "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.package-lock.
   npm ci --prefix "$OIDC_DIR" --no-audit --no-fund --loglevel=error
   cp "$OIDC_DIR/package-lock.json" "$OIDC_DIR/node_modules/.package-lock.json.installed"
 fi
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "oidc: oidc-provider needs Node.js >= 20, found $(node --version)" >&2
+  exit 1
+fi
