@@ -72,9 +72,7 @@ def running_oidc_provider(
             [{"sub": u.sub, "password": u.password, "claims": u.claims} for u in users]
         ),
     }
-    process = Process(
-        "oidc-provider", ["node", str(OIDC_DIR / "provider.mjs")], env, log_path
-    )
+    process = Process("oidc-provider", ["node", str(OIDC_DIR / "provider.mjs")], env, log_path)
     process.start()
     try:
         process.wait_until(f"{issuer}/.well-known/openid-configuration", timeout=60)
