@@ -22,6 +22,7 @@ from integrations import console, keys
 from integrations.channels.web import Hub, WebChannel
 from integrations.console.auth import PageError
 from integrations.errors import ApiError
+from integrations.forwarded import forwarded_middleware
 from integrations.gateway import Gateway
 from integrations.rasa_client import RasaClient
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, Settings
@@ -296,7 +297,11 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[cors_middleware(settings.cors_origins), error_middleware],
+        middlewares=[
+            forwarded_middleware(settings.trusted_proxies),
+            cors_middleware(settings.cors_origins),
+            error_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[keys.SETTINGS] = settings

@@ -7,6 +7,7 @@ fails at start with the variable's name (``common.config.ConfigError``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -81,6 +82,28 @@ class MatrixSettings:
             raise ConfigError(f"MATRIX_USER_ID must look like @name:server, got {self.user_id!r}")
 
 
+# --- console ---
+@dataclass(frozen=True)
+class OidcSettings:
+    """Agents' single sign-on over OpenID Connect (ProConnect, a council's Keycloak…)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    # Where the provider sends the browser back; None = <this gateway>/console/login/oidc/callback
+    # (it must be registered with the provider as it is).
+    redirect_url: str | None = None
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    # Shown on the login page's button: « Se connecter avec <label> ».
+    provider_label: str = "l'authentification unique"
+
+    def __post_init__(self) -> None:
+        if "openid" not in self.scopes:
+            raise ConfigError("OIDC_SCOPES must contain openid")
+        if not self.client_id or not self.client_secret:
+            raise ConfigError("OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required with OIDC_ISSUER")
+
+
 # --- admin ---
 @dataclass(frozen=True)
 class AdminSettings:
@@ -127,6 +150,11 @@ class Settings:
     console_cookie_secure: bool | None = None
     # Creates the account "admin" with this password when no staff account exists.
     console_admin_password: str | None = None
+    # Agents' sign-in with the council's SSO; None = local accounts only.
+    oidc: OidcSettings | None = None
+    # Reverse proxies whose Forwarded / X-Forwarded-* headers are believed (integrations/
+    # forwarded.py): IPv4/IPv6 networks; none by default (the TCP peer is the client).
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     # --- widget ---
     # Title of the web chat window when the page's script tag has no data-title.
     widget_title: str = "Assistant du Département"
@@ -174,6 +202,8 @@ class Settings:
             console_session_hours=env_int("CONSOLE_SESSION_HOURS", 8, minimum=1),
             console_cookie_secure=_optional_bool("CONSOLE_COOKIE_SECURE"),
             console_admin_password=env_str("CONSOLE_ADMIN_PASSWORD", "") or None,
+            oidc=_oidc_from_env(),
+            trusted_proxies=_networks_from_env("GATEWAY_TRUSTED_PROXIES"),
             # --- widget ---
             widget_title=env_str("WIDGET_TITLE", "Assistant du Département"),
             widget_demo=env_bool("WIDGET_DEMO", True),
@@ -189,6 +219,31 @@ class Settings:
 
 def _optional_bool(name: str) -> bool | None:
     return env_bool(name, False) if env_str(name, "") else None
+
+
+# --- console ---
+def _oidc_from_env() -> OidcSettings | None:
+    issuer = env_str("OIDC_ISSUER", "")
+    if not issuer:
+        return None
+    redirect = env_str("OIDC_REDIRECT_URL", "") or None
+    return OidcSettings(
+        issuer=_http_url("OIDC_ISSUER", issuer),
+        client_id=env_str("OIDC_CLIENT_ID", ""),
+        client_secret=env_str("OIDC_CLIENT_SECRET", ""),
+        redirect_url=_http_url("OIDC_REDIRECT_URL", redirect) if redirect else None,
+        scopes=tuple(env_str("OIDC_SCOPES", "openid profile email").replace(",", " ").split()),
+        provider_label=env_str("OIDC_PROVIDER_LABEL", "") or "l'authentification unique",
+    )
+
+
+def _networks_from_env(name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    from integrations.forwarded import parse_networks
+
+    try:
+        return parse_networks(env_list(name))
+    except ValueError as err:
+        raise ConfigError(f"{name}: {err}") from err
 
 
 def _telegram_from_env() -> TelegramSettings | None:

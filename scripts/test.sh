@@ -4,4 +4,5 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 scripts/setup.sh
 scripts/browser.sh
+scripts/oidc.sh
 exec python -m pytest "$@"

@@ -2,6 +2,12 @@
 
     setup(app)  — login / logout / static routes, the staff store, then each area's pages
     render(request, "page.html", **context) -> web.Response
+    read_form(request) -> form fields; a malformed body is a 400 French page (PageError)
+
+Login is a local password (throttled: ``auth.LoginThrottle``) or, when ``OIDC_ISSUER``
+is set, the council's single sign-on for agents (``oidc.py``); both open the same
+session. Agents land on their assistant page (``AGENT_HOME``), the other pages of the
+console being for mediators and admins.
 
 Pages are server-rendered with Jinja2 (autoescaped); every template gets ``user``,
 ``csrf_token`` and ``request``. The areas (handoff, admin, widget) register their own
@@ -26,13 +32,17 @@ from integrations.console.auth import (
     ROLE_LABELS,
     SESSION_COOKIE,
     LoginThrottle,
+    PageError,
+    Refused,
     StaffRole,
     StaffStore,
+    StaffUser,
     check_csrf,
     cookie_secure,
     current_session,
     set_session_cookie,
 )
+from integrations.console.oidc import CALLBACK_PATH, FLOW_COOKIE, FLOW_TTL_S, OidcClient, OidcError
 from integrations.origin import same_origin
 
 log = logging.getLogger(__name__)
@@ -46,6 +56,9 @@ TEMPLATES = jinja2.Environment(
 )
 TEMPLATES.globals["role_label"] = lambda role: ROLE_LABELS.get(StaffRole(role), str(role))
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle", LoginThrottle)
+OIDC: web.AppKey[OidcClient] = web.AppKey("oidc_client", OidcClient)
+# The agents' assistant page (served by the web channel's area).
+AGENT_HOME = "/console/agent/"
 
 SECURITY_HEADERS = {
     # Pages use only their own scripts, styles and WebSockets: no inline script, no CDN.
@@ -75,16 +88,65 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
 
 def _safe_next(value: str | None) -> str:
     """Only a console path: never an open redirect to another site."""
-    if value and value.startswith("/console") and not value.startswith("//"):
+    if (
+        value
+        and value.startswith("/console")
+        and not value.startswith("//")
+        and "\\" not in value
+        and value.isprintable()
+    ):
         return value
     return "/console/"
+
+
+def _landing(user: StaffUser, target: str) -> str:
+    """Where a fresh session goes: agents from the console's home to their own page."""
+    if user.role is StaffRole.AGENT and target == "/console/":
+        return AGENT_HOME
+    return target
+
+
+def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    return render(request, "error.html", status=status, title=title, message=message)
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    """The text fields of a posted form (files ignored); 400 page when it does not parse.
+
+    aiohttp raises ValueError, AssertionError, LookupError… on broken multipart or
+    urlencoded bodies: all of them are the client's error, never a 500.
+    """
+    try:
+        form = await request.post()
+    except web.HTTPException:
+        raise
+    except Exception as err:  # any parse failure of a client's body
+        log.info("unreadable form on %s: %r", request.path, err)
+        raise PageError(
+            error_page(
+                request,
+                400,
+                "Formulaire illisible",
+                "Le formulaire envoyé est mal formé et n'a pas pu être lu. "
+                "Rechargez la page et réessayez.",
+            )
+        ) from err
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _text(value: str, limit: int) -> str:
+    """A form value without NUL or lone surrogates (refused before any database)."""
+    value = value[:limit]
+    if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        return ""
+    return value
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
     session = await current_session(request)
     target = _safe_next(request.query.get("next"))
     if session is not None:
-        raise web.HTTPFound(target)
+        raise web.HTTPFound(_landing(session.user, target))
     return _login_form(request, target)
 
 
@@ -93,8 +155,15 @@ def _login_form(
 ) -> web.Response:
     # Before login there is no session: the form's CSRF token is a cookie it must echo.
     token = secrets.token_urlsafe(32)
+    oidc = request.app[keys.SETTINGS].oidc
     response = render(
-        request, "login.html", status=status, next=target, error=error, login_csrf=token
+        request,
+        "login.html",
+        status=status,
+        next=target,
+        error=error,
+        login_csrf=token,
+        sso_label=oidc.provider_label if oidc is not None else None,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
@@ -108,45 +177,146 @@ def _login_form(
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    target = _safe_next(str(form.get("next") or ""))
+    form = await read_form(request)
+    target = _safe_next(form.get("next"))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    sent = str(form.get("csrf") or "")
+    sent = form.get("csrf", "")
     if not same_origin(request) or not expected or not secrets.compare_digest(expected, sent):
         return _login_form(
             request, target, "Le formulaire a expiré. Veuillez réessayer.", status=403
         )
-    username = str(form.get("username") or "").strip().lower()[:64]
-    password = str(form.get("password") or "")[:1024]
+    username = _text(form.get("username", ""), 64).strip().lower()
+    password = _text(form.get("password", ""), 1024)
     address = request.remote or "?"
-    throttle = request.app[THROTTLE]
-    keys_ = (f"user:{username}", f"ip:{address}")
-    if throttle.blocked(*keys_):
+    # The check is reserved before Argon2 runs: parallel attempts cannot all pass.
+    reservation = request.app[THROTTLE].reserve(username, address)
+    if isinstance(reservation, Refused):
         log.warning("console login throttled for %r from %s", username, address)
-        return _login_form(
+        minutes = max(1, round(reservation.retry_after_s / 60))
+        response = _login_form(
             request,
             target,
-            "Trop de tentatives. Réessayez dans quelques minutes.",
+            f"Trop de tentatives. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}.",
             status=429,
         )
+        response.headers["Retry-After"] = str(max(1, round(reservation.retry_after_s)))
+        return response
     store = request.app[keys.STAFF]
-    user = await asyncio.to_thread(store.authenticate, username, password)
+    user = None
+    try:
+        if reservation.wait_s:  # an account under attack: checks are spaced out
+            await asyncio.sleep(reservation.wait_s)
+        user = await asyncio.to_thread(store.authenticate, username, password)
+    finally:  # a cancelled attempt counts as a failure
+        reservation.finish(succeeded=user is not None)
     if user is None:
-        throttle.failed(*keys_)
         log.info("console login failed for %r from %s", username, address)
         return _login_form(request, target, "Identifiant ou mot de passe incorrect.", status=401)
-    throttle.succeeded(*keys_)
     token, _ = await asyncio.to_thread(store.open_session, user)
     log.info("console login: %s (%s)", user.username, user.role)
-    response = web.HTTPFound(target)
+    response = web.HTTPFound(_landing(user, target))
     set_session_cookie(response, request, token)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
     raise response
 
 
+def _oidc_client(request: web.Request) -> OidcClient:
+    client = request.app.get(OIDC)
+    if client is None:
+        raise PageError(
+            error_page(
+                request,
+                404,
+                "Authentification unique non configurée",
+                "La connexion par l'authentification unique n'est pas activée sur cette "
+                "console. Connectez-vous avec votre identifiant et votre mot de passe.",
+            )
+        )
+    return client
+
+
+def _oidc_failure(request: web.Request, err: OidcError) -> web.Response:
+    log.warning("console SSO sign-in failed: %s", err.detail)
+    response = error_page(request, err.status, "Connexion impossible", err.reason)
+    response.del_cookie(FLOW_COOKIE, path="/console/login/oidc")
+    return response
+
+
+async def oidc_start(request: web.Request) -> web.StreamResponse:
+    """``GET /console/login/oidc``: off to the provider, with state, nonce and PKCE."""
+    client = _oidc_client(request)
+    target = _safe_next(request.query.get("next"))
+    redirect_uri = (
+        client.settings.redirect_url or f"{request.scheme}://{request.host}{CALLBACK_PATH}"
+    )
+    try:
+        provider = await client.provider(request.app[keys.HTTP])
+    except OidcError as err:
+        return _oidc_failure(request, err)
+    flow_id, url = client.start(redirect_uri, target, provider)
+    response = web.HTTPFound(url)
+    # Lax, not Strict: the browser comes back from the provider's site, a top-level GET.
+    response.set_cookie(
+        FLOW_COOKIE,
+        flow_id,
+        max_age=int(FLOW_TTL_S),
+        path="/console/login/oidc",
+        httponly=True,
+        samesite="Lax",
+        secure=cookie_secure(request),
+    )
+    raise response
+
+
+async def oidc_callback(request: web.Request) -> web.StreamResponse:
+    """``GET /console/login/oidc/callback``: back from the provider; a session, or why not."""
+    client = _oidc_client(request)
+    query = request.query
+    try:
+        flow = client.take_flow(request.cookies.get(FLOW_COOKIE), query.get("state"))
+        if "error" in query:
+            error = query.get("error", "")[:80]
+            raise OidcError(
+                403,
+                f"Le fournisseur d'identité n'a pas autorisé la connexion ({error}).",
+                f"authorization error {error}: {query.get('error_description', '')[:200]}",
+            )
+        code = query.get("code")
+        if not code or len(code) > 2048 or not (code.isascii() and code.isprintable()):
+            raise OidcError(
+                400,
+                "La réponse du fournisseur d'identité ne contient pas de code de connexion.",
+                "callback without code",
+            )
+        identity = await client.finish(request.app[keys.HTTP], flow, code, query.get("iss"))
+    except OidcError as err:
+        return _oidc_failure(request, err)
+    store = request.app[keys.STAFF]
+    try:
+        user = await asyncio.to_thread(
+            store.sso_user,
+            identity.issuer,
+            identity.subject,
+            identity.login,
+            identity.display_name,
+        )
+    except ValueError as err:
+        return _oidc_failure(
+            request, OidcError(403, f"Connexion impossible : {err}.", f"account refused: {err}")
+        )
+    token, _ = await asyncio.to_thread(store.open_session, user)
+    log.info("console SSO login: %s (%s)", user.username, user.role)
+    # A page of our own origin moves on: the browser then sends the Strict session
+    # cookie, which it would not on a redirect chain that started at the provider.
+    response = render(request, "login_done.html", target=_landing(user, flow.target))
+    set_session_cookie(response, request, token)
+    response.del_cookie(FLOW_COOKIE, path="/console/login/oidc")
+    return response
+
+
 async def logout(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    await check_csrf(request, str(form.get("csrf") or ""))
+    form = await read_form(request)
+    await check_csrf(request, form.get("csrf", ""))
     token = request.cookies.get(SESSION_COOKIE, "")
     await asyncio.to_thread(request.app[keys.STAFF].close_session, token)
     response = web.HTTPFound("/console/login")
@@ -174,9 +344,14 @@ def setup(app: web.Application) -> None:
     from integrations import admin, handoff, widget
 
     app[THROTTLE] = LoginThrottle()
+    oidc = app[keys.SETTINGS].oidc
+    if oidc is not None:
+        app[OIDC] = OidcClient(oidc)
     app.cleanup_ctx.append(staff_ctx)
     app.router.add_get("/console/login", login_page)
     app.router.add_post("/console/login", login)
+    app.router.add_get("/console/login/oidc", oidc_start)
+    app.router.add_get(CALLBACK_PATH, oidc_callback)
     app.router.add_post("/console/logout", logout)
     app.router.add_static("/console/static/", HERE / "static")
     handoff.setup(app)

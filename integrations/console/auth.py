@@ -1,6 +1,8 @@
 """Staff accounts and console sessions: hashed passwords, roles, cookies, CSRF.
 
-Mediators and admins log in to the consoles served by the gateway. Passwords are kept
+Agents, mediators and admins log in to the consoles served by the gateway, with a local
+password or (agents) the council's single sign-on (``integrations/console/oidc.py``,
+accounts keyed by issuer + subject in ``staff_identities``). Passwords are kept
 as Argon2 hashes; a session is a random token in an HttpOnly, SameSite=Strict cookie,
 stored server-side only as its SHA-256 (a database leak does not give live sessions).
 Every state-changing request carries the session's CSRF token (form field ``csrf``,
@@ -15,8 +17,8 @@ import hmac
 import logging
 import secrets
 import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from ipaddress import ip_address
@@ -32,7 +34,9 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
+    UniqueConstraint,
     delete,
     func,
     select,
@@ -59,11 +63,22 @@ _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
 class StaffRole(StrEnum):
+    AGENT = "agent"  # a council agent: the agents' assistant page only
     MEDIATOR = "mediator"
     ADMIN = "admin"
 
 
-ROLE_LABELS = {StaffRole.MEDIATOR: "médiateur", StaffRole.ADMIN: "administrateur"}
+ROLE_LABELS = {
+    StaffRole.AGENT: "agent",
+    StaffRole.MEDIATOR: "médiateur",
+    StaffRole.ADMIN: "administrateur",
+}
+# Each role may do what the roles below it may: mediators and admins are council agents too.
+_RANK = {StaffRole.AGENT: 0, StaffRole.MEDIATOR: 1, StaffRole.ADMIN: 2}
+# An account without a password (single sign-on): never verifies.
+NO_PASSWORD = "!sso"
+# Logins of SSO accounts (preferred_username or e-mail): local ones plus "@" and "+".
+SSO_LOGIN_CHARS = USERNAME_CHARS | {"@", "+"}
 
 
 @dataclass(frozen=True)
@@ -74,8 +89,8 @@ class StaffUser:
     role: StaffRole
 
     def can(self, role: StaffRole) -> bool:
-        """Admins may do everything mediators may."""
-        return self.role is StaffRole.ADMIN or self.role is role
+        """Admins may do everything mediators may, and both everything agents may."""
+        return _RANK[self.role] >= _RANK[role]
 
 
 @dataclass(frozen=True)
@@ -84,9 +99,12 @@ class ConsoleSession:
     csrf_token: str
 
 
+ROLE_CHECK = "role in ('agent', 'mediator', 'admin')"
+
+
 class StaffAccount(Base):
     __tablename__ = "staff_users"
-    __table_args__ = (CheckConstraint("role in ('mediator', 'admin')", name="ck_staff_users_role"),)
+    __table_args__ = (CheckConstraint(ROLE_CHECK, name="ck_staff_users_role"),)
 
     id = Column(Integer, primary_key=True)
     username = Column(String(64), nullable=False, unique=True)
@@ -109,7 +127,70 @@ class StaffSession(Base):
     expires_at = Column(DateTime(timezone=True), nullable=False)
 
 
-TABLES = [StaffAccount.__table__, StaffSession.__table__]
+class StaffIdentity(Base):
+    """The single sign-on identity of an account: issuer + subject, never the login."""
+
+    __tablename__ = "staff_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_staff_identities_subject"),)
+
+    id = Column(Integer, primary_key=True)
+    issuer = Column(String(255), nullable=False)
+    subject = Column(String(255), nullable=False)
+    user_id = Column(
+        Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+TABLES = [StaffAccount.__table__, StaffSession.__table__, StaffIdentity.__table__]
+
+
+def _upgrade_role_check(engine: Engine) -> None:
+    """Databases created before the agent role refuse it: widen their role constraint."""
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        with engine.connect() as connection:
+            row = connection.exec_driver_sql(
+                "select sql from sqlite_master where type = 'table' and name = 'staff_users'"
+            ).first()
+        if row is None or "'agent'" in row[0]:
+            return
+        # SQLite cannot alter a constraint: rebuild the table (its documented procedure,
+        # foreign keys off so that the sessions are neither checked nor cascaded).
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+            try:
+                with connection.begin():
+                    connection.exec_driver_sql("drop table if exists staff_users_new")
+                    new = StaffAccount.__table__.to_metadata(MetaData(), name="staff_users_new")
+                    new.create(connection)
+                    connection.exec_driver_sql(
+                        "insert into staff_users_new select * from staff_users"
+                    )
+                    connection.exec_driver_sql("drop table staff_users")
+                    connection.exec_driver_sql("alter table staff_users_new rename to staff_users")
+            finally:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+    elif backend == "postgresql":
+        with engine.begin() as connection:
+            current = connection.exec_driver_sql(
+                "select pg_get_constraintdef(oid) from pg_constraint "
+                "where conname = 'ck_staff_users_role' "
+                "and conrelid = to_regclass('staff_users')"
+            ).scalar()
+            if current is None or "agent" in current:
+                return
+            connection.exec_driver_sql(
+                "alter table staff_users drop constraint ck_staff_users_role"
+            )
+            connection.exec_driver_sql(
+                f"alter table staff_users add constraint ck_staff_users_role check ({ROLE_CHECK})"
+            )
+    else:
+        return
+    log.info("staff_users: role constraint widened to the agent role")
 
 
 def _token_hash(token: str) -> str:
@@ -139,6 +220,7 @@ class StaffStore:
         self._sessions = make_session_factory(engine)
 
     def create_tables(self) -> None:
+        _upgrade_role_check(self.engine)
         Base.metadata.create_all(self.engine, tables=TABLES)
 
     def add_user(
@@ -190,19 +272,70 @@ class StaffStore:
             return session.execute(select(func.count(StaffAccount.id))).scalar_one()
 
     def authenticate(self, username: str, password: str) -> StaffUser | None:
+        """The active account with this login and password, else None (one Argon2 check
+        in every case, so that an unknown login takes as long as a wrong password)."""
+        name = username.strip().lower()
+        valid = set(name) <= USERNAME_CHARS and 0 < len(name) <= 64
         with session_scope(self._sessions) as session:
-            account = session.execute(
-                select(StaffAccount).where(StaffAccount.username == username.strip().lower())
-            ).scalar_one_or_none()
+            account = None
+            if valid:
+                account = session.execute(
+                    select(StaffAccount).where(StaffAccount.username == name)
+                ).scalar_one_or_none()
             stored = account.password_hash if account is not None else _DUMMY_HASH
+            if stored == NO_PASSWORD:  # single sign-on account: same time, never a match
+                stored, account = _DUMMY_HASH, None
             try:
-                _hasher.verify(stored, password)
+                verify_password(stored, password)
             except (VerificationError, InvalidHashError):
                 return None
             if account is None or not account.active:
                 return None
             if _hasher.check_needs_rehash(stored):
                 account.password_hash = _hasher.hash(password)
+            return _user(account)
+
+    def sso_user(self, issuer: str, subject: str, login: str, display_name: str) -> StaffUser:
+        """The account of this SSO identity, created with the agent role on first sign-in.
+
+        ``ValueError`` (French reason) when the login is unusable, taken by another
+        account (a local one, say « admin »: an SSO identity never takes it over) or
+        the account was disabled.
+        """
+        name = login.strip().lower()
+        if not (2 <= len(name) <= 64) or not set(name) <= SSO_LOGIN_CHARS:
+            raise ValueError(
+                f"l'identifiant « {name[:80]} » fourni par l'authentification unique "
+                "n'est pas utilisable"
+            )
+        display = " ".join(display_name.split())[:64] or name
+        with session_scope(self._sessions) as session:
+            row = session.execute(
+                select(StaffAccount)
+                .join(StaffIdentity, StaffIdentity.user_id == StaffAccount.id)
+                .where(StaffIdentity.issuer == issuer, StaffIdentity.subject == subject)
+            ).scalar_one_or_none()
+            if row is not None:
+                if not row.active:
+                    raise ValueError(f"le compte « {row.username} » est désactivé")
+                return _user(row)
+            taken = session.execute(
+                select(StaffAccount.id).where(StaffAccount.username == name)
+            ).first()
+            if taken:
+                raise ValueError(
+                    f"l'identifiant « {name} » est déjà celui d'un autre compte de la console"
+                )
+            account = StaffAccount(
+                username=name,
+                display_name=display,
+                password_hash=NO_PASSWORD,
+                role=StaffRole.AGENT.value,
+            )
+            session.add(account)
+            session.flush()
+            session.add(StaffIdentity(issuer=issuer, subject=subject, user_id=account.id))
+            log.info("console: created SSO account « %s » (agent)", name)
             return _user(account)
 
     def open_session(self, user: StaffUser) -> tuple[str, ConsoleSession]:
@@ -261,6 +394,11 @@ class StaffStore:
         return account
 
 
+def verify_password(stored_hash: str, password: str) -> bool:
+    """The one Argon2 check of a login (raises VerificationError on a wrong password)."""
+    return _hasher.verify(stored_hash, password.encode("utf-8", "surrogatepass"))
+
+
 def _user(account: StaffAccount) -> StaffUser:
     return StaffUser(
         id=account.id,
@@ -270,36 +408,142 @@ def _user(account: StaffAccount) -> StaffUser:
     )
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A login attempt refused before any password check; retry after that many seconds."""
+
+    retry_after_s: float
+
+
+@dataclass
+class _Budget:
+    failures: deque[float] = field(default_factory=deque)
+    in_flight: int = 0
+    next_check: float = 0.0  # accounts: when the next password check may start
+
+
+class Reservation:
+    """One password check granted by the throttle; ``finish`` it exactly once."""
+
+    def __init__(self, throttle: LoginThrottle, keys_: tuple[str, ...], wait_s: float) -> None:
+        self._throttle = throttle
+        self._keys = keys_
+        self.wait_s = wait_s  # sleep this long before checking (an account under attack)
+        self._finished = False
+
+    def finish(self, succeeded: bool) -> None:
+        if not self._finished:
+            self._finished = True
+            self._throttle._finish(self._keys, succeeded)
+
+
 class LoginThrottle:
-    """At most ``limit`` failed logins per username and per address in ``window_s``."""
+    """How many password checks a login may cost, counted before Argon2 runs.
 
-    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
-        self.limit = limit
+    Each attempt reserves its check atomically (no ``await`` between counting and
+    reserving, so parallel requests cannot all pass), from three budgets over a sliding
+    ``window_s``:
+
+    - per address: at most ``address_limit`` failed or running checks, any accounts;
+    - per (account, address): at most ``pair_limit``;
+    - per account, from all addresses: no hard limit (that would let anybody lock a
+      mediator out), but a progressive delay: after ``account_free`` failures, an attempt
+      waits ``base_delay_s`` × 2^(failures − free), at most ``max_delay_s``, before its
+      check. Repeated attempts from one address are queued one delay apart (refused
+      when that would mean waiting over ``max_wait_s``); the first attempt from an
+      address that has not failed on this account (the rightful user's) only waits the
+      delay. So failures elsewhere slow a mediator by at most ``max_delay_s``, and the
+      attacker's own addresses are refused.
+
+    A success clears the failures of its pair and of its account.
+    """
+
+    def __init__(
+        self,
+        pair_limit: int = 5,
+        address_limit: int = 20,
+        account_free: int = 5,
+        base_delay_s: float = 0.5,
+        max_delay_s: float = 10.0,
+        max_wait_s: float = 30.0,
+        window_s: float = 900.0,
+    ) -> None:
+        self.pair_limit = pair_limit
+        self.address_limit = address_limit
+        self.account_free = account_free
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.max_wait_s = max_wait_s
         self.window_s = window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._budgets: dict[str, _Budget] = {}
 
-    def _recent(self, key: str) -> int:
-        """Failures of ``key`` inside the window; expired ones (and empty keys) are dropped."""
-        failures = self._failures.get(key)
-        if failures is None:
-            return 0
-        cutoff = time.monotonic() - self.window_s
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-        return len(failures)
+    def _used(self, key: str, now: float) -> tuple[int, float]:
+        """(failures in the window + running checks, seconds until the oldest expires);
+        expired failures and idle keys are dropped."""
+        budget = self._budgets.get(key)
+        if budget is None:
+            return 0, 0.0
+        cutoff = now - self.window_s
+        while budget.failures and budget.failures[0] < cutoff:
+            budget.failures.popleft()
+        if not budget.failures and not budget.in_flight and budget.next_check <= now:
+            del self._budgets[key]
+            return 0, 0.0
+        expires = budget.failures[0] + self.window_s - now if budget.failures else 1.0
+        return len(budget.failures) + budget.in_flight, expires
 
-    def blocked(self, *keys_: str) -> bool:
-        return any(self._recent(k) >= self.limit for k in keys_)
+    def delay_s(self, account_failures: int) -> float:
+        """Gap between two checks on an account that failed that many times."""
+        if account_failures < self.account_free:
+            return 0.0
+        return min(
+            self.base_delay_s * 2 ** (account_failures - self.account_free), self.max_delay_s
+        )
 
-    def failed(self, *keys_: str) -> None:
+    def reserve(self, account: str, address: str) -> Reservation | Refused:
+        now = time.monotonic()
+        address_key, pair_key, account_key = (
+            f"ip:{address}",
+            f"pair:{account}\n{address}",
+            f"user:{account}",
+        )
+        address_used, expires = self._used(address_key, now)
+        if address_used >= self.address_limit:
+            return Refused(retry_after_s=expires)
+        pair_used, expires = self._used(pair_key, now)
+        if pair_used >= self.pair_limit:
+            return Refused(retry_after_s=expires)
+        delay = self.delay_s(self._used(account_key, now)[0])
+        account_budget = self._budgets.setdefault(account_key, _Budget())
+        if pair_used == 0:
+            # A first attempt from this address (the rightful user's, typically): slowed
+            # by the account's delay, never queued behind the attackers' attempts.
+            wait = delay
+        else:
+            start = max(now, account_budget.next_check)
+            if start - now > self.max_wait_s:
+                return Refused(retry_after_s=start - now - self.max_wait_s)
+            account_budget.next_check = start + delay
+            wait = start - now
+        keys_ = (address_key, pair_key, account_key)
         for key in keys_:
-            self._failures[key].append(time.monotonic())
+            self._budgets.setdefault(key, _Budget()).in_flight += 1
+        return Reservation(self, keys_, wait_s=wait)
 
-    def succeeded(self, *keys_: str) -> None:
+    def _finish(self, keys_: tuple[str, ...], succeeded: bool) -> None:
+        now = time.monotonic()
+        _, pair_key, account_key = keys_
         for key in keys_:
-            self._failures.pop(key, None)
+            budget = self._budgets.setdefault(key, _Budget())
+            budget.in_flight -= 1
+            if not succeeded:
+                budget.failures.append(now)
+        if succeeded:
+            for key in (pair_key, account_key):
+                self._budgets[key].failures.clear()
+                self._budgets[key].next_check = 0.0
+        for key in keys_:
+            self._used(key, now)  # drops what became idle
 
 
 class PageError(Exception):
@@ -311,11 +555,15 @@ class PageError(Exception):
 
 
 def cookie_secure(request: web.Request) -> bool:
-    """Secure cookies unless configured otherwise, or plain HTTP on the loopback interface."""
+    """Secure cookies unless configured otherwise, or plain HTTP on the loopback interface.
+
+    ``request.secure`` is the client's scheme: behind a trusted proxy, the one it told
+    (integrations/forwarded.py); a forwarding header from anybody else changes nothing.
+    """
     configured = request.app[keys.SETTINGS].console_cookie_secure
     if configured is not None:
         return configured
-    if request.secure or request.headers.get("X-Forwarded-Proto") == "https":
+    if request.secure:
         return True
     host = request.host
     host = host[1 : host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]

@@ -2,6 +2,7 @@
 
     python -m integrations.console.staff add annick --name Annick --role mediator
     python -m integrations.console.staff add admin2 --name Paul --role admin --password-stdin
+    python -m integrations.console.staff add l.briand --name Lucie --role agent  (no SSO)
     python -m integrations.console.staff list
     python -m integrations.console.staff password annick
     python -m integrations.console.staff disable annick   (enable to undo)

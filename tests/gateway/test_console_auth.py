@@ -1,4 +1,5 @@
-"""Console login: hashed passwords, session cookies, roles, CSRF, throttling, the CLI."""
+"""Console login: hashed passwords, session cookies, roles (agent, mediator, admin), CSRF,
+throttling, the CLI, the role constraint of older databases."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import pytest
 from aiohttp import web
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from common.config import PROJECT_ROOT
 from common.db import make_engine
@@ -193,3 +195,97 @@ def test_cli_creates_an_account_that_can_log_in(base_settings: Settings) -> None
     store = StaffStore(make_engine(base_settings.database_url))
     user = store.authenticate("marie", PASSWORD)
     assert user is not None and user.role is StaffRole.ADMIN and user.display_name == "Marie"
+
+
+def test_cli_creates_a_local_agent_account(base_settings: Settings) -> None:
+    created = staff_cli(base_settings, "add", "l.briand", "--name", "Lucie", "--role", "agent")
+    assert created.returncode == 0, created.stderr
+    assert "Compte « l.briand » créé (agent)" in created.stdout
+    user = StaffStore(make_engine(base_settings.database_url)).authenticate("l.briand", PASSWORD)
+    assert user is not None and user.role is StaffRole.AGENT
+
+
+def test_roles_are_ordered_agent_mediator_admin(base_settings: Settings) -> None:
+    agent = staff_user(base_settings, "lucie", PASSWORD, "agent")
+    mediator = staff_user(base_settings, "annick", PASSWORD, "mediator")
+    admin = staff_user(base_settings, "paul", PASSWORD, "admin")
+    assert [agent.can(r) for r in StaffRole] == [True, False, False]
+    assert [mediator.can(r) for r in StaffRole] == [True, True, False]
+    assert [admin.can(r) for r in StaffRole] == [True, True, True]
+
+
+async def test_a_local_agent_lands_on_the_agents_page_and_not_on_the_consoles(
+    aiohttp_client, base_settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    staff_user(base_settings, "lucie", PASSWORD, "agent", "Lucie")
+    client = await aiohttp_client(create_app(base_settings))
+    response = await client.post(
+        "/console/login",
+        data={"username": "lucie", "password": PASSWORD, "csrf": await login_form_token(client)},
+        allow_redirects=False,
+    )
+    assert response.status == 302 and response.headers["Location"] == "/console/agent/"
+    for path in ("/console/", "/console/closed", "/console/admin/"):
+        page = await client.get(path)
+        assert page.status == 403, path
+        assert "réservée aux médiateurs et aux administrateurs" in await page.text()
+
+
+def test_a_database_from_before_the_agent_role_accepts_agents(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:  # the table as it was created before this role
+        connection.execute(
+            text(
+                "create table staff_users (id integer primary key, username varchar(64) "
+                "not null unique, display_name varchar(64) not null, password_hash "
+                "varchar(255) not null, role varchar(16) not null, active boolean not null, "
+                "created_at datetime not null, constraint ck_staff_users_role "
+                "check (role in ('mediator', 'admin')))"
+            )
+        )
+    with pytest.raises(IntegrityError, match="CHECK constraint failed"):
+        StaffStore(engine).add_user("lucie", "Lucie", PASSWORD, "agent")
+    store = StaffStore(engine)
+    store.create_tables()
+    store.add_user("annick", "Annick", PASSWORD, "mediator")
+    assert store.add_user("lucie", "Lucie", PASSWORD, "agent").role is StaffRole.AGENT
+    assert [u.username for u, _ in store.users()] == ["annick", "lucie"]
+    store.create_tables()  # a second start changes nothing
+    assert len(store.users()) == 2
+
+
+def test_agents_and_sso_accounts_on_postgresql(postgres_url: str) -> None:
+    """The widened role constraint and SSO identities on the production database, in a
+    schema of their own (the server is shared by the session's tests)."""
+    admin_engine = make_engine(postgres_url)
+    with admin_engine.begin() as connection:
+        connection.execute(text("drop schema if exists console_roles cascade"))
+        connection.execute(text("create schema console_roles"))
+        connection.execute(
+            text(
+                "create table console_roles.staff_users (id serial primary key, username "
+                "varchar(64) not null unique, display_name varchar(64) not null, password_hash "
+                "varchar(255) not null, role varchar(16) not null, active boolean not null, "
+                "created_at timestamptz not null, constraint ck_staff_users_role "
+                "check (role in ('mediator', 'admin')))"
+            )
+        )
+    admin_engine.dispose()
+    separator = "&" if "?" in postgres_url else "?"
+    engine = make_engine(f"{postgres_url}{separator}options=-csearch_path%3Dconsole_roles")
+    with pytest.raises(IntegrityError, match="ck_staff_users_role"):
+        StaffStore(engine).add_user("lucie", "Lucie", PASSWORD, "agent")
+    store = StaffStore(engine)
+    store.create_tables()
+    store.create_tables()
+    assert store.add_user("lucie", "Lucie", PASSWORD, "agent").role is StaffRole.AGENT
+    issuer = "https://sso.departement.example"
+    first = store.sso_user(issuer, "sub-1", "a.martin", "Anne")
+    assert store.sso_user(issuer, "sub-1", "a.martin", "Anne") == first
+    with pytest.raises(ValueError, match="déjà celui"):
+        store.sso_user(issuer, "sub-2", "lucie", "Lucie")
+    token, _ = store.open_session(first)
+    session = store.session(token)
+    assert session is not None and session.user.role is StaffRole.AGENT
+    engine.dispose()

@@ -1,0 +1,81 @@
+"""A real OpenID Connect provider on 127.0.0.1 for the single sign-on tests.
+
+npm's ``oidc-provider`` (``tools/oidc/provider.mjs``, installed into tools/oidc/node_modules
+by ``scripts/oidc.sh``, called here when missing), with one confidential client and a few
+test users, on a free port; stopped on exit.
+
+    with running_oidc_provider(redirect_uri, users, log_path) as provider:
+        provider.issuer, provider.client_id, provider.client_secret
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common.config import PROJECT_ROOT
+from tools.stack import Process, free_port
+
+OIDC_DIR = PROJECT_ROOT / "tools" / "oidc"
+
+
+@dataclass(frozen=True)
+class TestUser:
+    __test__ = False  # not a pytest class
+
+    sub: str
+    password: str
+    claims: dict[str, Any]
+
+
+@dataclass
+class OidcProvider:
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    process: Process
+
+
+def ensure_installed() -> None:
+    if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+        subprocess.run(
+            [str(PROJECT_ROOT / "scripts" / "oidc.sh")], cwd=PROJECT_ROOT, check=True, timeout=600
+        )
+
+
+@contextmanager
+def running_oidc_provider(
+    redirect_uri: str, users: list[TestUser], log_path: Path, port: int | None = None
+) -> Iterator[OidcProvider]:
+    ensure_installed()
+    port = port or free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    client_id = "assistant-console"
+    client_secret = secrets.token_urlsafe(24)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "NODE_ENV": "test",
+        "OIDC_TEST_PORT": str(port),
+        "OIDC_TEST_ISSUER": issuer,
+        "OIDC_TEST_CLIENT_ID": client_id,
+        "OIDC_TEST_CLIENT_SECRET": client_secret,
+        "OIDC_TEST_REDIRECT_URI": redirect_uri,
+        "OIDC_TEST_USERS": json.dumps(
+            [{"sub": u.sub, "password": u.password, "claims": u.claims} for u in users]
+        ),
+    }
+    process = Process("oidc-provider", ["node", str(OIDC_DIR / "provider.mjs")], env, log_path)
+    process.start()
+    try:
+        process.wait_until(f"{issuer}/.well-known/openid-configuration", timeout=60)
+        yield OidcProvider(issuer, client_id, client_secret, redirect_uri, process)
+    finally:
+        process.stop()
