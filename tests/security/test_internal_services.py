@@ -26,7 +26,7 @@ from actions.booking_store import CONFIRMED, BookingStore, get_store
 from common.config import PROJECT_ROOT, ConfigError
 from integrations.settings import Settings
 from rasa_ext.serve import rasa_argv
-from tools.stack import Stack
+from tools.stack import Stack, free_port, procfile_command
 
 pytestmark = [pytest.mark.model, pytest.mark.stack]
 
@@ -259,6 +259,12 @@ def test_no_secret_on_the_command_lines(rasa_stack: Stack):
         assert first[1:3] == [b"-m", module.encode()]
 
 
+@pytest.mark.parametrize("process", ["actions", "rasa", "gateway"])
+def test_procfile_puts_nothing_from_the_environment_on_a_command_line(process: str):
+    """honcho runs each line with sh -c: a ``$VARIABLE`` would land in /proc/<pid>/cmdline."""
+    assert "$" not in " ".join(procfile_command(process))
+
+
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -291,10 +297,26 @@ def test_action_server_will_not_start_without_its_secret():
     result = subprocess.run(
         [sys.executable, "-m", "actions.server"],
         cwd=PROJECT_ROOT,
-        env={**env, "PYTHONPATH": str(PROJECT_ROOT), "ACTIONS_PORT": "9"},
+        env={**env, "PYTHONPATH": str(PROJECT_ROOT), "ACTIONS_PORT": str(free_port())},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 2
     assert "ACTIONS_SECRET is required" in result.stderr
+
+
+def test_rasa_will_not_start_without_the_channel_secret(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAY_CHANNEL_SECRET"}
+    env.update(PYTHONPATH=str(PROJECT_ROOT), RASA_TOKEN="t", ACTIONS_SECRET="s")
+    env.update(RASA_PORT=str(free_port()), DATABASE_URL=f"sqlite:///{tmp_path / 'rasa.db'}")
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa_ext.serve"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "GATEWAY_CHANNEL_SECRET" in result.stdout + result.stderr
