@@ -1,4 +1,7 @@
-"""Gateway overhead: REST round trips through the gateway vs. straight to Rasa.
+"""Gateway overhead: round trips through the gateway vs. straight to Rasa.
+
+"Rasa direct" posts to Rasa's gateway channel with its secret (what the gateway itself
+sends); "through the gateway" posts to the gateway's Rasa-REST compatible webhook.
 
 Starts the real action server and Rasa server on loopback, the gateway in-process on a
 free port (fresh SQLite database), sends a bounded number of messages, prints the
@@ -23,24 +26,28 @@ from common.config import PROJECT_ROOT
 from integrations.app import create_app
 from integrations.settings import Settings
 from rasa_ext.evaluation import load_examples
-from tools.stack import free_port, newest_model, running_stack
+from tools.stack import Stack, free_port, newest_model, running_stack
 
 
-async def run(rasa_url: str, gateway_url: str, texts: list[str], count: int, clients: int) -> None:
+async def run(stack: Stack, gateway_url: str, texts: list[str], count: int, clients: int) -> None:
     async with aiohttp.ClientSession() as session:
 
         async def one(url: str, sender: str, text: str) -> float:
             start = time.perf_counter()
             body = {"sender": sender, "message": text}
-            async with session.post(url, json=body) as response:
+            headers = stack.channel_headers if url == stack.channel_url else None
+            async with session.post(url, json=body, headers=headers) as response:
                 response.raise_for_status()
                 await response.json()
             return time.perf_counter() - start
 
         for i in range(20):  # warm-up
             await one(f"{gateway_url}/webhooks/rest/webhook", "warm", texts[i % len(texts)])
-        for name, base in (("Rasa direct", rasa_url), ("through the gateway", gateway_url)):
-            url = f"{base}/webhooks/rest/webhook"
+        targets = (
+            ("Rasa direct", stack.channel_url),
+            ("through the gateway", f"{gateway_url}/webhooks/rest/webhook"),
+        )
+        for name, url in targets:
             sequential = [
                 await one(url, f"seq-{i % 50}", texts[i % len(texts)]) for i in range(count)
             ]
@@ -73,6 +80,7 @@ async def main(model: Path, count: int, clients: int) -> None:
                 database_url=f"sqlite:///{tmp}/gateway.db",
                 rasa_url=stack.rasa_url,
                 rasa_token=stack.token,
+                gateway_channel_secret=stack.gateway_secret,
                 action_server_url=f"{stack.actions_url}/webhook",
             )
             runner = web.AppRunner(create_app(settings))
@@ -81,7 +89,7 @@ async def main(model: Path, count: int, clients: int) -> None:
             try:
                 print(f"model: {model.name}; {count} messages each")
                 gateway_url = f"http://127.0.0.1:{settings.port}"
-                await run(stack.rasa_url, gateway_url, texts, count, clients)
+                await run(stack, gateway_url, texts, count, clients)
             finally:
                 await runner.cleanup()
 

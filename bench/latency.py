@@ -1,7 +1,8 @@
-"""Latency and throughput of the running assistant: /model/parse and REST round trips.
+"""Latency and throughput of the running assistant: /model/parse and message round trips.
 
 Starts the real action server and Rasa server on loopback, sends a bounded number
-of requests, prints percentiles, stops everything.
+of requests, prints percentiles, stops everything. Messages go through Rasa's
+gateway channel with its secret, as the gateway sends them.
 
     python -m bench.latency [--model PATH] [--requests 300] [--concurrency 4]
 """
@@ -53,7 +54,7 @@ def main(model: Path, count: int, concurrency: int) -> None:
         ) as stack:
             session = requests.Session()
             parse_url = f"{stack.rasa_url}/model/parse?token={stack.token}"
-            rest_url = f"{stack.rasa_url}/webhooks/rest/webhook"
+            rest_url, headers = stack.channel_url, stack.channel_headers
             for text in texts[:20]:  # warm-up
                 session.post(parse_url, json={"text": text}, timeout=30).raise_for_status()
 
@@ -64,19 +65,19 @@ def main(model: Path, count: int, concurrency: int) -> None:
 
             def rest(i: int, sender: str = "bench") -> None:
                 body = {"sender": f"{sender}-{i % 50}", "message": texts[i % len(texts)]}
-                requests.post(rest_url, json=body, timeout=60).raise_for_status()
+                requests.post(rest_url, json=body, headers=headers, timeout=60).raise_for_status()
 
             print(f"model: {model.name}; {count} requests each, sequential")
             describe("/model/parse", [timed(lambda i=i: parse(i)) for i in range(count)])
-            describe("REST round trip", [timed(lambda i=i: rest(i)) for i in range(count)])
+            describe("message round trip", [timed(lambda i=i: rest(i)) for i in range(count)])
 
             start = time.perf_counter()
             with ThreadPoolExecutor(concurrency) as pool:
                 latencies = list(pool.map(lambda i: timed(lambda: rest(i, "load")), range(count)))
             elapsed = time.perf_counter() - start
-            describe(f"REST x{concurrency} concurrent", latencies)
+            describe(f"messages x{concurrency} concurrent", latencies)
             throughput = count / elapsed
-            print(f"REST throughput          {throughput:.1f} messages/s, {concurrency} clients")
+            print(f"throughput               {throughput:.1f} messages/s, {concurrency} clients")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,7 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.rasa_url,
         settings.actions_health_url,
         token=settings.rasa_token,
+        channel_secret=settings.gateway_channel_secret,
         timeout_s=settings.rasa_timeout_s,
         health_timeout_s=settings.health_timeout_s,
     )

@@ -1,4 +1,10 @@
-"""Talking to Rasa through its REST input channel, and probing Rasa and the action server."""
+"""Talking to Rasa through the gateway's own input channel; probing Rasa and the action server.
+
+Rasa's only input channel is ``rasa_ext/gateway_channel.py`` (``bot/credentials.yml``):
+``POST /webhooks/gateway/webhook`` with the ``X-Gateway-Secret`` header, so no other
+process can hand Rasa a message with identity metadata. The tracker API calls carry
+``RASA_TOKEN``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ from urllib.parse import quote
 import aiohttp
 
 log = logging.getLogger(__name__)
+
+GATEWAY_CHANNEL_PATH = "/webhooks/gateway/webhook"
+GATEWAY_SECRET_HEADER = "X-Gateway-Secret"
 
 
 class RasaUnavailable(Exception):
@@ -22,6 +31,7 @@ class RasaClient:
         rasa_url: str,
         actions_health_url: str,
         token: str | None = None,
+        channel_secret: str = "",
         timeout_s: float = 30.0,
         health_timeout_s: float = 3.0,
     ) -> None:
@@ -29,22 +39,25 @@ class RasaClient:
         self._rasa_url = rasa_url.rstrip("/")
         self._actions_health_url = actions_health_url
         self._token = token
+        self._channel_headers = {GATEWAY_SECRET_HEADER: channel_secret}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._health_timeout = aiohttp.ClientTimeout(total=health_timeout_s)
 
     async def send(
         self, sender: str, text: str, metadata: dict[str, Any], input_channel: str
     ) -> list[dict[str, Any]]:
-        """One user message through Rasa's REST channel; the bot's messages."""
+        """One user message through Rasa's gateway channel; the bot's messages."""
         body = {
             "sender": sender,
             "message": text,
             "metadata": metadata,
             "input_channel": input_channel,
         }
-        url = f"{self._rasa_url}/webhooks/rest/webhook"
+        url = f"{self._rasa_url}{GATEWAY_CHANNEL_PATH}"
         try:
-            async with self._session.post(url, json=body, timeout=self._timeout) as response:
+            async with self._session.post(
+                url, json=body, headers=self._channel_headers, timeout=self._timeout
+            ) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"Rasa answered HTTP {response.status}")
                 answer = await response.json(content_type=None)

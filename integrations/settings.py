@@ -134,6 +134,9 @@ class Settings:
     # Optional: with it /health asks Rasa's /status (model loaded), without it Rasa's "/".
     rasa_token: str | None = None
     action_server_url: str = "http://127.0.0.1:5055/webhook"
+    # Sent in X-Gateway-Secret to Rasa's gateway channel (rasa_ext/gateway_channel.py);
+    # required by from_env (GATEWAY_CHANNEL_SECRET).
+    gateway_channel_secret: str = ""
     rasa_timeout_s: float = 30.0
     health_timeout_s: float = 3.0
     max_message_chars: int = 2000
@@ -189,6 +192,7 @@ class Settings:
             database_url=database_url(),
             rasa_url=_http_url("RASA_URL", env_str("RASA_URL", "http://127.0.0.1:5005")),
             rasa_token=env_str("RASA_TOKEN", "") or None,
+            gateway_channel_secret=env_str("GATEWAY_CHANNEL_SECRET"),
             action_server_url=_http_url(
                 "ACTION_SERVER_URL", env_str("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
             ),

@@ -8,7 +8,8 @@ set -a
 # shellcheck disable=SC1091
 [ -f .env ] && . ./.env
 # Secrets generated on first run for a local installation, never committed.
-for secret in RASA_TOKEN_GENERATED CONSOLE_ADMIN_PASSWORD_GENERATED; do
+for secret in RASA_TOKEN_GENERATED ACTIONS_SECRET_GENERATED GATEWAY_CHANNEL_SECRET_GENERATED \
+  CONSOLE_ADMIN_PASSWORD_GENERATED; do
   if ! grep -qs "^$secret=" var/secrets.env; then
     (umask 077; printf '%s=%s\n' "$secret" "$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')" \
       >> var/secrets.env)
@@ -17,6 +18,10 @@ done
 # shellcheck disable=SC1091
 . var/secrets.env
 : "${RASA_TOKEN:=$RASA_TOKEN_GENERATED}"
+# Rasa sends ACTIONS_SECRET to the action server (bot/endpoints.yml); the gateway sends
+# GATEWAY_CHANNEL_SECRET to Rasa's gateway channel (bot/credentials.yml).
+: "${ACTIONS_SECRET:=$ACTIONS_SECRET_GENERATED}"
+: "${GATEWAY_CHANNEL_SECRET:=$GATEWAY_CHANNEL_SECRET_GENERATED}"
 # First console account "admin" (created only while no staff account exists).
 : "${CONSOLE_ADMIN_PASSWORD:=$CONSOLE_ADMIN_PASSWORD_GENERATED}"
 : "${DATABASE_URL:=sqlite:///$ROOT/var/assistant.db}"

@@ -7,6 +7,7 @@ several checkouts or developers do not train into the same folder at once.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from tools.stack import Stack, running_stack, train
 
 os.environ.setdefault("TZ", "Europe/Paris")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# Required by the gateway's settings; scripts/test.sh (env.sh) sets it, a bare pytest not.
+os.environ.setdefault("GATEWAY_CHANNEL_SECRET", secrets.token_hex(24))
 
 
 @pytest.fixture(scope="session")

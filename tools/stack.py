@@ -1,12 +1,16 @@
 """Train the model and start the Rasa server and the action server as real processes.
 
 Used by the test suite (once per session) and by the benchmarks, so that both
-exercise the assistant exactly as ``make run`` starts it.
+exercise the assistant exactly as ``make run`` starts it: the commands are the
+``Procfile``'s (``python -m actions.server``, ``python -m rasa_ext.serve``), and the
+token and the two shared secrets go by environment, never on a command line.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import shlex
 import socket
 import subprocess
 import sys
@@ -21,13 +25,24 @@ import requests
 
 from common.config import PROJECT_ROOT
 
-BIN = Path(sys.executable).parent
+PROCFILE = PROJECT_ROOT / "Procfile"
+GATEWAY_CHANNEL_PATH = "/webhooks/gateway/webhook"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def procfile_command(process: str) -> list[str]:
+    """The command the Procfile runs for ``process``, with this interpreter for ``python``."""
+    for line in PROCFILE.read_text(encoding="utf-8").splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            args = shlex.split(command)
+            return [sys.executable if args[0] == "python" else args[0], *args[1:]]
+    raise KeyError(f"no {process!r} process in {PROCFILE}")
 
 
 def train(model_dir: Path, log_path: Path) -> Path:
@@ -102,6 +117,9 @@ class Stack:
     rasa_url: str
     actions_url: str
     token: str
+    # X-Action-Secret (Rasa → action server) and X-Gateway-Secret (gateway → Rasa).
+    actions_secret: str
+    gateway_secret: str
     database_url: str
     env: dict[str, str]
     rasa: Process
@@ -110,15 +128,24 @@ class Stack:
     def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None, timeout: float = 30
     ) -> list[dict[str, Any]]:
-        """One message through Rasa's REST channel; returns the bot's replies."""
+        """One message through Rasa's gateway channel, as the gateway sends it; the replies."""
         body: dict[str, Any] = {"sender": sender, "message": text}
         if metadata is not None:
             body["metadata"] = metadata
         response = requests.post(
-            f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=timeout
+            self.channel_url, json=body, headers=self.channel_headers, timeout=timeout
         )
         response.raise_for_status()
         return response.json()
+
+    @property
+    def channel_url(self) -> str:
+        """Rasa's gateway channel; post with ``channel_headers``."""
+        return f"{self.rasa_url}{GATEWAY_CHANNEL_PATH}"
+
+    @property
+    def channel_headers(self) -> dict[str, str]:
+        return {"X-Gateway-Secret": self.gateway_secret}
 
     def parse(self, text: str) -> dict[str, Any]:
         response = requests.post(
@@ -145,48 +172,38 @@ def running_stack(
     model: Path,
     database_url: str,
     log_dir: Path,
-    token: str = "test-token",
+    token: str | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """Start the action server and the Rasa server on free ports; stop them on exit."""
+    """Start the action server and the Rasa server on free ports; stop them on exit.
+
+    ``token`` (Rasa's API) and the two shared secrets are random unless given.
+    """
     rasa_port, actions_port = free_port(), free_port()
+    token = token or secrets.token_hex(24)
+    actions_secret, gateway_secret = secrets.token_hex(24), secrets.token_hex(24)
     env = {
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),
         "DATABASE_URL": database_url,
+        "ACTIONS_HOST": "127.0.0.1",
+        "ACTIONS_PORT": str(actions_port),
+        "ACTIONS_SECRET": actions_secret,
         "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "RASA_HOST": "127.0.0.1",
+        "RASA_PORT": str(rasa_port),
+        "RASA_MODEL": str(model),
         "RASA_TOKEN": token,
+        "RASA_ENDPOINTS": "bot/endpoints.yml",
+        "RASA_CREDENTIALS": "bot/credentials.yml",
+        "GATEWAY_CHANNEL_SECRET": gateway_secret,
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "TZ": "Europe/Paris",
         "RASA_TELEMETRY_ENABLED": "false",
         **(extra_env or {}),
     }
-    actions = Process(
-        "action server",
-        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-        env,
-        log_dir / "actions.log",
-    )
-    rasa = Process(
-        "rasa server",
-        [
-            str(BIN / "rasa"),
-            "run",
-            "--enable-api",
-            "--auth-token",
-            token,
-            "--port",
-            str(rasa_port),
-            "--model",
-            str(model),
-            "--endpoints",
-            "bot/endpoints.yml",
-            "--credentials",
-            "bot/credentials.yml",
-        ],
-        env,
-        log_dir / "rasa.log",
-    )
+    actions = Process("action server", procfile_command("actions"), env, log_dir / "actions.log")
+    rasa = Process("rasa server", procfile_command("rasa"), env, log_dir / "rasa.log")
     with ExitStack() as stack:
         for process in (actions, rasa):
             process.start()
@@ -199,6 +216,8 @@ def running_stack(
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             actions_url=f"http://127.0.0.1:{actions_port}",
             token=token,
+            actions_secret=actions_secret,
+            gateway_secret=gateway_secret,
             database_url=database_url,
             env=env,
             rasa=rasa,

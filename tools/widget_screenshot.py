@@ -65,6 +65,7 @@ def main() -> None:
                 database_url=database_url,
                 rasa_url=stack.rasa_url,
                 rasa_token=stack.token,
+                gateway_channel_secret=stack.gateway_secret,
                 action_server_url=f"{stack.actions_url}/webhook",
             )
             asyncio.run(shoot(settings, args.out))

@@ -71,6 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, baseline_model: Path) -> Ite
             database_url=database_url,
             rasa_url=stack.rasa_url,
             rasa_token=stack.token,
+            gateway_channel_secret=stack.gateway_secret,
             action_server_url=f"{stack.actions_url}/webhook",
             rasa_timeout_s=60,
             admin=AdminSettings(project_dir=project, models_dir=models, tolerance=0.02),

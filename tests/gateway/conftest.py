@@ -41,6 +41,7 @@ def stack_settings(base_settings: Settings, rasa_stack: Stack) -> Settings:
         base_settings,
         rasa_url=rasa_stack.rasa_url,
         rasa_token=rasa_stack.token,
+        gateway_channel_secret=rasa_stack.gateway_secret,
         action_server_url=f"{rasa_stack.actions_url}/webhook",
     )
 

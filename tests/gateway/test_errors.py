@@ -104,7 +104,7 @@ async def test_action_server_down_gives_a_polite_answer(
         return web.json_response([])
 
     fake_rasa = web.Application()
-    fake_rasa.router.add_post("/webhooks/rest/webhook", rasa_rest)
+    fake_rasa.router.add_post("/webhooks/gateway/webhook", rasa_rest)
     server = await aiohttp_server(fake_rasa)
     settings = dataclasses.replace(base_settings, rasa_url=str(server.make_url("")).rstrip("/"))
     client = await gateway_client(settings)

@@ -162,7 +162,9 @@ async def test_recovers_when_rasa_comes_back(
                 request.method,
                 f"{rasa_stack.rasa_url}{request.path_qs}",
                 data=await request.read(),
-                headers={"Content-Type": request.content_type},
+                headers={
+                    h: request.headers.get(h, "") for h in ("Content-Type", "X-Gateway-Secret")
+                },
             ) as upstream:
                 return web.Response(
                     status=upstream.status,

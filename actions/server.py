@@ -1,0 +1,107 @@
+"""``python -m actions.server``: the rasa_sdk action server, on loopback, behind a secret.
+
+``rasa run actions`` listens on every interface and runs any action for anyone who
+posts a tracker, with whatever metadata (channel, user id) the tracker claims. This
+launcher serves the same app (``rasa_sdk.endpoint.create_app`` over ``actions/``) on
+``ACTIONS_HOST`` (127.0.0.1) : ``ACTIONS_PORT`` (5055) and refuses every call but
+``GET /health`` unless its ``X-Action-Secret`` header equals ``ACTIONS_SECRET``. Rasa
+sends the header (``bot/endpoints.yml``, ``action_endpoint.headers``).
+
+Variables: ``ACTIONS_SECRET`` (required), ``ACTIONS_HOST``, ``ACTIONS_PORT``,
+``LOG_LEVEL``, ``ACTION_SERVER_SANIC_WORKERS`` (rasa_sdk's, default 1).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import sys
+from dataclasses import dataclass
+
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from common.config import ConfigError, env_int, env_str
+
+SECRET_HEADER = "X-Action-Secret"
+OPEN_PATHS = frozenset({"/health"})
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ActionServerSettings:
+    secret: str
+    host: str = "127.0.0.1"
+    port: int = 5055
+
+    @classmethod
+    def from_env(cls) -> ActionServerSettings:
+        return cls(
+            secret=env_str("ACTIONS_SECRET"),
+            host=env_str("ACTIONS_HOST", "127.0.0.1"),
+            port=env_int("ACTIONS_PORT", 5055, minimum=1),
+        )
+
+
+def secret_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a header value with the configured secret."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
+def require_secret(app: Sanic, secret: str) -> None:
+    """Refuse every request but ``OPEN_PATHS`` without the right ``X-Action-Secret``."""
+    if not secret:
+        raise ConfigError("ACTIONS_SECRET is required")
+
+    @app.middleware("request")
+    async def check_secret(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS:
+            return None
+        given = request.headers.get(SECRET_HEADER)
+        if secret_matches(given, secret):
+            return None
+        log.warning("refused %s %s: %s", request.method, request.path, "no or wrong secret")
+        if given is None:
+            body = {"error": "Secret du serveur d'actions manquant.", "code": "missing_secret"}
+            return response.json(body, status=401)
+        body = {"error": "Secret du serveur d'actions invalide.", "code": "invalid_secret"}
+        return response.json(body, status=403)
+
+
+def create_app(secret: str) -> Sanic:
+    """The rasa_sdk app over ``actions/``, with the secret check in front of it."""
+    from rasa_sdk.endpoint import create_app as create_sdk_app
+
+    # No CORS: no browser ever calls the action server.
+    app = create_sdk_app("actions", cors_origins="")
+    require_secret(app, secret)
+    return app
+
+
+def main() -> int:
+    from rasa_sdk import utils
+    from rasa_sdk.plugin import plugin_manager
+
+    level = env_str("LOG_LEVEL", "INFO").upper()
+    utils.configure_colored_logging(level)
+    utils.update_sanic_log_level()
+    try:
+        settings = ActionServerSettings.from_env()
+    except ConfigError as err:
+        print(f"action server: configuration error: {err}", file=sys.stderr)
+        return 2
+    app = create_app(settings.secret)
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    log.info("action server listening on http://%s:%s", settings.host, settings.port)
+    app.run(settings.host, settings.port, workers=utils.number_of_sanic_workers())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

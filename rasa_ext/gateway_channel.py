@@ -1,0 +1,139 @@
+"""Rasa input channel of the gateway: the only way in for messages, behind a shared secret.
+
+Rasa's stock REST channel takes ``metadata`` (channel, user id, role) from whoever
+posts, so any local process could speak as an agent. This channel is the same
+request and answer as the REST one, but it refuses (401 / 403, before anything
+reaches the tracker) every request whose ``X-Gateway-Secret`` header is not the
+secret of ``bot/credentials.yml`` (``secret: ${GATEWAY_CHANNEL_SECRET}``), which
+only the gateway (``integrations/rasa_client.py``) knows.
+
+    POST /webhooks/gateway/webhook
+    X-Gateway-Secret: <GATEWAY_CHANNEL_SECRET>
+    {"sender": "web:abc", "message": "bonjour", "metadata": {...}, "input_channel": "web"}
+    → [{"recipient_id": "web:abc", "text": "..."}, ...]
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import inspect
+import json
+import logging
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+SECRET_HEADER = "X-Gateway-Secret"
+SECRET_VARIABLE = "GATEWAY_CHANNEL_SECRET"
+
+log = logging.getLogger(__name__)
+
+
+def secret_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a header value with the configured secret."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
+def _error(status: int, message: str, code: str) -> HTTPResponse:
+    return response.json({"error": message, "code": code}, status=status)
+
+
+class BadRequest(ValueError):
+    """The body is not the message the gateway sends; ``str()`` is the French reason."""
+
+
+def parse_body(raw: bytes) -> tuple[str, str, dict[str, Any] | None, str]:
+    """``(sender, message, metadata, input_channel)`` of a request body, or BadRequest."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BadRequest("Le corps de la requête n'est pas du JSON valide.") from err
+    if not isinstance(body, dict):
+        raise BadRequest("Le corps de la requête doit être un objet JSON.")
+    sender, message = body.get("sender"), body.get("message")
+    metadata, channel = body.get("metadata"), body.get("input_channel")
+    if not isinstance(sender, str) or not sender:
+        raise BadRequest("Le champ « sender » est obligatoire (texte).")
+    if not isinstance(message, str):
+        raise BadRequest("Le champ « message » est obligatoire (texte).")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest("Le champ « metadata » doit être un objet JSON.")
+    if channel is not None and not isinstance(channel, str):
+        raise BadRequest("Le champ « input_channel » doit être un texte.")
+    return sender, message, metadata, channel or GatewayInput.name()
+
+
+class GatewayInput(InputChannel):
+    """``/webhooks/gateway/webhook``: the gateway's messages, with its identity metadata."""
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise RasaException(
+                f"The gateway input channel needs a secret: set {SECRET_VARIABLE}"
+                " (bot/credentials.yml: secret: ${" + SECRET_VARIABLE + "})"
+            )
+        self._secret = secret
+
+    @classmethod
+    def name(cls) -> str:
+        return "gateway"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GatewayInput:
+        secret = (credentials or {}).get("secret")
+        return cls(secret.strip() if isinstance(secret, str) else "")
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        module = inspect.getmodule(self)
+        webhook = Blueprint(
+            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
+        )
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            refused = self._refusal(request)
+            if refused is not None:
+                return refused
+            try:
+                sender, text, metadata, input_channel = parse_body(request.body)
+            except BadRequest as err:
+                return _error(400, str(err), "bad_request")
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender,
+                        input_channel=input_channel,
+                        metadata=metadata,
+                    )
+                )
+            except CancelledError:
+                log.error("gateway message timed out: %r", copy.deepcopy(text)[:200])
+            except Exception:
+                log.exception("gateway message failed: %r", copy.deepcopy(text)[:200])
+            return response.json(collector.messages)
+
+        return webhook
+
+    def _refusal(self, request: Request) -> HTTPResponse | None:
+        """A 401 / 403 answer when the request does not carry the gateway's secret."""
+        given = request.headers.get(SECRET_HEADER)
+        if secret_matches(given, self._secret):
+            return None
+        log.warning("refused a message on the gateway channel from %s", request.ip)
+        if given is None:
+            return _error(401, "Secret du canal de la passerelle manquant.", "missing_secret")
+        return _error(403, "Secret du canal de la passerelle invalide.", "invalid_secret")
