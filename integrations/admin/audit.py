@@ -86,8 +86,9 @@ def strip_text_before(engine: Engine, cutoff: datetime) -> int:
     A cursor in ``admin_state`` remembers the last entry done, so that each run only
     reads the entries that have come of age since. 0 while the tables do not exist.
     """
-    if not inspect(engine).has_table(AuditRow.__tablename__):
-        return 0
+    found = inspect(engine)
+    if not (found.has_table(AuditRow.__tablename__) and found.has_table(StateRow.__tablename__)):
+        return 0  # the admin area has not created (all) its tables yet
     sessions = make_session_factory(engine)
     with session_scope(sessions) as session:
         state = session.get(StateRow, AUDIT_CURSOR)
