@@ -3,6 +3,6 @@
     service.py    find / export / erase everything stored about one person
     web.py        the DPO's page /console/admin/privacy (admin role)
     __main__.py   python -m integrations.privacy find|export|erase
-
-The register of processings (purpose, legal basis, retention) is ``data/privacy.yml``.
+    register.py   the register of processings of ``data/privacy.yml`` (purpose, legal
+                  basis, data, recipients, retention filled from the settings)
 """
