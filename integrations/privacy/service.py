@@ -76,6 +76,8 @@ class PrivacyError(ValueError):
         self.reason = reason
 
 
+# Shorter channel ids are never looked for in free text (audit details).
+QUOTABLE_CHARS = 8
 _EMAIL = re.compile(r"[^@\s]{1,200}@[^@\s]{1,200}\.[^@\s]{2,30}")
 _MATRIX = re.compile(r"@[^:\s]{1,200}:[A-Za-z0-9.\-\[\]:]{1,200}")
 
@@ -122,6 +124,13 @@ class Person:
             return phone_spellings(self.value)
         return [self.value]
 
+    @property
+    def quotable(self) -> bool:
+        """Whether free texts are searched for it: phones and e-mails are written in
+        messages and notes; channel ids are matched on their columns only, and a short
+        one would match unrelated text."""
+        return self.kind in (Kind.PHONE, Kind.EMAIL) or len(self.value) >= QUOTABLE_CHARS
+
 
 def _national_phone(value: str) -> str:
     digits = re.sub(r"\D", "", value)
@@ -144,8 +153,14 @@ def phone_spellings(national: str) -> list[str]:
     return spellings
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text or "")
+def _national_digits(text: str) -> str:
+    """The digits of ``text``, +33 / 0033 numbers written as national ones (06…)."""
+    digits = re.sub(r"\D", "", text or "")
+    if digits.startswith("0033"):
+        return "0" + digits[4:]
+    if digits.startswith("33") and len(digits) == 11:
+        return "0" + digits[2:]
+    return digits
 
 
 def _escape_like(value: str) -> str:
@@ -242,10 +257,13 @@ def collect(connection: Connection, person: Person) -> Findings:
     in_conversations = (
         HandoffNote.conversation_id.in_(conversation_ids) if conversation_ids else false()
     )
+    quoting = (
+        _quotes(HandoffNote.text, person) if person.kind in (Kind.PHONE, Kind.EMAIL) else false()
+    )
     found.notes = _rows(
         connection,
         select(HandoffNote.__table__)
-        .where(or_(in_conversations, _quotes(HandoffNote.text, person)))
+        .where(or_(in_conversations, quoting))
         .order_by(HandoffNote.id),
     )
     found.tickets = [
@@ -297,10 +315,15 @@ def _conversation_ids(connection: Connection, person: Person) -> list[int]:
 
 
 def _ticket_names(ticket: dict[str, Any], person: Person) -> bool:
+    """Whether a ticket's contact or text gives this phone number or e-mail address."""
     contact, text = ticket["contact"] or "", ticket["text"] or ""
     if person.kind is Kind.PHONE:
-        return person.value in _digits(contact) or any(p in text for p in person.patterns())
-    return person.value.lower() in f"{contact}\n{text}".lower()
+        return person.value in _national_digits(contact) or any(
+            p in text for p in person.patterns()
+        )
+    if person.kind is Kind.EMAIL:
+        return person.value in f"{contact}\n{text}".lower()
+    return False
 
 
 def _inbox(connection: Connection, found: Findings) -> None:
@@ -329,7 +352,7 @@ def _audit(connection: Connection, found: Findings) -> None:
         return
     message_ids = {m["id"] for m in found.messages}
     item_ids = {i["id"] for i in found.inbox_items}
-    spellings = [p.lower() for p in found.person.patterns()]
+    spellings = [p.lower() for p in found.person.patterns()] if found.person.quotable else []
     for entry in _rows(connection, select(AuditRow.__table__).order_by(AuditRow.id)):
         detail = entry["detail"] or {}
         text = json.dumps(detail, ensure_ascii=False).lower()
@@ -438,7 +461,7 @@ def _erase_inbox_hits(connection: Connection, found: Findings) -> None:
 
 def _strip_audit(connection: Connection, found: Findings) -> None:
     """Audit entries keep who, when and what kind, not what quoted the person."""
-    spellings = [p.lower() for p in found.person.patterns()]
+    spellings = [p.lower() for p in found.person.patterns()] if found.person.quotable else []
     for entry in found.audit_entries:
         detail = {
             name: value

@@ -143,6 +143,12 @@ def test_a_phone_number_finds_what_quotes_it_in_any_spelling(
     found = Privacy(engine).find(Person.parse("phone", "+33 6 12 34 56 78"), "dpo")
     assert [c["key"] for c in found.conversations] == [f"web:{MARIE}"]
     assert len(found.tickets) == 1 and len(found.notes) == 1
+    # A ticket left from another conversation with the number written another way.
+    third, _, _ = conversation(engine, "troisieme-appareil", "bonjour")
+    HandoffStore(engine).add_ticket(third, "web", "+33 6 12 34 56 78", "c'est encore moi")
+    found = Privacy(engine).find(Person.parse("phone", PHONE), "dpo")
+    assert [t["contact"] for t in found.tickets] == ["06.12.34.56.78", "+33 6 12 34 56 78"]
+    assert {c["key"] for c in found.conversations} == {f"web:{MARIE}", "web:troisieme-appareil"}
     assert Privacy(engine).find(Person.parse("phone", "0299999999"), "dpo").total == 0
 
 
@@ -202,6 +208,14 @@ def test_erasing_an_agent_removes_their_bookings_and_slots(
         slots = connection.execute(select(func.count(SlotRow.id))).scalar_one()
     assert slots == 4  # Yann's hour, four quarters
     assert counts_of(engine, Person.parse("telegram", "100000002"))["bookings"] == 1
+
+
+def test_a_short_channel_id_is_not_looked_for_in_free_text(
+    engine: Engine, people: dict[str, int]
+) -> None:
+    AuditLog(engine).record("admin", "model.train", model=1, reason="essai 1")
+    found = Privacy(engine).find(Person.parse("web", "1"), "dpo")
+    assert found.total == 0
 
 
 @pytest.mark.parametrize(
