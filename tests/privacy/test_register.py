@@ -43,4 +43,4 @@ def test_the_retention_written_is_the_retention_configured() -> None:
     assert "400 jours" in by_id["staff_accounts_audit"]
 
     notice = " ".join(load_config(settings).privacy.paragraphs)
-    assert "vos messages 45 jours" in notice and "60 jours au plus" in notice
+    assert "vos messages 45 jours" in notice and "votre message, 60 jours au plus" in notice
