@@ -3,7 +3,9 @@
     python -m integrations.privacy find --phone "06 12 34 56 78"
     python -m integrations.privacy export --email marie@example.fr [--output donnees.json]
     python -m integrations.privacy erase --web 3f1c… [--yes]
-    (one of --web, --phone, --email, --telegram, --matrix)
+    (one of --web, --phone, --email, --telegram, --matrix; "-" reads the identifier
+    from standard input, so that it appears neither in the process list nor in the
+    shell's history: echo "06 12 34 56 78" | python -m integrations.privacy find --phone -)
 
 Settings come from the environment like the gateway's (``.env.example``); ``--by``
 names the person in the audit log (default: the system user, "cli:<login>"). Without
@@ -59,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _person(args: argparse.Namespace) -> Person:
     kind = next(k for k in Kind if getattr(args, str(k)) is not None)
-    return Person.parse(str(kind), getattr(args, str(kind)))
+    value = getattr(args, str(kind))
+    if value == "-":
+        value = sys.stdin.readline()
+    return Person.parse(str(kind), value)
 
 
 def _print_counts(counts: dict[str, int]) -> None:

@@ -7,6 +7,7 @@ found, exported or erased.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -249,6 +250,11 @@ def test_the_cli_finds_exports_and_erases(
     target = tmp_path / "export.json"
     assert cli(["export", "--phone", PHONE, "--output", str(target)]) == 0
     assert json.loads(target.read_text(encoding="utf-8"))["counts"]["tickets"] == 1
+
+    # "-": the identifier from standard input, out of the process list.
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{MARIE}\n"))
+    assert cli(["find", "--web", "-"]) == 0
+    assert f"conversation web:{MARIE}" in capsys.readouterr().out
 
     monkeypatch.setattr("builtins.input", lambda _prompt: "non")
     assert cli(["erase", "--web", MARIE]) == 1
