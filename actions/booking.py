@@ -19,6 +19,11 @@ Flow (rules in ``bot/rules/booking.yml``)::
 
 Only agents of the directory book, and every query is filtered on the agent's id:
 nobody sees, cancels or moves another agent's booking.
+
+A ``choose_option`` payload is only a request: the options this conversation offered
+are kept in the ``booking_offered`` slot, and at confirmation the option is checked
+again (offered, in the future, within the site's hours, large enough; free is the
+database's ``UNIQUE`` slot rows). A forged option is refused and nothing is saved.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.agents import channel_identity
-from actions.booking_rules import check_attendees, check_when
+from actions.booking_rules import check_attendees, check_option, check_when
 from actions.booking_store import (
     Agent,
     Booking,
@@ -194,6 +199,7 @@ def reset_events() -> list[EventType]:
             "booking_option",
             "booking_ref",
             "booking_choices",
+            "booking_offered",
         )
     ]
 
@@ -371,6 +377,7 @@ class ActionBookingPropose(Action):
                 SlotSet("booking_step", STEP_CONFIRM),
                 SlotSet("booking_action", BOOK),
                 SlotSet("booking_option", option.token()),
+                SlotSet("booking_offered", [option.token()]),
             ]
         return offer_alternatives(dispatcher, alternatives, BOOK, site)
 
@@ -398,6 +405,7 @@ def offer_alternatives(
         SlotSet("booking_step", None),
         SlotSet("booking_action", action),
         SlotSet("booking_choices", [o.token() for o in alternatives]),
+        SlotSet("booking_offered", [o.token() for o in alternatives]),
     ]
 
 
@@ -426,6 +434,49 @@ def ask_confirmation(
         SlotSet("booking_action", action),
         SlotSet("booking_option", option.token()),
     ]
+
+
+NOT_OFFERED = (
+    "Ce créneau ne fait pas partie de ceux que je vous ai proposés : je n'ai rien "
+    "réservé. Choisissez l'un des boutons ou demandez-moi un autre horaire."
+)
+
+
+def offered(tracker: Tracker) -> list[str]:
+    """The options (tokens) this conversation offered: the proposal and the alternatives."""
+    value = tracker.get_slot("booking_offered")
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def refusal(
+    tracker: Tracker,
+    token: str,
+    site: Site | None,
+    start_utc: datetime,
+    end_utc: datetime,
+    attendees: int | None,
+) -> str | None:
+    """Why the option about to be saved must not be, whatever the client sent; or None."""
+    if token not in offered(tracker):
+        return NOT_OFFERED
+    room_id = token.split("|", 1)[0]
+    room = site.room(room_id) if site is not None else None
+    if site is None or room is None:
+        problem: str | None = "Je ne connais pas cette salle sur ce site."
+    else:
+        problem = check_option(
+            start_utc,
+            end_utc,
+            now(),
+            site.opening_hours,
+            site.name,
+            room.name,
+            room.capacity,
+            attendees,
+        )
+    if problem is None:
+        return None
+    return f"{problem} Je n'ai rien réservé : demandez-moi un autre créneau."
 
 
 class ActionBookingChoose(AgentAction):
@@ -458,6 +509,9 @@ class ActionBookingChoose(AgentAction):
         token = parse_token(str(choice))
         if token is None:
             dispatcher.utter_message(response="utter_booking_choice_unknown")
+            return []
+        if str(choice) not in offered(tracker):
+            dispatcher.utter_message(text=NOT_OFFERED)
             return []
         room_id, start_utc = token
         attendees = tracker.get_slot("booking_attendees")
@@ -540,7 +594,8 @@ class ActionBookingAnswer(AgentAction):
 
     @staticmethod
     def book(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> list[EventType]:
-        token = parse_token(tracker.get_slot("booking_option") or "")
+        chosen = tracker.get_slot("booking_option") or ""
+        token = parse_token(chosen)
         duration = tracker.get_slot("booking_duration")
         attendees = tracker.get_slot("booking_attendees")
         if token is None or duration is None or attendees is None:
@@ -548,17 +603,15 @@ class ActionBookingAnswer(AgentAction):
             return reset_events()
         room_id, start_utc = token
         end_utc = start_utc + timedelta(minutes=float(duration))
-        clock = now()
-        if start_utc <= clock:
-            dispatcher.utter_message(
-                text="Ce créneau est passé entre-temps : je n'ai rien "
-                "réservé. Demandez-moi un autre horaire."
-            )
+        site = store().site(tracker.get_slot("site") or "")
+        problem = refusal(tracker, chosen, site, start_utc, end_utc, int(attendees))
+        if problem:
+            dispatcher.utter_message(text=problem)
             return reset_events()
+        clock = now()
         visio = provider_from_env().create("Réunion", start_utc, end_utc)
         outcome = store().book(agent.id, room_id, start_utc, end_utc, int(attendees), visio, clock)
         if outcome.booking is None:
-            site = store().site(tracker.get_slot("site") or "")
             return offer_alternatives(dispatcher, outcome.alternatives, BOOK, site)
         booking = outcome.booking
         dispatcher.utter_message(
@@ -586,13 +639,19 @@ class ActionBookingAnswer(AgentAction):
 
     @staticmethod
     def move(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> list[EventType]:
-        token = parse_token(tracker.get_slot("booking_option") or "")
+        chosen = tracker.get_slot("booking_option") or ""
+        token = parse_token(chosen)
         booking = store().get(agent.id, int(tracker.get_slot("booking_ref") or 0))
         if token is None or booking is None:
             dispatcher.utter_message(response="utter_booking_not_found")
             return reset_events()
         room_id, start_utc = token
         end_utc = start_utc + (booking.end_utc - booking.start_utc)
+        site = store().site(booking.site)
+        problem = refusal(tracker, chosen, site, start_utc, end_utc, booking.attendees)
+        if problem:
+            dispatcher.utter_message(text=problem.replace("rien réservé", "rien changé"))
+            return reset_events()
         outcome = store().move(agent.id, booking.id, room_id, start_utc, end_utc, now())
         if outcome.booking is None:
             if not outcome.alternatives and store().get(agent.id, booking.id) is None:
@@ -732,7 +791,10 @@ async def propose_move(
     end_utc = start_utc + timedelta(minutes=duration)
     same = Option(booking.room_id, booking.room_name, site.name, start_utc, end_utc)
     if store().is_free(booking.room_id, start_utc, end_utc, ignore_booking=booking.id):
-        return ask_confirmation(dispatcher, same, MOVE, booking.attendees, booking)
+        return [
+            *ask_confirmation(dispatcher, same, MOVE, booking.attendees, booking),
+            SlotSet("booking_offered", [same.token()]),
+        ]
     alternatives = store().alternatives(
         site,
         start_utc,

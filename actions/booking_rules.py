@@ -156,3 +156,39 @@ def check_attendees(
             "réduisez le nombre de participants ou choisissez un autre site.",
         )
     return None
+
+
+def check_option(
+    start_utc: datetime,
+    end_utc: datetime,
+    now: datetime,
+    opening_hours: str,
+    site: str,
+    room_name: str,
+    capacity: int,
+    attendees: int | None,
+) -> str | None:
+    """Why a room at a time cannot be booked, whatever the client sent; None when it can.
+
+    Checked again at confirmation because a button payload is only a request: it may
+    name a time never offered, already past, outside the site's hours (public holidays
+    closed) or a room too small.
+    """
+    if start_utc <= now:
+        return "Ce créneau est déjà passé."
+    if start_utc > now + timedelta(days=MAX_DAYS_AHEAD):
+        return "Je ne peux pas réserver plus d'un an à l'avance."
+    minutes = (end_utc - start_utc).total_seconds() / 60
+    if not MIN_DURATION <= minutes <= MAX_DURATION:
+        return "La durée doit être comprise entre 15 minutes et 10 heures."
+    if not is_open(opening_hours, start_utc, end_utc):
+        holidays = ", et fermé les jours fériés" if "PH off" in opening_hours else ""
+        return (
+            f"Le site de {site} n'est pas ouvert sur tout ce créneau : il est ouvert "
+            f"{describe_hours(opening_hours)}{holidays}."
+        )
+    if attendees is None or attendees < 1:
+        return "Il faut au moins une personne."
+    if attendees > capacity:
+        return f"La salle « {room_name} » accueille {capacity} personnes au plus, pas {attendees}."
+    return None

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -25,10 +24,9 @@ from integrations.errors import ApiError
 from integrations.forwarded import forwarded_middleware
 from integrations.gateway import Gateway
 from integrations.rasa_client import RasaClient
+from integrations.retention import retention_ctx
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, Settings
 from integrations.store import Store
-from integrations.tasks import background
-from integrations.tracker_events import delete_tracker_events
 
 log = logging.getLogger(__name__)
 
@@ -147,44 +145,6 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.STORE] = store
     yield
     engine.dispose()
-
-
-RETENTION_CHECK_S = 3600.0
-
-
-async def purge_expired(app: web.Application) -> int:
-    """Apply the retention period to the gateway's messages and to Rasa's tracker events.
-
-    Returns how many gateway messages were deleted.
-    """
-    days = app[keys.SETTINGS].retention_days
-    cutoff = datetime.now(UTC) - timedelta(days=days)
-    store = app[keys.STORE]
-    deleted = await asyncio.to_thread(store.purge_before, cutoff)
-    events = await asyncio.to_thread(delete_tracker_events, store.engine, before=cutoff)
-    if deleted or events:
-        log.info(
-            "retention: deleted %d messages and %d Rasa tracker events older than %d days",
-            deleted,
-            events,
-            days,
-        )
-    return deleted
-
-
-async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Purge expired messages at start and then every hour, in the background."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await purge_expired(app)
-            except Exception:  # a failed purge must not stop the gateway; retried later
-                log.exception("retention purge failed")
-            await asyncio.sleep(RETENTION_CHECK_S)
-
-    async with background(loop(), "retention"):
-        yield
 
 
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -104,6 +104,44 @@ class OidcSettings:
             raise ConfigError("OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are required with OIDC_ISSUER")
 
 
+# --- retention ---
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How many days each kind of personal data is kept (``integrations/retention.py``).
+
+    Gateway messages and Rasa's tracker events default to ``GATEWAY_RETENTION_DAYS``
+    (``Settings.retention_days``) when their own variable is not set.
+    """
+
+    messages_days: int | None = None
+    tracker_days: int | None = None
+    # Messages left for a call back (contact and text), counted from their closing,
+    # or from their creation while still open.
+    tickets_days: int = 90
+    # Redacted NLU inbox items, counted from their last sighting.
+    inbox_days: int = 365
+    # Free text of the audit log; who, when and the kind of action are kept.
+    audit_days: int = 365
+
+    def __post_init__(self) -> None:
+        for name in ("messages_days", "tracker_days", "tickets_days", "inbox_days", "audit_days"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                variable = f"RETENTION_{name.removesuffix('_days').upper()}_DAYS"
+                raise ConfigError(f"{variable} must be at least 1, got {value}")
+
+
+@dataclass(frozen=True)
+class RetentionPeriods:
+    """The retention of every data type in days, defaults resolved."""
+
+    messages: int
+    tracker: int
+    tickets: int
+    inbox: int
+    audit: int
+
+
 # --- admin ---
 @dataclass(frozen=True)
 class AdminSettings:
@@ -142,8 +180,10 @@ class Settings:
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
-    # Messages older than this are deleted (personal data kept only as long as needed).
+    # Messages older than this are deleted (personal data kept only as long as needed);
+    # the default of the messages' and tracker events' periods of ``retention``.
     retention_days: int = 90
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     telegram: TelegramSettings | None = None
     matrix: MatrixSettings | None = None
     # --- console ---
@@ -180,6 +220,17 @@ class Settings:
             )
 
     @property
+    def retention_periods(self) -> RetentionPeriods:
+        r = self.retention
+        return RetentionPeriods(
+            messages=r.messages_days or self.retention_days,
+            tracker=r.tracker_days or self.retention_days,
+            tickets=r.tickets_days,
+            inbox=r.inbox_days,
+            audit=r.audit_days,
+        )
+
+    @property
     def actions_health_url(self) -> str:
         base = self.action_server_url.rstrip("/").removesuffix("/webhook")
         return f"{base}/health"
@@ -201,6 +252,7 @@ class Settings:
             max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             cors_origins=env_list("GATEWAY_CORS_ORIGINS"),
             retention_days=env_int("GATEWAY_RETENTION_DAYS", 90, minimum=1),
+            retention=_retention_from_env(),
             telegram=_telegram_from_env(),
             matrix=_matrix_from_env(),
             console_session_hours=env_int("CONSOLE_SESSION_HOURS", 8, minimum=1),
@@ -219,6 +271,20 @@ class Settings:
                 env_str("HANDOFF_CANNED_REPLIES", str(PROJECT_ROOT / "data" / "canned_replies.yml"))
             ),
         )
+
+
+def _optional_days(name: str) -> int | None:
+    return env_int(name, 1, minimum=1) if env_str(name, "") else None
+
+
+def _retention_from_env() -> RetentionSettings:
+    return RetentionSettings(
+        messages_days=_optional_days("RETENTION_MESSAGES_DAYS"),
+        tracker_days=_optional_days("RETENTION_TRACKER_DAYS"),
+        tickets_days=env_int("RETENTION_TICKETS_DAYS", 90, minimum=1),
+        inbox_days=env_int("RETENTION_INBOX_DAYS", 365, minimum=1),
+        audit_days=env_int("RETENTION_AUDIT_DAYS", 365, minimum=1),
+    )
 
 
 def _optional_bool(name: str) -> bool | None:

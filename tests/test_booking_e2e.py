@@ -143,3 +143,17 @@ def test_a_stray_choice_is_not_understood(rasa_stack: Stack):
     payload = '/choose_option{"option":"brest-iroise|2030-01-01T10:00Z"}'
     replies = rasa_stack.send("e2e-stray", payload, metadata=AGENT)
     assert "Je n'ai pas compris votre choix" in texts(replies), replies
+
+
+def test_a_forged_choice_is_refused_and_the_offer_still_stands(rasa_stack: Stack):
+    sender = "e2e-forged"
+    proposal = rasa_stack.send(
+        sender, f"une salle visio à Quimper {WHEN} à 11h pour 2 pendant 1h", metadata=AGENT
+    )
+    assert "est libre" in texts(proposal), proposal
+    # 22:00 in Paris: never offered, and the site is closed.
+    forged = f'/choose_option{{"option":"quimper-odet|{DAY:%Y-%m-%d}T21:00Z"}}'
+    refused = texts(rasa_stack.send(sender, forged, metadata=AGENT))
+    assert "ne fait pas partie de ceux que je vous ai proposés" in refused, refused
+    done = texts(rasa_stack.send(sender, "oui", metadata=AGENT))
+    assert "C'est réservé" in done and "de 11 h à 12 h" in done, done

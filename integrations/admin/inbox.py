@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     column,
+    delete,
     inspect,
     select,
     table,
@@ -318,6 +319,28 @@ class Inbox:
             row.resolution = intent
             row.resolved_by = actor
             row.resolved_at = utcnow()
+
+
+def purge_inbox_before(engine: Engine, cutoff: datetime) -> int:
+    """Delete the items last seen before ``cutoff``, with their sightings (retention).
+
+    0 while the admin tables do not exist yet.
+    """
+    if not inspect(engine).has_table(InboxRow.__tablename__):
+        return 0
+    sessions = make_session_factory(engine)
+    with session_scope(sessions) as session:
+        old = select(InboxRow.id).where(InboxRow.last_seen < cutoff)
+        session.execute(
+            delete(InboxHit)
+            .where(InboxHit.item_id.in_(old))
+            .execution_options(synchronize_session=False)
+        )
+        return session.execute(
+            delete(InboxRow)
+            .where(InboxRow.last_seen < cutoff)
+            .execution_options(synchronize_session=False)
+        ).rowcount
 
 
 def _group_key(redacted: str) -> str:

@@ -40,6 +40,9 @@ AUDIT_LABELS = {
     "model.activate.override": "Modèle activé malgré un score inférieur",
     "model.rollback": "Retour au modèle précédent",
     "inbox.flag": "Message signalé par un médiateur",
+    "privacy.find": "Recherche des données d'une personne",
+    "privacy.export": "Export des données d'une personne",
+    "privacy.erase": "Effacement des données d'une personne",
 }
 PHASES = {
     "queued": "En attente de démarrage",

@@ -9,6 +9,7 @@
     POST /console/admin/models/{id}/activate activate (``force`` = override a refusal)
     POST /console/admin/rollback             back to the previous active model
     GET  /console/admin/audit                who did what, when
+    GET|POST /console/admin/privacy[/export|/erase]  one person's data (integrations/privacy/)
     POST /console/inbox/flag                 a mediator flags a user message (form or JSON)
     POST /webhooks/rest/feedback             a user's thumbs-down on a bot answer (JSON)
 
@@ -45,6 +46,7 @@ from integrations.channels.web import parse_sender
 from integrations.console import render
 from integrations.console.auth import StaffRole, check_csrf, require_api, require_page
 from integrations.errors import ApiError, bad_request
+from integrations.privacy.web import setup_routes as setup_privacy_routes
 
 log = logging.getLogger(__name__)
 
@@ -395,5 +397,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/console/admin/training", training_status)
     app.router.add_post("/console/admin/rollback", rollback)
     app.router.add_get("/console/admin/audit", audit_page)
+    setup_privacy_routes(app)
     app.router.add_post("/console/inbox/flag", flag)
     app.router.add_post("/webhooks/rest/feedback", feedback)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -332,6 +332,16 @@ class HandoffStore:
                 select(Ticket).where(Ticket.status == status).order_by(Ticket.id).limit(limit)
             ).scalars()
             return [detached(TicketRef, r) for r in rows]
+
+    def purge_tickets_before(self, cutoff: datetime) -> int:
+        """Delete tickets closed before ``cutoff``, or still open but created before it
+        (retention: the contact details have served their purpose); how many went."""
+        with session_scope(self._sessions) as session:
+            return session.execute(
+                delete(Ticket)
+                .where(func.coalesce(Ticket.done_at, Ticket.created_at) < cutoff)
+                .execution_options(synchronize_session=False)
+            ).rowcount
 
     def close_ticket(self, ticket_id: int, mediator: Mediator) -> bool:
         with session_scope(self._sessions) as session:

@@ -1,6 +1,7 @@
 """What the widget needs from the server, given to it inside ``widget.js``.
 
-The privacy notice (``data/privacy.yml``) and the council's switchboard
+The privacy notice (``data/privacy.yml``, which is also the register of processings:
+``integrations/privacy/register.py``) and the council's switchboard
 (``data/council.yml``) are content the council edits: they are re-read when the files
 change (``actions.content.load_yaml`` caches by modification time). Shipping them inside
 the script means the widget can still give the phone number when the gateway is down.
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from actions.content import ContentError, load_yaml
-from integrations.settings import Settings
+from integrations.settings import RetentionPeriods, Settings
 
 PRIVACY_FILE = "privacy.yml"
 COUNCIL_FILE = "council.yml"
@@ -77,14 +78,24 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text.format_map(values)
 
 
-def load_privacy(retention_days: int, council: Council) -> PrivacyNotice:
-    content = load_yaml(PRIVACY_FILE) or {}
-    values = {
-        "retention_days": str(retention_days),
+def placeholder_values(periods: RetentionPeriods, council: Council) -> dict[str, str]:
+    """What ``privacy.yml``'s placeholders stand for: retention periods and contacts."""
+    return {
+        "retention_days": str(periods.messages),
+        "retention_messages_days": str(periods.messages),
+        "retention_tracker_days": str(periods.tracker),
+        "retention_tickets_days": str(periods.tickets),
+        "retention_inbox_days": str(periods.inbox),
+        "retention_audit_days": str(periods.audit),
         "council_phone": council.phone,
         "council_email": council.email,
         "council_hours": council.hours,
     }
+
+
+def load_privacy(periods: RetentionPeriods, council: Council) -> PrivacyNotice:
+    content = load_yaml(PRIVACY_FILE) or {}
+    values = placeholder_values(periods, council)
     paragraphs = content.get("paragraphs")
     if not isinstance(paragraphs, list) or not paragraphs:
         raise ContentError(f"{PRIVACY_FILE}: 'paragraphs' must be a non-empty list")
@@ -100,7 +111,7 @@ def load_config(settings: Settings) -> WidgetConfig:
     return WidgetConfig(
         title=settings.widget_title,
         max_message_chars=settings.max_message_chars,
-        retention_days=settings.retention_days,
+        retention_days=settings.retention_periods.messages,
         council=council,
-        privacy=load_privacy(settings.retention_days, council),
+        privacy=load_privacy(settings.retention_periods, council),
     )

@@ -76,20 +76,36 @@
 
   var transcript = document.getElementById("transcript");
 
+  // The first transcript item whose data-<name> equals value. Frames carry strings the
+  // citizen controls (client_id, text): they are compared, never put into a selector or
+  // into HTML.
+  function itemWith(name, value, onlyPending) {
+    if (value === undefined || value === null || value === "") { return null; }
+    var wanted = String(value);
+    var items = transcript.children;
+    for (var i = 0; i < items.length; i++) {
+      if (onlyPending && !items[i].classList.contains("pending")) { continue; }
+      if (items[i].dataset[name] === wanted) { return items[i]; }
+    }
+    return null;
+  }
+
   function addMessage(frame) {
     if (!transcript || frame.conversation_id !== conversationId) { return; }
-    if (transcript.querySelector('[data-id="' + frame.id + '"]')) { return; }
-    var item = frame.client_id && transcript.querySelector('[data-client-id="' + frame.client_id + '"]');
+    if (typeof frame.id !== "number" || itemWith("id", frame.id)) { return; }
+    // Only this mediator's own pending bubble is replaced by its stored copy.
+    var item = itemWith("clientId", frame.client_id, true);
     if (!item) {
       item = document.createElement("li");
       transcript.appendChild(item);
     }
-    item.className = "msg msg-" + frame.author;
+    var author = WHO.hasOwnProperty(frame.author) ? frame.author : "system";
+    item.className = "msg msg-" + author;
     item.dataset.id = String(frame.id);
     item.textContent = "";
     var who = document.createElement("span");
     who.className = "who";
-    who.textContent = WHO[frame.author] || frame.author;
+    who.textContent = WHO[author];
     var text = document.createElement("span");
     text.className = "text";
     text.textContent = frame.text || "";
