@@ -30,6 +30,15 @@ UNAVAILABLE = "service momentanément indisponible"
         (b'{"sender": "a", "message": ["bonjour"]}', "invalid_message"),
         (b'{"sender": "a", "message": "   "}', "empty_message"),
         (b'{"sender": "a", "message": "ok", "metadata": "x"}', "invalid_metadata"),
+        (b"[" * 5000 + b"]" * 5000, "too_deep"),
+        (b'{"sender": "a", "message": "ok", "metadata": ' + b'{"a": ' * 40 + b"1" + b"}" * 41, "too_deep"),
+        (b'{"sender": "a", "message": "bon\\u0000jour"}', "invalid_characters"),
+        (b'{"sender": "a", "message": "bon\\ud800jour"}', "invalid_characters"),
+        (b'{"sender": "a", "message": "ok", "metadata": {"\\udfff": 1}}', "invalid_characters"),
+        (b'{"sender": "a\\u0000", "message": "bonjour"}', "invalid_characters"),
+        (b'{"sender": "a", "message": "ok", "metadata": {"n": NaN}}', "invalid_json"),
+        (b'{"sender": "a", "message": "ok", "metadata": {"n": 1e999}}', "invalid_json"),
+        (b'{"sender": "a", "message": "ok", "metadata": {"n": ' + b"9" * 5000 + b"}}", "invalid_json"),
     ],
 )
 async def test_bad_input_is_refused_with_a_reason(
@@ -116,7 +125,6 @@ async def test_action_server_down_gives_a_polite_answer(
             "message": "une salle",
             "metadata": {
                 "channel": "web",
-                "user_id": "noactions",
                 "role": "citizen",
                 "locale": "fr",
             },
