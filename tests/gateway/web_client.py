@@ -3,6 +3,9 @@ key in the header, authenticate the WebSocket in its first frame."""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,3 +83,28 @@ async def open_socket(
     ws = await client.ws_connect(WEBSOCKET + query, **kwargs)
     await ws.send_json({"type": "auth", "key": conversation.key})
     return ws
+
+
+@asynccontextmanager
+async def socket(
+    client: TestClient, conversation: WebConversation, after: int | None = None, **kwargs: Any
+) -> AsyncIterator[ClientWebSocketResponse]:
+    """``async with socket(...) as ws``: :func:`open_socket`, closed at the end."""
+    ws = await open_socket(client, conversation, after, **kwargs)
+    try:
+        yield ws
+    finally:
+        await ws.close()
+
+
+_CITIZENS: weakref.WeakKeyDictionary[TestClient, dict[str, WebConversation]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def citizen(client: TestClient, name: str) -> WebConversation:
+    """The conversation of a fictional person of the test, issued on first use."""
+    known = _CITIZENS.setdefault(client, {})
+    if name not in known:
+        known[name] = await new_conversation(client)
+    return known[name]
