@@ -276,7 +276,7 @@ async def test_without_websockets_it_sends_by_rest_and_polls_the_history(
         "window.WebSocket = function () { throw new Error('WebSocket blocked'); };"
     )
     requests = []
-    blocked.on("request", requests.append)
+    blocked.on("request", lambda request: requests.append(request))
     await blocked.goto(demo_url(client))
     await open_widget(blocked)
     await send(blocked, "bonjour")

@@ -113,6 +113,8 @@
     sender: kept.sender,
     key: kept.key,
     issuing: null, // the pending request for a new conversation
+    issueAttempts: 0,
+    issueTimer: null,
     resets: 0,
     messages: [], // {id?, author, text, buttons?, image?, clientId?, label?, name?, pending?}
     owner: "bot",
@@ -751,6 +753,7 @@
     showTyping();
     if (!(await ensureConversation())) {
       note(unavailableText());
+      start(); // says the connection is lost, and tries again
       return;
     }
     connect();
@@ -956,9 +959,23 @@
     }
   }
 
-  /** A conversation exists from the first opening on: connect and catch up. */
+  /**
+   * A conversation exists from the first opening on: connect and catch up. While the
+   * gateway cannot issue one, say so and try again, as a lost socket does.
+   */
   async function start() {
-    if (await ensureConversation()) connect();
+    clearTimeout(state.issueTimer);
+    if (await ensureConversation()) {
+      state.issueAttempts = 0;
+      connect();
+      return;
+    }
+    connectionLost(true);
+    state.issueAttempts += 1;
+    const delay = Math.min(30000, 1000 * 2 ** state.issueAttempts);
+    state.issueTimer = setTimeout(() => {
+      if (state.open || state.messages.length) start();
+    }, delay);
   }
 
   function open(moveFocus) {
