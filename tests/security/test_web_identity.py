@@ -478,3 +478,67 @@ async def test_console_forms_check_the_configured_origin_not_the_host(
         "/console/login", data=form, headers={"Origin": own}, allow_redirects=False
     )
     assert ok.status == 302
+
+
+def test_public_origins_default_and_configuration(monkeypatch: pytest.MonkeyPatch):
+    from common.config import ConfigError
+    from integrations.origin import origin_in
+
+    local = Settings(host="0.0.0.0", port=8080, public_url="https://assistant.example")
+    assert origin_in("http://localhost:8080", local.web_origins)
+    assert origin_in("http://127.0.0.1:8080", local.web_origins)
+    assert origin_in("https://assistant.example", local.web_origins)
+    assert not origin_in("http://127.0.0.1:8081", local.web_origins)
+    configured = dataclasses.replace(local, public_origins=("https://a.example:8443",))
+    assert configured.web_origins == ("https://a.example:8443",)
+    monkeypatch.setenv("GATEWAY_PUBLIC_ORIGINS", "https://a.example/chemin")
+    with pytest.raises(ConfigError, match="GATEWAY_PUBLIC_ORIGINS"):
+        Settings.from_env()
+    monkeypatch.setenv("GATEWAY_PUBLIC_ORIGINS", "https://a.example, https://b.example:444")
+    monkeypatch.setenv("GATEWAY_RATE_PER_ADDRESS", "7")
+    from_env = Settings.from_env()
+    assert from_env.web_origins == ("https://a.example", "https://b.example:444")
+    assert from_env.rate_per_address == 7
+
+
+def test_token_buckets_refill_with_time():
+    from integrations.errors import ApiError
+    from integrations.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(per_minute=6, clock=lambda: now[0])  # one every 10 s, burst 6
+    assert [limiter.take("a") for _ in range(6)] == [0.0] * 6
+    assert limiter.take("a") == pytest.approx(10.0)
+    assert limiter.take("b") == 0.0  # another key has its own bucket
+    now[0] += 10.0
+    assert limiter.take("a") == 0.0
+    with pytest.raises(ApiError) as refused:
+        limiter.check("a", "depuis votre adresse")
+    assert refused.value.status == 429 and refused.value.headers == {"Retry-After": "10"}
+    assert refused.value.error == (
+        "Trop de requêtes depuis votre adresse. Réessayez dans 10 secondes."
+    )
+
+
+def test_unused_keys_expire_with_the_retention(base_settings: Settings):
+    from datetime import timedelta
+
+    from common.db import make_engine
+    from integrations.messages import Incoming, Role, utcnow
+    from integrations.store import Store
+
+    engine = make_engine(base_settings.database_url)
+    try:
+        store = Store(engine)
+        store.create_tables()
+        store.add_key("jamais-servi", "cle-jamais-servie-" + "x" * 30)
+        store.add_key("en-cours", "cle-en-cours-" + "x" * 30)
+        store.record_incoming(Incoming("web", "en-cours", None, "bonjour", Role.CITIZEN))
+        store.purge_before(utcnow() - timedelta(days=1))  # both are younger: kept
+        assert store.has_keys("jamais-servi") and store.has_keys("en-cours")
+        store.purge_before(utcnow() + timedelta(seconds=1))
+        assert not store.has_keys("jamais-servi")
+        # The conversation expired too (its messages are older than the cutoff).
+        assert store.conversation("web:en-cours") is None and not store.has_keys("en-cours")
+    finally:
+        engine.dispose()
