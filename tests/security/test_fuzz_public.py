@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -336,7 +336,10 @@ def test_websocket_frames(gateway: LiveGateway, frames: list[bytes], auth: str) 
     key = key_headers(gateway, conversation, auth).get("X-Conversation-Key", "")
     hub = gateway.client.app[keys.HUB]
 
-    async def session() -> list[dict[str, Any]]:
+    # Beyond GATEWAY_MAX_BODY_BYTES aiohttp closes the socket (1009, message too big).
+    too_big = any(len(f.decode("utf-8", "replace").encode()) > 8 * 1024 for f in frames)
+
+    async def session() -> tuple[list[dict[str, Any]], int | None]:
         received: list[dict[str, Any]] = []
         path = f"/webhooks/websocket?sender={conversation.sender}"
         async with gateway.client.ws_connect(path) as ws:
@@ -356,14 +359,16 @@ def test_websocket_frames(gateway: LiveGateway, frames: list[bytes], auth: str) 
                     "invalid_conversation_key",
                 ):
                     break
-        return received
+        return received, ws.close_code
 
-    received = gateway.run(session())
+    received, close_code = gateway.run(session())
     assert not [f for f in received if f.get("code") == "internal_error"], received
     for frame in received:
         if frame.get("type") == "error":
             assert FRENCH.search(frame["error"]), frame
-    if auth == "valid":
+    if auth == "valid" and too_big:
+        assert close_code == WSCloseCode.MESSAGE_TOO_BIG, (close_code, received)
+    elif auth == "valid":
         assert received[-1].get("client_id") == "fin", received  # still usable at the end
     else:
         assert received[-1]["type"] == "error", received
