@@ -184,7 +184,7 @@ class TelegramChannel:
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.")
         try:
             update = Update.de_json(data, self.application.bot)
-        except (KeyError, TypeError, ValueError) as err:
+        except Exception as err:  # untrusted input: KeyError, AttributeError, OverflowError…
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.") from err
         await self.application.process_update(update)
         return web.json_response({"ok": True})
