@@ -76,6 +76,13 @@ class LiveGateway:
         settings_ = dataclasses.replace(settings_, host="127.0.0.1", port=port)
         client = TestClient(TestServer(create_app(settings_), port=port))
         await client.start_server()
+        if telegram:  # the channel gets ready in the background (getMe on the fake API)
+            for _ in range(400):
+                if client.app[keys.TELEGRAM].state == "ok":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise TimeoutError("the Telegram channel never got ready")
         return client
 
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 60) -> Any:
