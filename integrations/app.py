@@ -54,7 +54,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ApiError as err:
-        return error_response(err.status, err.code, err.error)
+        return err.response()
     except PageError as err:
         return err.response
     except web.HTTPException as err:
@@ -220,6 +220,10 @@ async def booking_invitation(request: web.Request) -> web.Response:
     )
 
 
+async def _web_issue(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].issue(request)
+
+
 async def _web_rest(request: web.Request) -> web.StreamResponse:
     return await request.app[keys.WEB].rest(request)
 
@@ -246,6 +250,7 @@ _BOOKING_REF = re.compile(r"[A-Za-z0-9_-]{8,40}")
 def setup_routes(app: web.Application, settings: Settings) -> None:
     """Every route of the gateway, in one place."""
     app.router.add_get("/health", health)
+    app.router.add_post("/webhooks/web/conversations", _web_issue)
     app.router.add_post("/webhooks/rest/webhook", _web_rest)
     app.router.add_get("/webhooks/websocket", _web_socket)
     app.router.add_get("/webhooks/rest/history", _web_history)

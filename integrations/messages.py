@@ -38,7 +38,9 @@ class Incoming:
 
     channel: str  # "web", "telegram", "matrix"
     chat_id: str  # the platform's conversation id (web sender, Telegram chat, Matrix room)
-    user_id: str  # the platform's user id
+    # The verified user id (Telegram user, Matrix user, signed-in web account); None for
+    # an anonymous web visitor, who then has no identity at all in Rasa.
+    user_id: str | None
     text: str
     role: Role
     locale: str = "fr"
@@ -58,12 +60,13 @@ class Incoming:
         return f"{self.channel}:{self.chat_id}"
 
     def rasa_metadata(self) -> dict[str, Any]:
-        metadata: dict[str, Any] = {
-            "channel": self.channel,
-            "user_id": self.user_id,
-            "role": str(self.role),
-            "locale": self.locale,
-        }
+        """What actions read from the tracker (see actions/agents.py). Only the gateway
+        writes it: the client's own metadata goes under "client", never at the top."""
+        metadata: dict[str, Any] = {"channel": self.channel}
+        if self.user_id:
+            metadata["user_id"] = self.user_id
+        metadata["role"] = str(self.role)
+        metadata["locale"] = self.locale
         if self.display_name:
             metadata["display_name"] = self.display_name
         if self.client_metadata:

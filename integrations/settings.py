@@ -180,6 +180,19 @@ class Settings:
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
+    # --- web ---
+    # The gateway's own public origins ("https://assistant.departement.example"): the
+    # Origin of its pages' WebSockets and forms must be one of them. Empty: derived from
+    # host and port (see ``web_origins``).
+    public_origins: tuple[str, ...] = ()
+    # The public address of the gateway (GATEWAY_PUBLIC_URL, also used in .ics links).
+    public_url: str | None = None
+    # Token buckets of the public web endpoints: requests per minute per client address,
+    # and messages per minute per conversation (bursts up to the same number).
+    rate_per_address: int = 120
+    rate_per_conversation: int = 20
+    # Simultaneous WebSockets of one conversation (tabs of one person).
+    max_sockets_per_conversation: int = 5
     # Messages older than this are deleted (personal data kept only as long as needed);
     # the default of the messages' and tracker events' periods of ``retention``.
     retention_days: int = 90
@@ -231,6 +244,21 @@ class Settings:
         )
 
     @property
+    def web_origins(self) -> tuple[str, ...]:
+        """The configured public origins, else ``http://<host>:<port>`` (loopback under
+        both names; every loopback name for 0.0.0.0) and the origin of ``public_url``."""
+        if self.public_origins:
+            return self.public_origins
+        hosts = [self.host]
+        if self.host in {"0.0.0.0", "::", "", "127.0.0.1", "localhost", "::1"}:
+            hosts = ["127.0.0.1", "localhost", "[::1]"]
+        derived = [f"http://{host}:{self.port}" for host in hosts]
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            derived.append(f"{parts.scheme}://{parts.netloc}")
+        return tuple(derived)
+
+    @property
     def actions_health_url(self) -> str:
         base = self.action_server_url.rstrip("/").removesuffix("/webhook")
         return f"{base}/health"
@@ -251,6 +279,14 @@ class Settings:
             max_message_chars=env_int("GATEWAY_MAX_MESSAGE_CHARS", 2000, minimum=1),
             max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             cors_origins=env_list("GATEWAY_CORS_ORIGINS"),
+            # --- web ---
+            public_origins=_origins("GATEWAY_PUBLIC_ORIGINS"),
+            public_url=_public_url(),
+            rate_per_address=env_int("GATEWAY_RATE_PER_ADDRESS", 120, minimum=1),
+            rate_per_conversation=env_int("GATEWAY_RATE_PER_CONVERSATION", 20, minimum=1),
+            max_sockets_per_conversation=env_int(
+                "GATEWAY_MAX_SOCKETS_PER_CONVERSATION", 5, minimum=1
+            ),
             retention_days=env_int("GATEWAY_RETENTION_DAYS", 90, minimum=1),
             retention=_retention_from_env(),
             telegram=_telegram_from_env(),
@@ -285,6 +321,22 @@ def _retention_from_env() -> RetentionSettings:
         inbox_days=env_int("RETENTION_INBOX_DAYS", 365, minimum=1),
         audit_days=env_int("RETENTION_AUDIT_DAYS", 365, minimum=1),
     )
+
+
+# --- web ---
+def _origins(name: str) -> tuple[str, ...]:
+    """Origins as ``scheme://host[:port]``: no path, no "*" (the gateway's own pages)."""
+    origins = env_list(name)
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path:
+            raise ConfigError(f"{name} must list origins like https://host[:port], got {origin!r}")
+    return origins
+
+
+def _public_url() -> str | None:
+    value = env_str("GATEWAY_PUBLIC_URL", "")
+    return _http_url("GATEWAY_PUBLIC_URL", value) if value else None
 
 
 def _optional_bool(name: str) -> bool | None:

@@ -10,6 +10,7 @@ to; their queries and transitions are in ``integrations/handoff/store.py``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Text,
     delete,
     exists,
+    literal,
     select,
     text,
     update,
@@ -175,12 +177,29 @@ class Ticket(Base):
     done_by = Column(String(120), nullable=True)
 
 
+class WebConversationKey(Base):
+    """The key of a web conversation, issued by the gateway (``POST /webhooks/web/conversations``).
+
+    Only the SHA-256 of the key is kept (the key itself is 256 random bits: a leaked table
+    gives no access). ``owner_login`` ties the conversation to a staff account (an agent's
+    own conversation): then the account's session is needed as well as the key.
+    """
+
+    __tablename__ = "web_conversation_keys"
+
+    key_hash = Column(String(64), primary_key=True)
+    sender = Column(String(128), nullable=False, index=True)
+    owner_login = Column(String(255), nullable=True, index=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
 TABLES = [
     Conversation.__table__,
     Message.__table__,
     Handoff.__table__,
     HandoffNote.__table__,
     Ticket.__table__,
+    WebConversationKey.__table__,
 ]
 
 
@@ -198,6 +217,18 @@ class ConversationState:
             "queue_position": self.queue_position,
             "mediator": self.mediator,
         }
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """What a conversation key opens: a web sender, and the account owning it, if any."""
+
+    sender: str
+    owner_login: str | None
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -304,7 +335,7 @@ class Store:
                     key=message.conversation_key,
                     channel=message.channel,
                     chat_id=message.chat_id,
-                    user_id=message.user_id,
+                    user_id=message.user_id or "",
                     role=str(message.role),
                     locale=message.locale,
                     owner=Owner.BOT.value,
@@ -358,6 +389,46 @@ class Store:
                 for reply, row in zip(replies, rows, strict=True)
             ]
 
+    # --- web conversation keys ---
+
+    def add_key(self, sender: str, key: str, owner_login: str | None = None) -> None:
+        with session_scope(self._sessions) as session:
+            session.add(
+                WebConversationKey(key_hash=key_hash(key), sender=sender, owner_login=owner_login)
+            )
+
+    def issued_key(self, key: str) -> IssuedKey | None:
+        """The sender (and owning account) ``key`` was issued for; None for a wrong key."""
+        with session_scope(self._sessions) as session:
+            row = session.get(WebConversationKey, key_hash(key))
+            return IssuedKey(row.sender, row.owner_login) if row is not None else None
+
+    def has_keys(self, sender: str) -> bool:
+        """Whether the gateway issued ``sender`` (then nobody writes to it without a key)."""
+        with session_scope(self._sessions) as session:
+            found = session.execute(
+                select(WebConversationKey.key_hash).where(WebConversationKey.sender == sender)
+            ).first()
+            return found is not None
+
+    def sender_of_account(self, login: str) -> str | None:
+        """The web sender of the agent conversation tied to a staff account, if any."""
+        with session_scope(self._sessions) as session:
+            return session.execute(
+                select(WebConversationKey.sender)
+                .where(WebConversationKey.owner_login == login)
+                .order_by(WebConversationKey.created_at)
+                .limit(1)
+            ).scalar_one_or_none()
+
+    def delete_keys(self, sender: str) -> int:
+        with session_scope(self._sessions) as session:
+            return session.execute(
+                delete(WebConversationKey)
+                .where(WebConversationKey.sender == sender)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+
     def purge_before(self, cutoff: datetime) -> int:
         """Delete messages older than ``cutoff`` and conversations left with none (retention).
 
@@ -374,6 +445,17 @@ class Store:
                 .where(
                     Conversation.updated_at < cutoff,
                     ~exists().where(Message.conversation_id == Conversation.id),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            # Keys of conversations that no longer exist (never used, erased, expired).
+            session.execute(
+                delete(WebConversationKey)
+                .where(
+                    WebConversationKey.created_at < cutoff,
+                    ~exists().where(
+                        Conversation.key == literal("web:") + WebConversationKey.sender
+                    ),
                 )
                 .execution_options(synchronize_session=False)
             )

@@ -272,7 +272,7 @@ async def test_list_shows_only_my_bookings():
         tracker(
             "mes réservations",
             "list_bookings",
-            {**CITIZEN, "channel": "web", "user_id": "m.kerouac"},
+            {**CITIZEN, "channel": "web", "user_id": "m.kerouac", "role": "agent"},
         ),
     )
     assert messages[0]["response"] == "utter_booking_none"

@@ -42,10 +42,9 @@ from integrations.admin.views import (
     progress_json,
     status_label,
 )
-from integrations.channels.web import parse_sender
 from integrations.console import render
 from integrations.console.auth import StaffRole, check_csrf, require_api, require_page
-from integrations.errors import ApiError, bad_request
+from integrations.errors import ApiError, bad_request, bounded_int, read_json_object
 from integrations.privacy.web import setup_routes as setup_privacy_routes
 
 log = logging.getLogger(__name__)
@@ -347,10 +346,11 @@ async def flag(request: web.Request) -> web.StreamResponse:
 
 
 async def feedback(request: web.Request) -> web.StreamResponse:
-    """``{"sender", "message_id", "rating": "down"}``: the user disliked that bot answer."""
-    body = await _json_object(request)
-    sender = parse_sender(body.get("sender"))
-    message_id = _message_id(body.get("message_id"))
+    """``{"sender"?, "message_id", "rating": "down"}`` with the conversation's key in
+    ``X-Conversation-Key``: the user disliked that bot answer."""
+    body = await read_json_object(request)
+    sender = await request.app[keys.WEB].conversation_of(request, body.get("sender"))
+    message_id = bounded_int(body.get("message_id"), "message_id", minimum=1)
     if body.get("rating") != "down":
         raise bad_request("invalid_rating", "« rating » doit valoir « down ».")
     try:

@@ -18,7 +18,6 @@ import asyncio
 import hashlib
 import hmac
 import html
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -37,7 +36,7 @@ from telegram.ext import (
     filters,
 )
 
-from integrations.errors import ApiError, bad_request
+from integrations.errors import ApiError, bad_request, read_json
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, TelegramSettings
@@ -180,15 +179,12 @@ class TelegramChannel:
             raise ApiError(403, "invalid_secret_token", "Jeton secret Telegram invalide.")
         if self.state != "ok":
             raise ApiError(503, "telegram_not_ready", "Canal Telegram pas encore prêt.")
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise bad_request("invalid_json", "JSON invalide.") from err
+        data = await read_json(request)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.")
         try:
             update = Update.de_json(data, self.application.bot)
-        except (KeyError, TypeError, ValueError) as err:
+        except Exception as err:  # untrusted input: KeyError, AttributeError, OverflowError…
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.") from err
         await self.application.process_update(update)
         return web.json_response({"ok": True})

@@ -1,14 +1,30 @@
-"""Web channel: Rasa-REST-compatible webhook and a WebSocket for live push.
+"""Web channel: Rasa-REST-compatible webhook, conversation keys and a WebSocket for live push.
+
+Who is who (see README, "Trust model"): the sender id names a conversation, it is no
+identity. A request is an agent's only when it is same-origin and carries a console
+session (``integrations/console/auth.py``): then Rasa gets ``role: "agent"`` and
+``user_id`` = the account's login. Everybody else is a citizen without ``user_id``.
+Client metadata goes to Rasa under ``client`` and never sets either.
+
+``POST /webhooks/web/conversations`` (body ``{}`` or ``{"agent": true}``) issues a new
+conversation: ``{"sender": <random id>, "key": <secret>}`` (201). With ``agent`` the
+caller must be signed in and gets the conversation tied to its account. Only the key's
+SHA-256 is stored (``integrations/store.py`` ``WebConversationKey``). Reading back,
+following live, rating and erasing need the key, in the ``X-Conversation-Key`` header
+(the WebSocket: in its first frame); never in a URL, which access logs keep.
 
 ``POST /webhooks/rest/webhook`` takes ``{"sender", "message", "metadata"?}`` and
 answers the list Rasa's REST channel answers (``recipient_id``, ``text``,
-``buttons``, ``image``, ``custom``), so existing Rasa web widgets work unchanged.
+``buttons``, ``image``, ``custom``), so existing Rasa web widgets work unchanged: a
+client-chosen sender that was never issued still works, as a citizen, but it has no key,
+so nobody reads it back. An issued sender needs its key here too.
 
-``GET /webhooks/websocket?sender=<id>&after=<last id seen>`` upgrades to a WebSocket.
-With ``after`` (0 for everything) the server first sends a ``state`` frame
-(``{"type": "state", "owner", "queue_position", "mediator"}``, sent again on every
-change), then every stored message of the conversation with a greater id, in order, then
-live frames; without it, only live frames (older clients). The client sends
+``GET /webhooks/websocket?sender=<id>&after=<last id seen>`` upgrades to a WebSocket
+whose first client frame must be ``{"type": "auth", "key": "<key>"}`` (else an error
+frame, then close code 4401 / 4403). Then, with ``after`` (0 for everything), the server
+sends a ``state`` frame (``{"type": "state", "owner", "queue_position", "mediator"}``,
+sent again on every change), every stored message of the conversation with a greater
+id, in order, then live frames; without it, only live frames. The client sends
 ``{"message": "...", "client_id"?: "<uuid>", "metadata"?: {...}}``; the server stores it
 and, when it has a ``client_id``, pushes it back to every socket of the sender
 (``author: "user"``, same ``client_id``) before the answers. Every message frame is
@@ -16,11 +32,15 @@ and, when it has a ``client_id``, pushes it back to every socket of the sender
 "recipient_id", "text", "buttons"?, "image"?, "custom"?, "client_id"?, "mediator"?}``
 (``mediator``: the first name of the mediator who wrote it), ``id`` increasing within
 the conversation: clients de-duplicate by it. Errors come as
-``{"type": "error", "error", "code"}``.
+``{"type": "error", "error", "code"}``. At most ``max_sockets_per_conversation``
+sockets per conversation; the Origin must be one of the gateway's public origins or of
+``GATEWAY_CORS_ORIGINS``.
 
 ``GET /webhooks/rest/history?sender=<id>&after=<n>`` gives ``{"messages": [frames],
 "state": {...}}`` (reload, or polling when WebSockets are unavailable);
-``DELETE /webhooks/rest/conversation?sender=<id>`` deletes the conversation (204).
+``DELETE /webhooks/rest/conversation?sender=<id>`` deletes the conversation and its keys
+(204). Every endpoint is rate-limited per client address and, for messages, per
+conversation (429 with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -28,17 +48,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from integrations.errors import ApiError, bad_request, too_large
+from integrations.console.auth import current_session
+from integrations.errors import (
+    ApiError,
+    bad_request,
+    bounded_int,
+    parse_json,
+    read_json,
+    too_large,
+)
 from integrations.gateway import Gateway
 from integrations.messages import Author, Incoming, Reply, Role
-from integrations.origin import same_origin
+from integrations.origin import origin_in, same_origin
+from integrations.ratelimit import RateLimiter
 from integrations.settings import Settings
+from integrations.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +78,29 @@ NAME = "web"
 MAX_SENDER_CHARS = 128
 MAX_METADATA_BYTES = 4096
 MAX_CLIENT_ID_CHARS = 64
+KEY_HEADER = "X-Conversation-Key"
+MAX_KEY_CHARS = 128
+# Seconds a new WebSocket has to send its auth frame.
+AUTH_TIMEOUT_S = 10.0
+# Close codes of the WebSocket (4000-4999: the application's own).
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_MANY = 4429
+# Console roles that are council agents on the web (by value: the console may add more).
+AGENT_ROLES = frozenset({"agent", "mediator", "admin"})
+BY_ADDRESS = "depuis votre adresse"
+BY_CONVERSATION = "dans cette conversation"
+
+
+@dataclass(frozen=True)
+class WebIdentity:
+    """Who writes on the web: a citizen (no user id) or a signed-in agent (its login)."""
+
+    role: Role = Role.CITIZEN
+    login: str | None = None
+
+
+CITIZEN = WebIdentity()
 
 
 def parse_sender(value: Any) -> str:
@@ -60,6 +115,11 @@ def parse_sender(value: Any) -> str:
             f"« sender » doit faire au plus {MAX_SENDER_CHARS} caractères imprimables.",
         )
     return sender
+
+
+def optional_sender(value: Any) -> str | None:
+    """The ``sender`` of a request that has a key: optional (the key names it)."""
+    return None if value is None else parse_sender(value)
 
 
 def parse_message(body: Any, max_chars: int, sender_required: bool = True) -> dict[str, Any]:
@@ -105,15 +165,7 @@ def parse_message(body: Any, max_chars: int, sender_required: bool = True) -> di
 
 def parse_after(value: str | None) -> int | None:
     """The ``after`` query parameter: None when absent, else a message id >= 0."""
-    if value is None:
-        return None
-    try:
-        after = int(value)
-    except ValueError as err:
-        raise bad_request("invalid_after", "« after » doit être un entier positif ou nul.") from err
-    if after < 0:
-        raise bad_request("invalid_after", "« after » doit être un entier positif ou nul.")
-    return after
+    return None if value is None else bounded_int(value, "after")
 
 
 def _locale(metadata: dict[str, Any] | None) -> str:
@@ -187,12 +239,20 @@ class WebChannel:
         max_message_chars: int,
         max_frame_bytes: int,
         allowed_origins: tuple[str, ...],
+        rate_per_address: int = 120,
+        rate_per_conversation: int = 20,
+        max_sockets: int = 5,
     ) -> None:
         self.gateway = gateway
         self.hub = hub
         self.max_message_chars = max_message_chars
         self.max_frame_bytes = max_frame_bytes
+        # Sites embedding the widget (GATEWAY_CORS_ORIGINS); the gateway's own origins
+        # are read from the settings by ``same_origin``.
         self.allowed_origins = allowed_origins
+        self.per_address = RateLimiter(rate_per_address)
+        self.per_conversation = RateLimiter(rate_per_conversation)
+        self.max_sockets = max_sockets
 
     @classmethod
     def from_settings(cls, settings: Settings, gateway: Gateway, hub: Hub) -> WebChannel:
@@ -202,16 +262,73 @@ class WebChannel:
             max_message_chars=settings.max_message_chars,
             max_frame_bytes=settings.max_body_bytes,
             allowed_origins=settings.cors_origins,
+            rate_per_address=settings.rate_per_address,
+            rate_per_conversation=settings.rate_per_conversation,
+            max_sockets=settings.max_sockets_per_conversation,
         )
 
-    def _incoming(self, sender: str, fields: dict[str, Any]) -> Incoming:
+    @property
+    def store(self) -> Store:
+        return self.gateway.store
+
+    # --- who is who -------------------------------------------------------------------
+
+    @staticmethod
+    async def identity(request: web.Request) -> WebIdentity:
+        """An agent when a same-origin request carries a console session, else a citizen."""
+        if not same_origin(request):
+            return CITIZEN
+        session = await current_session(request)
+        if session is None or str(session.user.role) not in AGENT_ROLES:
+            return CITIZEN
+        return WebIdentity(Role.AGENT, session.user.username)
+
+    async def authorize(self, key: str | None, sender: str | None, identity: WebIdentity) -> str:
+        """The sender ``key`` opens; ``sender``, when given, must be that one, and a
+        conversation tied to an account needs that account's session too."""
+        if not key:
+            raise ApiError(
+                401,
+                "conversation_key_required",
+                f"Clé de conversation requise (en-tête {KEY_HEADER}).",
+            )
+        issued = None
+        if len(key) <= MAX_KEY_CHARS and key.isascii() and key.isprintable():
+            issued = await asyncio.to_thread(self.store.issued_key, key)
+        if issued is None or (sender is not None and issued.sender != sender):
+            raise ApiError(
+                403,
+                "invalid_conversation_key",
+                "Clé de conversation invalide pour cette conversation.",
+            )
+        if issued.owner_login is not None and identity.login != issued.owner_login:
+            raise ApiError(
+                403,
+                "not_your_conversation",
+                "Cette conversation est celle d'un autre compte : connectez-vous avec le vôtre.",
+            )
+        return issued.sender
+
+    async def conversation_of(self, request: web.Request, sender: Any = None) -> str:
+        """The sender of a request that must hold its conversation's key (history, erase,
+        feedback): 401 / 403 otherwise."""
+        self.limit_address(request)
+        identity = await self.identity(request)
+        return await self.authorize(
+            request.headers.get(KEY_HEADER), optional_sender(sender), identity
+        )
+
+    def limit_address(self, request: web.Request) -> None:
+        self.per_address.check(request.remote or "?", BY_ADDRESS)
+
+    def _incoming(self, sender: str, fields: dict[str, Any], identity: WebIdentity) -> Incoming:
         metadata = fields["metadata"]
         return Incoming(
             channel=NAME,
             chat_id=sender,
-            user_id=sender,
+            user_id=identity.login,
             text=fields["message"],
-            role=Role.CITIZEN,
+            role=identity.role,
             locale=_locale(metadata),
             client_metadata=metadata,
             client_id=fields["client_id"],
@@ -222,68 +339,123 @@ class WebChannel:
         if stored.client_id:
             await self.hub.publish(key_of(sender), [frame(stored, sender)])
 
+    # --- endpoints --------------------------------------------------------------------
+
+    async def issue(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/web/conversations``: a new conversation and its key."""
+        self.limit_address(request)
+        body: Any = {}
+        if request.can_read_body:
+            raw = await request.read()
+            body = parse_json(raw) if raw.strip() else {}
+        if not isinstance(body, dict):
+            raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
+        agent = body.get("agent", False)
+        if not isinstance(agent, bool):
+            raise bad_request("invalid_agent", "« agent » doit valoir true ou false.")
+        owner = None
+        if agent:
+            identity = await self.identity(request)
+            if identity.login is None:
+                raise ApiError(401, "login_required", "Connectez-vous avec votre compte d'agent.")
+            owner = identity.login
+            sender = await asyncio.to_thread(self.store.sender_of_account, owner)
+            sender = sender or f"agent-{secrets.token_urlsafe(16)}"
+        else:
+            sender = secrets.token_urlsafe(16)
+        key = secrets.token_urlsafe(32)
+        await asyncio.to_thread(self.store.add_key, sender, key, owner)
+        return web.json_response(
+            {"sender": sender, "key": key},
+            status=201,
+            headers={"Cache-Control": "no-store"},
+        )
+
     async def rest(self, request: web.Request) -> web.Response:
         """``POST /webhooks/rest/webhook``."""
-        try:
-            body = await request.json()
-        except json.JSONDecodeError as err:
-            raise bad_request("invalid_json", f"JSON invalide : {err.msg}.") from err
-        except UnicodeDecodeError as err:
-            raise bad_request("invalid_json", "Le corps doit être encodé en UTF-8.") from err
-        fields = parse_message(body, self.max_message_chars)
+        self.limit_address(request)
+        fields = parse_message(await read_json(request), self.max_message_chars)
         sender = fields["sender"]
+        identity = await self.identity(request)
+        key = request.headers.get(KEY_HEADER)
+        if key is not None:
+            await self.authorize(key, sender, identity)
+        elif await asyncio.to_thread(self.store.has_keys, sender):
+            await self.authorize(None, sender, identity)  # 401: this one has a key
+        self.per_conversation.check(sender, BY_CONVERSATION)
         replies = await self.gateway.handle(
-            self._incoming(sender, fields),
+            self._incoming(sender, fields, identity),
             echo=lambda stored: self._echo(sender, stored),
             answered=lambda answers: self.send(sender, answers),
         )
         return web.json_response([r.as_rest(sender) for r in replies])
 
     async def history(self, request: web.Request) -> web.Response:
-        """``GET /webhooks/rest/history?sender=<id>&after=<n>``."""
-        sender = parse_sender(request.query.get("sender", ""))
+        """``GET /webhooks/rest/history?sender=<id>&after=<n>`` (key in the header)."""
         after = parse_after(request.query.get("after")) or 0
+        sender = await self.conversation_of(request, request.query.get("sender"))
         key = key_of(sender)
         stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
         return web.json_response(
             {
                 "messages": [frame(m.reply(), sender) for m in stored],
                 "state": await self.gateway.state(key),
-            }
+            },
+            headers={"Cache-Control": "no-store"},
         )
 
     async def forget(self, request: web.Request) -> web.Response:
         """``DELETE /webhooks/rest/conversation?sender=<id>``: "Effacer la conversation"."""
-        sender = parse_sender(request.query.get("sender", ""))
+        sender = await self.conversation_of(request, request.query.get("sender"))
         await self.gateway.forget(key_of(sender))
         await self.send_state(sender, await self.gateway.state(key_of(sender)))
+        await asyncio.to_thread(self.store.delete_keys, sender)
         return web.Response(status=204)
 
     def _origin_allowed(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
-        if origin is not None and ("*" in self.allowed_origins or origin in self.allowed_origins):
+        if origin is not None and origin_in(origin, self.allowed_origins):
             return True
         return same_origin(request)
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """``GET /webhooks/websocket?sender=<id>``."""
+        """``GET /webhooks/websocket?sender=<id>&after=<n>``, then ``{"type": "auth"}``."""
         if not self._origin_allowed(request):
             raise ApiError(403, "origin_not_allowed", "Origine non autorisée.")
-        sender = parse_sender(request.query.get("sender", ""))
+        self.limit_address(request)
+        sender = optional_sender(request.query.get("sender"))
         after = parse_after(request.query.get("after"))
+        identity = await self.identity(request)
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=self.max_frame_bytes)
         await ws.prepare(request)
-        key = key_of(sender)
-        # Under the conversation's lock nothing new is stored meanwhile: the replay and
-        # the live frames that follow are in id order, with no gap.
-        async with self.gateway.lock(key):
-            self.hub.add(key, ws)
-            if after is not None:
-                await ws.send_json({"type": "state", **await self.gateway.state(key)})
-                stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
-                for message in stored:
-                    await ws.send_json(frame(message.reply(), sender))
+        key: str | None = None
         try:
+            sender = await self._authenticate(ws, sender, identity)
+            if sender is None:
+                return ws
+            key = key_of(sender)
+            # Under the conversation's lock nothing new is stored meanwhile: the replay and
+            # the live frames that follow are in id order, with no gap.
+            async with self.gateway.lock(key):
+                if self.hub.connected(key) >= self.max_sockets:
+                    await _refuse(
+                        ws,
+                        ApiError(
+                            429,
+                            "too_many_connections",
+                            f"Trop de connexions ouvertes pour cette conversation "
+                            f"(au plus {self.max_sockets}). Fermez un onglet.",
+                        ),
+                        CLOSE_TOO_MANY,
+                    )
+                    key = None
+                    return ws
+                self.hub.add(key, ws)
+                if after is not None:
+                    await ws.send_json({"type": "state", **await self.gateway.state(key)})
+                    stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
+                    for message in stored:
+                        await ws.send_json(frame(message.reply(), sender))
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     if msg.type == WSMsgType.BINARY:
@@ -291,33 +463,71 @@ class WebChannel:
                             ws, bad_request("invalid_frame", "Trames texte uniquement.")
                         )
                     continue
-                await self._on_frame(ws, key, sender, msg.data)
+                await self._on_frame(ws, request, sender, identity, msg.data)
+        except (TimeoutError, ConnectionError, RuntimeError) as err:
+            log.info("WebSocket of %s ended: %r", key or sender, err)
         finally:
-            self.hub.remove(key, ws)
+            if key is not None:
+                self.hub.remove(key, ws)
+            if not ws.closed:
+                await ws.close()
         return ws
 
-    async def _on_frame(self, ws: web.WebSocketResponse, key: str, sender: str, data: str) -> None:
+    async def _authenticate(
+        self, ws: web.WebSocketResponse, sender: str | None, identity: WebIdentity
+    ) -> str | None:
+        """Wait for ``{"type": "auth", "key"}``; the sender it opens, or None (closed)."""
         try:
-            try:
-                body = json.loads(data)
-            except json.JSONDecodeError as err:
-                raise bad_request("invalid_json", f"JSON invalide : {err.msg}.") from err
-            fields = parse_message(body, self.max_message_chars, sender_required=False)
+            msg = await ws.receive(timeout=AUTH_TIMEOUT_S)
+        except TimeoutError:
+            msg = None
+        try:
+            if msg is None or msg.type != WSMsgType.TEXT:
+                raise ApiError(
+                    401,
+                    "conversation_key_required",
+                    'Première trame attendue : {"type": "auth", "key": "<clé>"}.',
+                )
+            body = parse_json(msg.data)
+            if not isinstance(body, dict) or body.get("type") != "auth":
+                raise ApiError(
+                    401,
+                    "conversation_key_required",
+                    'Première trame attendue : {"type": "auth", "key": "<clé>"}.',
+                )
+            given = body.get("key")
+            return await self.authorize(given if isinstance(given, str) else None, sender, identity)
+        except ApiError as err:
+            code = CLOSE_UNAUTHORIZED if err.status in (400, 401) else CLOSE_FORBIDDEN
+            await _refuse(ws, err, code)
+            return None
+
+    async def _on_frame(
+        self,
+        ws: web.WebSocketResponse,
+        request: web.Request,
+        sender: str,
+        identity: WebIdentity,
+        data: str,
+    ) -> None:
+        try:
+            self.limit_address(request)
+            fields = parse_message(parse_json(data), self.max_message_chars, sender_required=False)
+            self.per_conversation.check(sender, BY_CONVERSATION)
         except ApiError as err:
             await _send_error(ws, err)
             return
         try:
             await self.gateway.handle(
-                self._incoming(sender, fields),
+                self._incoming(sender, fields, identity),
                 echo=lambda stored: self._echo(sender, stored),
                 answered=lambda answers: self.send(sender, answers),
             )
         except Exception:  # keep the socket open: the next message may work
-            log.exception("error while handling a WebSocket message of %s", key)
+            log.exception("error while handling a WebSocket message of %s", key_of(sender))
             await _send_error(
                 ws, ApiError(500, "internal_error", "Erreur interne, veuillez réessayer.")
             )
-            return
 
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
         """Push answers written outside a request (e.g. by a mediator)."""
@@ -328,5 +538,17 @@ class WebChannel:
         await self.hub.publish(key_of(chat_id), [{"type": "state", **state}])
 
 
+async def _refuse(ws: web.WebSocketResponse, err: ApiError, code: int) -> None:
+    """An error frame, then close the socket with an application close code."""
+    try:
+        await _send_error(ws, err)
+        await ws.close(code=code, message=err.code.encode())
+    except (ConnectionError, RuntimeError):
+        pass
+
+
 async def _send_error(ws: web.WebSocketResponse, err: ApiError) -> None:
-    await ws.send_json({"type": "error", "error": err.error, "code": err.code})
+    body: dict[str, Any] = {"type": "error", "error": err.error, "code": err.code}
+    if "Retry-After" in err.headers:
+        body["retry_after"] = int(err.headers["Retry-After"])
+    await ws.send_json(body)

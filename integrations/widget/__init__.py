@@ -7,8 +7,10 @@ Any page embeds the widget with one tag (every ``data-`` attribute is optional):
             data-gateway="https://<gateway>"></script>
 
 Routes: ``GET /widget/widget.js`` (the script, with the council's contacts and the
-privacy notice inside), ``GET /widget/widget.css``, and when ``widget_demo`` is on,
-``GET /demo/`` and ``GET /demo/demarches``: pages of a fictional council site showing it.
+privacy notice inside), ``GET /widget/widget.css``, ``GET /console/agent/`` (the agents'
+chat page: the same widget, same-origin, for a signed-in staff account of any role; its
+conversation is tied to the account), and when ``widget_demo`` is on, ``GET /demo/``
+and ``GET /demo/demarches``: pages of a fictional council site showing it.
 Plain JavaScript and CSS served from this package: no build step, no CDN. The demo
 pages are Jinja2 templates (``templates/demo/``) sharing one layout.
 """
@@ -26,6 +28,8 @@ from aiohttp import web
 
 from actions.content import ContentError
 from integrations import keys
+from integrations.console import SECURITY_HEADERS, TEMPLATES
+from integrations.console.auth import current_session
 from integrations.errors import ApiError
 from integrations.widget.config import load_config
 
@@ -44,6 +48,11 @@ DEMO_TEMPLATES = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+# The agents' page is a console page: the console's layout, with this package's template.
+AGENT_TEMPLATES = TEMPLATES.overlay(
+    loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(HERE / "templates"), TEMPLATES.loader])
+)
+AGENT_PAGE = "/console/agent/"
 NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 
 
@@ -109,6 +118,23 @@ async def demo_stylesheet(request: web.Request) -> web.Response:
     return _cached(request, body, "text/css")
 
 
+async def agent_page(request: web.Request) -> web.StreamResponse:
+    """``GET /console/agent/``: the widget as an agent; anonymous → the login page."""
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPFound(f"/console/login?next={AGENT_PAGE}")
+    body = AGENT_TEMPLATES.get_template("agent.html").render(
+        request=request, user=session.user, csrf_token=session.csrf_token
+    )
+    response = web.Response(text=body, content_type="text/html", charset="utf-8")
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+async def agent_redirect(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(AGENT_PAGE)
+
+
 async def demo_redirect(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/demo/")
 
@@ -117,6 +143,8 @@ def setup(app: web.Application) -> None:
     """Register this area's routes and resources on the gateway app."""
     app.router.add_get("/widget/widget.js", script)
     app.router.add_get("/widget/widget.css", stylesheet)
+    app.router.add_get(AGENT_PAGE, agent_page)
+    app.router.add_get(AGENT_PAGE.rstrip("/"), agent_redirect)
     if app[keys.SETTINGS].widget_demo:
         app.router.add_get("/demo", demo_redirect)
         app.router.add_get("/demo/demo.css", demo_stylesheet)

@@ -156,6 +156,7 @@ async def _conversation(client: TestClient, sender: str, text: str) -> tuple[int
     store = client.app[keys.STORE]
     incoming = Incoming(channel="web", chat_id=sender, user_id=sender, text=text, role=Role.CITIZEN)
     ref, echo = await asyncio.to_thread(store.record_incoming, incoming)
+    await asyncio.to_thread(store.add_key, sender, conversation_key(sender))
     [answer] = await asyncio.to_thread(
         store.record_replies, ref.id, [Reply(text="Je n'ai pas compris.")]
     )
@@ -163,30 +164,43 @@ async def _conversation(client: TestClient, sender: str, text: str) -> tuple[int
     return echo.id, answer.id
 
 
+def conversation_key(sender: str) -> str:
+    """The key the gateway would have issued for ``sender`` (web channel)."""
+    return f"cle-de-test-{sender}-" + "x" * 32
+
+
 async def test_thumbs_down_feedback(gateway_client: GatewayClient, admin_settings: Settings):
     client = await gateway_client(admin_settings)
     user_id, bot_id = await _conversation(client, "abc", "mon mail c'est a.b@free.fr c'est nul")
+    _, other_bot_id = await _conversation(client, "someone-else", "autre chose")
     body = {"sender": "abc", "message_id": bot_id, "rating": "down"}
+    headers = {"X-Conversation-Key": conversation_key("abc")}
     for _ in range(2):  # twice: counted once
-        response = await client.post("/webhooks/rest/feedback", json=body)
+        response = await client.post("/webhooks/rest/feedback", json=body, headers=headers)
         assert response.status == 204
     [item] = await asyncio.to_thread(client.app[_admin_key()].inbox.items)
     assert item.text == "mon mail c'est <courriel> c'est nul"
     assert (item.count, item.user_down_count) == (1, 1)
 
-    for wrong, status in [
-        ({**body, "sender": "someone-else"}, 404),
-        ({**body, "message_id": user_id}, 404),  # not a bot answer
-        ({**body, "message_id": 99999}, 404),
-        ({**body, "rating": "meh"}, 400),
-        ({**body, "message_id": "dix"}, 400),
-        ({"message_id": bot_id, "rating": "down"}, 400),
+    for wrong, key, status in [
+        ({**body, "sender": "someone-else"}, "abc", 403),  # not the key's conversation
+        (body, "someone-else", 403),
+        (body, None, 401),  # no key
+        ({**body, "message_id": user_id}, "abc", 404),  # not a bot answer
+        ({**body, "message_id": 99999}, "abc", 404),
+        ({**body, "message_id": other_bot_id}, "abc", 404),  # another conversation's
+        ({**body, "rating": "meh"}, "abc", 400),
+        ({**body, "message_id": "dix"}, "abc", 400),
     ]:
-        response = await client.post("/webhooks/rest/feedback", json=wrong)
-        assert response.status == status, wrong
+        response = await client.post(
+            "/webhooks/rest/feedback",
+            json=wrong,
+            headers={"X-Conversation-Key": conversation_key(key)} if key else {},
+        )
+        assert response.status == status, (wrong, key)
         error = await response.json()
         assert error["error"] and error["code"]
-    response = await client.post("/webhooks/rest/feedback", data="pas du json")
+    response = await client.post("/webhooks/rest/feedback", data="pas du json", headers=headers)
     assert response.status == 400
 
 

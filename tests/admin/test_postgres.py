@@ -43,9 +43,12 @@ async def test_inbox_registry_and_audit_on_postgresql(
         ),
     )
     [answer] = await asyncio.to_thread(store.record_replies, ref.id, [Reply(text="Désolé.")])
+    key = "cle-de-test-pg-fb-" + "x" * 32
+    await asyncio.to_thread(store.add_key, "pg-fb", key)
     response = await client.post(
         "/webhooks/rest/feedback",
         json={"sender": "pg-fb", "message_id": answer.id, "rating": "down"},
+        headers={"X-Conversation-Key": key},
     )
     assert response.status == 204
     assert any(

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from integrations.app import create_app
 from integrations.settings import Settings
-from tools.stack import Stack
+from tools.stack import Stack, free_port
 
 GatewayClient = Callable[..., Awaitable[TestClient]]
 
@@ -51,7 +51,11 @@ def gateway_client(aiohttp_client) -> GatewayClient:  # type: ignore[no-untyped-
     """Start a gateway app for the given settings; stopped at the end of the test."""
 
     async def start(settings: Settings) -> TestClient:
-        return await aiohttp_client(create_app(settings))
+        # The server listens on settings.port, so that the public origins derived from it
+        # (Settings.web_origins) are the test server's own, as in production.
+        port = free_port()
+        settings = dataclasses.replace(settings, host="127.0.0.1", port=port)
+        return await aiohttp_client(create_app(settings), server_kwargs={"port": port})
 
     return start
 

@@ -11,10 +11,12 @@ from aiohttp import web
 from integrations import keys
 from integrations.settings import Settings
 from integrations.store import Direction
-from tests.gateway.conftest import GatewayClient, texts
+from tests.gateway.conftest import GatewayClient, texts, wait_until
+from tests.gateway.web_client import FEEDBACK, HISTORY, new_conversation, open_socket
 
 WEBHOOK = "/webhooks/rest/webhook"
 UNAVAILABLE = "service momentanément indisponible"
+OK = b'{"sender": "a", "message": "ok", "metadata": '
 
 
 @pytest.mark.parametrize(
@@ -30,7 +32,17 @@ UNAVAILABLE = "service momentanément indisponible"
         (b'{"sender": "a", "message": ["bonjour"]}', "invalid_message"),
         (b'{"sender": "a", "message": "   "}', "empty_message"),
         (b'{"sender": "a", "message": "ok", "metadata": "x"}', "invalid_metadata"),
+        (b"[" * 3000 + b"]" * 3000, "too_deep"),
+        (OK + b'{"a": ' * 40 + b"1" + b"}" * 41, "too_deep"),
+        (b'{"sender": "a", "message": "bon\\u0000jour"}', "invalid_characters"),
+        (b'{"sender": "a", "message": "bon\\ud800jour"}', "invalid_characters"),
+        (b'{"sender": "a", "message": "ok", "metadata": {"\\udfff": 1}}', "invalid_characters"),
+        (b'{"sender": "a\\u0000", "message": "bonjour"}', "invalid_characters"),
+        (b'{"sender": "a", "message": "ok", "metadata": {"n": NaN}}', "invalid_json"),
+        (b'{"sender": "a", "message": "ok", "metadata": {"n": 1e999}}', "invalid_json"),
+        (OK + b'{"n": ' + b"9" * 5000 + b"}}", "invalid_json"),
     ],
+    ids=lambda value: value[:48].decode(errors="replace") if isinstance(value, bytes) else value,
 )
 async def test_bad_input_is_refused_with_a_reason(
     gateway_client: GatewayClient, base_settings: Settings, body: bytes, code: str
@@ -116,7 +128,6 @@ async def test_action_server_down_gives_a_polite_answer(
             "message": "une salle",
             "metadata": {
                 "channel": "web",
-                "user_id": "noactions",
                 "role": "citizen",
                 "locale": "fr",
             },
@@ -155,3 +166,43 @@ async def test_cors_only_for_configured_origins(
     )
     assert refused.status == 403
     assert (await refused.json())["code"] == "origin_not_allowed"
+
+
+async def test_odd_query_values_and_ids_get_a_400(
+    gateway_client: GatewayClient, base_settings: Settings
+):
+    client = await gateway_client(base_settings)
+    conversation = await new_conversation(client)
+    for after in ("9" * 400, "9" * 5000, "-3", "²", "٣", "1_0", " 1", "0x10", "1e3", ""):
+        response = await client.get(HISTORY, params={"after": after}, headers=conversation.headers)
+        assert response.status == 400, after
+        assert (await response.json())["code"] == "invalid_after"
+    for raw in ("a%00b", "a%0Ab", "x" * 200):
+        response = await client.get(f"{HISTORY}?sender={raw}", headers=conversation.headers)
+        assert response.status == 400, raw
+        assert (await response.json())["code"] == "invalid_sender"
+    for message_id in ("²", "٣", 10**30, -1, 0, True, [1], {"id": 1}, 1.5, "1 "):
+        body = {"sender": conversation.sender, "message_id": message_id, "rating": "down"}
+        response = await client.post(FEEDBACK, json=body, headers=conversation.headers)
+        assert response.status == 400, message_id
+        assert (await response.json())["code"] == "invalid_message_id"
+    # The same bad inputs over a WebSocket: an error frame each, then the socket still works
+    # and is unregistered once closed.
+    ws = await open_socket(client, conversation, after=0)
+    assert (await ws.receive_json(timeout=10))["type"] == "state"
+    for bad in ("[" * 3000 + "]" * 3000, '{"message": "a\\u0000b"}', '{"message": 1e999}'):
+        await ws.send_str(bad)
+        error = await ws.receive_json(timeout=10)
+        assert error["type"] == "error" and error["code"] in (
+            "too_deep",
+            "invalid_characters",
+            "invalid_json",
+        )
+    await ws.send_bytes(b"binaire")
+    assert (await ws.receive_json(timeout=10))["code"] == "invalid_frame"
+    await ws.send_json({"message": "bonjour", "client_id": "c-1"})
+    echoed = await ws.receive_json(timeout=10)
+    assert echoed["client_id"] == "c-1" and echoed["author"] == "user"
+    await ws.close()
+    hub = client.app[keys.HUB]
+    await wait_until(lambda: hub.connected(conversation.rasa_key) == 0, within=10)

@@ -20,6 +20,8 @@ from integrations import keys
 from integrations.settings import Settings
 from integrations.store import Owner
 from tests.gateway.conftest import GatewayClient, console_login, staff_user
+from tests.gateway.web_client import citizen, erase, history, socket
+from tests.gateway.web_client import say as web_say
 
 PASSWORD = "mot-de-passe-long"
 
@@ -40,10 +42,14 @@ async def mediator(client: TestClient, settings: Settings, username: str, name: 
     return await console_login(client, username, PASSWORD)
 
 
-async def say(client: TestClient, sender: str, text: str) -> list[dict[str, Any]]:
-    response = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
-    assert response.status == 200, await response.text()
-    return await response.json()
+async def say(client: TestClient, name: str, text: str) -> list[dict[str, Any]]:
+    """``name`` writes on the web (a conversation the gateway issued, with its key)."""
+    return await web_say(client, await citizen(client, name), text)
+
+
+async def key(client: TestClient, name: str) -> str:
+    """The gateway's key of ``name``'s conversation (``web:<sender>``)."""
+    return (await citizen(client, name)).rasa_key
 
 
 def events(replies: list[dict[str, Any]]) -> list[str]:
@@ -83,7 +89,7 @@ async def test_request_queue_take_chat_and_hand_back(
         # While waiting, the bot never answers: the message is stored, nobody replies.
         assert await say(client, "alice", "il y a quelqu'un ?") == []
 
-        async with client.ws_connect("/webhooks/websocket?sender=alice&after=0") as user:
+        async with socket(client, await citizen(client, "alice"), after=0) as user:
             state = await user.receive_json(timeout=10)
             assert state == {
                 "type": "state",
@@ -141,15 +147,15 @@ async def test_request_queue_take_chat_and_hand_back(
             )
             assert "Annick a quitté la conversation." in [f.get("text") for f in left]
         store = client.app[keys.STORE]
-        assert store.conversation("web:alice").owner is Owner.BOT
+        assert store.conversation(await key(client, "alice")).owner is Owner.BOT
         # Replayed, the mediator's message still names her (the widget labels it so).
-        history = await (await client.get("/webhooks/rest/history?sender=alice&after=0")).json()
-        written = [m for m in history["messages"] if m["author"] == "mediator"]
+        replay = await history(client, await citizen(client, "alice"))
+        written = [m for m in replay["messages"] if m["author"] == "mediator"]
         assert [m["mediator"] for m in written] == ["Annick"]
-        assert all("mediator" not in m for m in history["messages"] if m["author"] != "mediator")
+        assert all("mediator" not in m for m in replay["messages"] if m["author"] != "mediator")
         # Bob moved up the queue.
-        state = await client.get("/webhooks/rest/history?sender=bob&after=0")
-        assert (await state.json())["state"] == {
+        state = await history(client, await citizen(client, "bob"))
+        assert state["state"] == {
             "owner": "waiting",
             "queue_position": 1,
             "mediator": None,
@@ -167,7 +173,7 @@ async def test_two_mediators_take_the_same_conversation_at_once(
         csrf_b = await mediator(other, settings, "bruno", "Bruno")
         async with client.ws_connect(f"/console/ws?csrf={csrf_a}"):
             await say(client, "carole", "/request_human")
-            conversation = client.app[keys.STORE].conversation("web:carole")
+            conversation = client.app[keys.STORE].conversation(await key(client, "carole"))
             assert conversation.owner is Owner.WAITING
             url = f"/console/conversations/{conversation.id}/take"
             responses = await asyncio.gather(
@@ -183,7 +189,7 @@ async def test_two_mediators_take_the_same_conversation_at_once(
             }
             joined = [
                 m.text
-                for m in client.app[keys.STORE].messages("web:carole")
+                for m in client.app[keys.STORE].messages(await key(client, "carole"))
                 if "a rejoint" in m.text
             ]
             assert len(joined) == 1
@@ -197,7 +203,7 @@ async def test_console_actions_need_login_role_and_csrf(
     settings = always_open(base_settings)
     client = await gateway_client(settings)
     await say(client, "dina", "/request_human")  # nobody online: leaving a message
-    conversation = client.app[keys.STORE].conversation("web:dina")
+    conversation = client.app[keys.STORE].conversation(await key(client, "dina"))
     url = f"/console/conversations/{conversation.id}/take"
     anonymous = await client.post(url, data={"csrf": "x"})
     assert anonymous.status == 401
@@ -227,14 +233,14 @@ async def test_nobody_online_offers_to_leave_a_message_that_becomes_a_ticket(
     assert "Aucun médiateur n'est disponible" in offered[-1]["text"]
     assert offered[-1]["buttons"] == [{"title": "Ne pas laisser de message", "payload": "annuler"}]
     store = client.app[keys.STORE]
-    assert store.conversation("web:emma").owner is Owner.WAITING
+    assert store.conversation(await key(client, "emma")).owner is Owner.WAITING
 
     asked = await say(client, "emma", "Je n'arrive pas à déclarer mes revenus.")
     assert events(asked) == ["ticket_contact_needed"]
     done = await say(client, "emma", "Mon numéro : 06 12 34 56 78, plutôt le matin")
     assert events(done) == ["ticket_created"]
     assert "06 12 34 56 78" in done[-1]["text"]
-    assert store.conversation("web:emma").owner is Owner.BOT
+    assert store.conversation(await key(client, "emma")).owner is Owner.BOT
 
     csrf = await mediator(client, settings, "annick", "Annick")
     page = await (await client.get("/console/")).text()
@@ -252,7 +258,7 @@ async def test_nobody_online_offers_to_leave_a_message_that_becomes_a_ticket(
     await say(client, "fanny", "/request_human")
     cancelled = await say(client, "fanny", "annuler")
     assert events(cancelled) == ["handed_back"]
-    assert store.conversation("web:fanny").owner is Owner.BOT
+    assert store.conversation(await key(client, "fanny")).owner is Owner.BOT
 
 
 async def test_outside_hours_is_said_honestly(
@@ -274,14 +280,14 @@ async def test_close_proactive_take_history_and_delete(
     client = await gateway_client(settings)
     csrf = await mediator(client, settings, "annick", "Annick")
     await say(client, "henri", "bonjour")  # the bot (down) answers
-    conversation = client.app[keys.STORE].conversation("web:henri")
+    conversation = client.app[keys.STORE].conversation(await key(client, "henri"))
     assert conversation.owner is Owner.BOT
     # A mediator takes a live conversation of the bot.
     taken = await client.post(
         f"/console/conversations/{conversation.id}/take", json={}, headers={"X-CSRF-Token": csrf}
     )
     assert taken.status == 200
-    assert client.app[keys.STORE].conversation("web:henri").owner is Owner.MEDIATOR
+    assert client.app[keys.STORE].conversation(await key(client, "henri")).owner is Owner.MEDIATOR
     note = await client.post(
         f"/console/conversations/{conversation.id}/notes",
         data={"csrf": csrf, "text": "Personne âgée, parler lentement."},
@@ -294,44 +300,46 @@ async def test_close_proactive_take_history_and_delete(
         f"/console/conversations/{conversation.id}/close", json={}, headers={"X-CSRF-Token": csrf}
     )
     assert closed.status == 200
-    history = await (await client.get("/webhooks/rest/history?sender=henri&after=0")).json()
-    assert history["state"]["owner"] == "closed"
-    assert [m["custom"]["event"] for m in history["messages"] if m.get("custom")][-2:] == [
+    henri = await citizen(client, "henri")
+    replay = await history(client, henri)
+    assert replay["state"]["owner"] == "closed"
+    assert [m["custom"]["event"] for m in replay["messages"] if m.get("custom")][-2:] == [
         "mediator_left",
         "closed",
     ]
-    ids = [m["id"] for m in history["messages"]]
+    ids = [m["id"] for m in replay["messages"]]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    later = await (await client.get(f"/webhooks/rest/history?sender=henri&after={ids[2]}")).json()
+    later = await history(client, henri, after=ids[2])
     assert [m["id"] for m in later["messages"]] == ids[3:]
     search = await (await client.get("/console/closed?q=bonjour")).text()
     assert f"/console/conversations/{conversation.id}" in search
 
     # Writing again after the close: back to the bot.
     await say(client, "henri", "re-bonjour")
-    assert client.app[keys.STORE].conversation("web:henri").owner is Owner.BOT
+    assert client.app[keys.STORE].conversation(await key(client, "henri")).owner is Owner.BOT
 
     # Rasa's SQL tracker store shares DATABASE_URL in production: its events go too.
     engine = client.app[keys.STORE].engine
     with engine.begin() as connection:
         connection.execute(text("create table events (id integer primary key, sender_id text)"))
         connection.execute(
-            text("insert into events (sender_id) values ('web:henri'), ('web:autre')")
+            text("insert into events (sender_id) values (:henri), ('web:autre')"),
+            {"henri": henri.rasa_key},
         )
-    deleted = await client.delete("/webhooks/rest/conversation?sender=henri")
-    assert deleted.status == 204
+    await erase(client, henri)
     with engine.connect() as connection:
         left = connection.execute(text("select sender_id from events")).scalars().all()
     assert left == ["web:autre"]
-    assert client.app[keys.STORE].conversation("web:henri") is None
+    assert client.app[keys.STORE].conversation(await key(client, "henri")) is None
     gone = await client.get(f"/console/conversations/{conversation.id}")
     assert gone.status == 404 and "Conversation introuvable" in await gone.text()
-    empty = await (await client.get("/webhooks/rest/history?sender=henri&after=0")).json()
-    assert empty == {
-        "messages": [],
-        "state": {"owner": "bot", "queue_position": None, "mediator": None},
-    }
-    bad = await client.get("/webhooks/rest/history?sender=henri&after=-3")
+    # Its key went with it: nobody reads that conversation again.
+    gone_key = await client.get(
+        "/webhooks/rest/history", params={"sender": henri.sender}, headers=henri.headers
+    )
+    assert gone_key.status == 403
+    assert (await gone_key.json())["code"] == "invalid_conversation_key"
+    bad = await client.get("/webhooks/rest/history?after=-3", headers=henri.headers)
     assert bad.status == 400 and (await bad.json())["code"] == "invalid_after"
 
 

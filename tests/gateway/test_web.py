@@ -13,7 +13,8 @@ from integrations import keys
 from integrations.messages import Author, Reply
 from integrations.settings import Settings
 from integrations.store import Direction, Owner
-from tests.gateway.conftest import GatewayClient, texts
+from tests.gateway.conftest import GatewayClient, texts, wait_until
+from tests.gateway.web_client import new_conversation, open_socket
 from tools.stack import Stack, free_port
 
 pytestmark = [pytest.mark.model, pytest.mark.stack]
@@ -82,9 +83,9 @@ async def test_rasa_gets_metadata_the_client_cannot_forge(
     assert (await client.post("/webhooks/rest/webhook", json=body)).status == 200
     tracker = await asyncio.to_thread(rasa_stack.tracker, "web:web-meta")
     latest = tracker["latest_message"]
+    # An anonymous visitor: no user id at all, whatever the sender or the metadata say.
     assert latest["metadata"] == {
         "channel": "web",
-        "user_id": "web-meta",
         "role": "citizen",
         "locale": "fr-FR",
         "client": {"role": "agent", "locale": "fr-FR", "page": "/aides"},
@@ -94,7 +95,10 @@ async def test_rasa_gets_metadata_the_client_cannot_forge(
 
 async def test_websocket_round_trip_and_live_push(gateway_client: GatewayClient, stack_settings):
     client = await gateway_client(stack_settings)
-    async with client.ws_connect("/webhooks/websocket?sender=web-ws") as ws:
+    conversation = await new_conversation(client)
+    sender = conversation.sender
+    ws = await open_socket(client, conversation)
+    try:
         await ws.send_str("pas du json")
         error = await ws.receive_json(timeout=10)
         assert error["type"] == "error" and error["code"] == "invalid_json"
@@ -102,22 +106,32 @@ async def test_websocket_round_trip_and_live_push(gateway_client: GatewayClient,
         await ws.send_json({"message": "bonjour"})
         frame = await ws.receive_json(timeout=30)
         assert frame["type"] == "message" and frame["author"] == "bot"
-        assert frame["recipient_id"] == "web-ws" and "Bonjour" in frame["text"]
+        assert frame["recipient_id"] == sender and "Bonjour" in frame["text"]
 
         # A message written outside any request (a mediator, later) reaches the socket.
         await client.app[keys.WEB].send(
-            "web-ws", [Reply(text="Une médiatrice vous répond.", author=Author.MEDIATOR)]
+            sender, [Reply(text="Une médiatrice vous répond.", author=Author.MEDIATOR)]
         )
         pushed = await ws.receive_json(timeout=10)
         assert pushed["author"] == "mediator" and pushed["text"] == "Une médiatrice vous répond."
-    assert client.app[keys.HUB].connected("web:web-ws") == 0
+    finally:
+        await ws.close()
+    await wait_until(lambda: client.app[keys.HUB].connected(conversation.rasa_key) == 0)
 
 
-async def test_websocket_requires_a_sender(gateway_client: GatewayClient, stack_settings):
+async def test_websocket_needs_a_valid_sender_and_the_key_names_it(
+    gateway_client: GatewayClient, stack_settings
+):
     client = await gateway_client(stack_settings)
-    response = await client.get("/webhooks/websocket")
+    response = await client.get("/webhooks/websocket?sender=")
     assert response.status == 400
     assert (await response.json())["code"] == "missing_sender"
+    # Without a sender in the URL, the key says which conversation it is.
+    conversation = await new_conversation(client)
+    async with client.ws_connect("/webhooks/websocket?after=0") as ws:
+        await ws.send_json({"type": "auth", "key": conversation.key})
+        assert (await ws.receive_json(timeout=10))["type"] == "state"
+        assert client.app[keys.HUB].connected(conversation.rasa_key) == 1
 
 
 async def test_health_reports_every_part(gateway_client: GatewayClient, stack_settings: Settings):
@@ -136,7 +150,9 @@ async def test_health_reports_every_part(gateway_client: GatewayClient, stack_se
 
 async def test_websocket_closes_cleanly_on_shutdown(gateway_client: GatewayClient, stack_settings):
     client = await gateway_client(stack_settings)
-    ws = await client.ws_connect("/webhooks/websocket?sender=web-bye")
+    conversation = await new_conversation(client)
+    ws = await open_socket(client, conversation, after=0)
+    assert (await ws.receive_json(timeout=10))["type"] == "state"
     await client.close()
     message = await ws.receive(timeout=10)
     assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED)

@@ -15,6 +15,7 @@ from tests.gateway.conftest import (  # noqa: F401  (fixtures used by the widget
     gateway_client,
     stack_settings,
 )
+from tests.gateway.web_client import WebConversation
 
 AXE = PROJECT_ROOT / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -58,10 +59,23 @@ def log(page: Page) -> Locator:
 
 async def sender_of(page: Page) -> str:
     """The conversation id the widget keeps in localStorage."""
-    return await page.evaluate(
-        """() => Object.entries(localStorage)
-                 .find(([k]) => k.endsWith(':sender'))[1]"""
+    return (await conversation_of(page)).sender
+
+
+async def conversation_of(page: Page) -> WebConversation:
+    """The conversation the gateway issued to the widget (sender and key, localStorage)."""
+    # Issued when the chat opens (a request to the gateway): wait for it.
+    handle = await page.wait_for_function(
+        """() => {
+            const entries = Object.entries(localStorage);
+            const find = (end) => (entries.find(([k]) => k.endsWith(end)) || [])[1] || null;
+            const kept = { sender: find(":sender"), key: find(":key") };
+            return kept.sender && kept.key ? kept : null;
+        }""",
+        timeout=10_000,
     )
+    kept = await handle.json_value()
+    return WebConversation(kept["sender"], kept["key"])
 
 
 async def send(page: Page, text: str) -> None:

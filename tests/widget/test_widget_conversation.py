@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from integrations import keys
 from integrations.settings import Settings
-from tests.gateway.conftest import GatewayClient
+from tests.gateway.conftest import GatewayClient, staff_user
+from tests.gateway.web_client import HISTORY, WebConversation, history
 from tests.widget.conftest import (
     ANSWER_TIMEOUT_MS,
     BOT_MESSAGES,
@@ -18,6 +20,7 @@ from tests.widget.conftest import (
     active_element,
     axe_installed,
     axe_violations,
+    conversation_of,
     demo_url,
     describe,
     log,
@@ -206,10 +209,8 @@ async def test_asking_for_a_human_and_clearing_the_conversation(
     await expect(log(page)).to_contain_text("Bonjour")
 
 
-async def stored_history(client, sender: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    response = await client.get("/webhooks/rest/history", params={"sender": sender, "after": 0})
-    assert response.status == 200
-    return (await response.json())["messages"]
+async def stored_history(client, conversation: WebConversation) -> list[dict]:  # type: ignore[no-untyped-def]
+    return (await history(client, conversation))["messages"]
 
 
 async def test_another_tab_replays_the_conversation_and_both_stay_in_step(
@@ -241,11 +242,15 @@ async def test_clearing_deletes_the_stored_conversation(
     client = await gateway_client(stack_settings)
     page = await open_demo(client, browser)
     await send(page, "bonjour")
-    sender = await sender_of(page)
-    assert [m["author"] for m in await stored_history(client, sender)] == ["user", "bot"]
+    conversation = await conversation_of(page)
+    assert [m["author"] for m in await stored_history(client, conversation)] == ["user", "bot"]
 
     await clear_conversation(page)
-    assert await stored_history(client, sender) == []
+    assert client.server.app[keys.STORE].messages(conversation.rasa_key) == []
+    # Its key went with it: the old conversation cannot be read back, even by its key.
+    gone = await client.get(HISTORY, headers=conversation.headers)
+    assert gone.status == 403
+    assert await conversation_of(page) != conversation
 
 
 async def test_a_bot_answer_can_be_flagged_as_unhelpful(
@@ -270,10 +275,19 @@ async def test_without_websockets_it_sends_by_rest_and_polls_the_history(
     await blocked.add_init_script(
         "window.WebSocket = function () { throw new Error('WebSocket blocked'); };"
     )
+    requests = []
+    blocked.on("request", lambda request: requests.append(request))
     await blocked.goto(demo_url(client))
     await open_widget(blocked)
     await send(blocked, "bonjour")
     await expect(blocked.locator(BOT_MESSAGES).first).to_contain_text("Bonjour")
+    # The key goes in a header of every REST call, never in a URL (access logs keep URLs).
+    conversation = await conversation_of(blocked)
+    rest = [r for r in requests if "/webhooks/rest/" in r.url]
+    assert {r.url.split("?")[0].rsplit("/", 1)[-1] for r in rest} >= {"webhook", "history"}
+    for request in rest:
+        assert conversation.key not in request.url
+        assert (await request.all_headers())["x-conversation-key"] == conversation.key
 
     # A message written in another tab (over its WebSocket) reaches it by polling.
     other = await open_demo(client, context)
@@ -282,3 +296,71 @@ async def test_without_websockets_it_sends_by_rest_and_polls_the_history(
     await wait_for_answers(blocked, 2)
     await expect(blocked.get_by_role("group", name="Réponses proposées")).to_be_visible()
     await context.close()
+
+
+async def test_the_key_never_travels_in_a_url(
+    gateway_client: GatewayClient, stack_settings: Settings, browser: Browser
+) -> None:
+    client = await gateway_client(stack_settings)
+    page = await browser.new_page()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    await page.goto(demo_url(client))
+    await open_widget(page)
+    await send(page, "bonjour")
+    await page.reload()  # catch-up over a new WebSocket
+    await expect(page.locator(MESSAGES)).to_have_count(2)
+    conversation = await conversation_of(page)
+    assert any("/webhooks/websocket" in url for url in urls)
+    assert any(url.endswith("/webhooks/web/conversations") for url in urls)
+    assert not [url for url in urls if conversation.key in url]
+
+
+async def test_a_conversation_from_before_keys_starts_anew(
+    gateway_client: GatewayClient, stack_settings: Settings, browser: Browser
+) -> None:
+    """A widget of an older version kept only a client-chosen id: nobody can read that one
+    back, so the widget asks the gateway for a new conversation."""
+    client = await gateway_client(stack_settings)
+    page = await browser.new_page()
+    await page.goto(demo_url(client))
+    await page.evaluate(
+        """() => localStorage.setItem(
+            "departement-assistant:" + location.origin + ":sender", "ancien-id")"""
+    )
+    await page.reload()
+    await open_widget(page)
+    await send(page, "bonjour")
+    conversation = await conversation_of(page)
+    assert conversation.sender != "ancien-id"
+    assert [m["author"] for m in await stored_history(client, conversation)] == ["user", "bot"]
+
+
+async def test_an_agent_signs_in_from_the_widget_and_is_recognised(
+    gateway_client: GatewayClient, stack_settings: Settings, browser: Browser
+) -> None:
+    """« Vous êtes agent ? Se connecter » → the console login → the agents' page, where the
+    same widget speaks to the assistant as that agent (data/agents.yml: web a.martin)."""
+    staff_user(stack_settings, "a.martin", "mot-de-passe-anne", name="Anne")
+    client = await gateway_client(stack_settings)
+    page = await open_demo(client, browser)
+    await send(page, "mes réservations")
+    await expect(page.locator(BOT_MESSAGES).last).to_contain_text("réservé aux agents")
+
+    await page.get_by_role("link", name="Se connecter").click()
+    await page.get_by_label("Identifiant").fill("a.martin")
+    await page.get_by_label("Mot de passe").fill("mot-de-passe-anne")
+    await page.get_by_role("button", name="Se connecter").click()
+    await expect(page).to_have_url(demo_url(client, "/console/agent/"))
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("agents")
+    await open_widget(page)
+    await send(page, "mes réservations")
+    answer = page.locator(BOT_MESSAGES).last
+    await expect(answer).not_to_contain_text("réservé aux agents")
+    await expect(answer).to_contain_text("réservation")
+    agent = await page.evaluate(
+        """() => localStorage.getItem(
+            "departement-assistant:agent:" + location.origin + ":sender")"""
+    )
+    assert agent.startswith("agent-")

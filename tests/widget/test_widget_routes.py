@@ -12,7 +12,7 @@ import pytest
 from actions.content import ContentError
 from integrations.settings import Settings
 from integrations.widget.config import fill, load_config
-from tests.gateway.conftest import GatewayClient
+from tests.gateway.conftest import GatewayClient, console_login, staff_user
 
 
 def server_config(script: str) -> dict:
@@ -130,3 +130,27 @@ def test_widget_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("WIDGET_DEMO", "peut-être")
     with pytest.raises(ConfigError, match="WIDGET_DEMO"):
         Settings.from_env()
+
+
+async def test_the_agents_page_needs_a_signed_in_account(
+    gateway_client: GatewayClient, base_settings: Settings
+) -> None:
+    client = await gateway_client(base_settings)
+    anonymous = await client.get("/console/agent/", allow_redirects=False)
+    assert anonymous.status == 302
+    assert anonymous.headers["Location"] == "/console/login?next=/console/agent/"
+    assert (await client.get("/console/agent", allow_redirects=False)).headers[
+        "Location"
+    ] == "/console/agent/"
+
+    staff_user(base_settings, "annick", "mot-de-passe-annick", name="Annick")
+    await console_login(client, "annick", "mot-de-passe-annick")
+    page = await client.get("/console/agent/")
+    assert page.status == 200
+    html = await page.text()
+    assert '<script src="/widget/widget.js" defer data-agent="true"' in html
+    assert "Annick" in html and "Se déconnecter" in html
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    # The public widget offers the agents' sign-in, which comes back to this page.
+    script = await (await client.get("/widget/widget.js")).text()
+    assert "Vous êtes agent ? " in script and '"/console/agent/"' in script

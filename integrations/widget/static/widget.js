@@ -4,11 +4,18 @@
  * Embedding: <script src="https://<gateway>/widget/widget.js" defer
  *   data-title="…" data-color="#1d4f91" data-gateway="https://<gateway>"></script>
  *
- * Protocol (integrations/channels/web.py): a WebSocket on /webhooks/websocket?sender&after
- * replays the stored messages after the last id seen, then pushes live frames; messages
- * are sent on it with a client_id. When the socket cannot open, messages go through
- * POST /webhooks/rest/webhook and new ones are polled from GET /webhooks/rest/history.
- * Frames without an id (older gateways) are shown all the same.
+ * Protocol (integrations/channels/web.py): the first time the person opens the chat, the
+ * gateway issues a conversation (POST /webhooks/web/conversations → sender + key), kept in
+ * localStorage. The key goes in the X-Conversation-Key header of every request and in the
+ * first frame of the WebSocket ({"type": "auth", "key"}), never in a URL. The WebSocket
+ * on /webhooks/websocket?sender&after replays the stored messages after the last id seen,
+ * then pushes live frames; messages are sent on it with a client_id. When the socket
+ * cannot open, messages go through POST /webhooks/rest/webhook and new ones are polled
+ * from GET /webhooks/rest/history. Frames without an id (older gateways) are shown all
+ * the same. A key the gateway no longer knows (erased, expired) starts a new conversation.
+ *
+ * With data-agent="true" (the agents' page /console/agent/, same-origin, signed in) the
+ * conversation is the signed-in account's own.
  *
  * The UI lives in a shadow root so the host page's CSS cannot break it (nor the reverse).
  */
@@ -32,9 +39,18 @@
   const COUNCIL = SERVER.council || { name: "Département", phone: "", hours: "", email: "" };
   const PRIVACY = SERVER.privacy || { warning: "", title: "Vos données", paragraphs: [] };
   const MAX_CHARS = SERVER.maxMessageChars || 2000;
+  const AGENT = data.agent === "true";
+  const LOGIN_URL = GATEWAY + "/console/login?next=" + encodeURIComponent("/console/agent/");
 
-  const KEY = "departement-assistant:" + GATEWAY;
+  const KEY = "departement-assistant:" + (AGENT ? "agent:" : "") + GATEWAY;
   const SENDER_KEY = KEY + ":sender"; // localStorage: shared by the tabs of the site
+  const CONVERSATION_KEY = KEY + ":key"; // localStorage: the secret that opens it
+  const KEY_HEADER = "X-Conversation-Key";
+  // Codes of a refused key: the conversation is gone (or another account's), start anew.
+  const KEY_REFUSED = ["conversation_key_required", "invalid_conversation_key", "not_your_conversation"];
+  const CLOSE_KEY_REFUSED = [4401, 4403];
+  const CLOSE_TOO_MANY = 4429;
+  const MAX_RESETS = 3;
   const CACHE_KEY = KEY + ":log"; // sessionStorage: this tab's copy, for an instant redraw
   const OPEN_KEY = KEY + ":open";
   const MAX_CACHED = 300;
@@ -83,20 +99,23 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  /** The conversation id, created only when the person opens the chat (CNIL). */
-  function senderId(create) {
-    let id = store.get("localStorage", SENDER_KEY);
-    if (!id && create) {
-      id = newId();
-      store.set("localStorage", SENDER_KEY, id);
-    }
-    return id;
+  /** The kept conversation: its sender and key, or nulls (none, or from before keys). */
+  function keptConversation() {
+    const sender = store.get("localStorage", SENDER_KEY);
+    const key = store.get("localStorage", CONVERSATION_KEY);
+    return sender && key ? { sender, key } : { sender: null, key: null };
   }
 
   // ---------------------------------------------------------------- state
 
+  const kept = keptConversation();
   const state = {
-    sender: senderId(false),
+    sender: kept.sender,
+    key: kept.key,
+    issuing: null, // the pending request for a new conversation
+    issueAttempts: 0,
+    issueTimer: null,
+    resets: 0,
     messages: [], // {id?, author, text, buttons?, image?, clientId?, label?, name?, pending?}
     owner: "bot",
     queuePosition: null,
@@ -235,7 +254,23 @@
   });
   const clearButton = button("secondary", "Effacer la conversation", askClear);
   const privacyButton = button("secondary", PRIVACY.title, () => showPrivacy(true));
-  const actions = el("div", { class: "actions" }, humanButton, clearButton, privacyButton);
+  // Agents sign in to the console, whose agents' page gives this widget as an agent.
+  const agentLink = AGENT
+    ? null
+    : el(
+        "p",
+        { class: "agent-login" },
+        "Vous êtes agent ? ",
+        el("a", { href: LOGIN_URL, text: "Se connecter" }),
+      );
+  const actions = el(
+    "div",
+    { class: "actions" },
+    humanButton,
+    clearButton,
+    privacyButton,
+    agentLink,
+  );
 
   const confirmYes = button("danger", "Oui, tout effacer", clearConversation);
   const confirmNo = button("secondary", "Annuler", () => cancelClear(true));
@@ -383,7 +418,7 @@
     try {
       const response = await fetch(GATEWAY + "/webhooks/rest/feedback", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: { "Content-Type": "application/json", [KEY_HEADER]: state.key || "" },
         body: JSON.stringify({ sender: state.sender, message_id: message.id, rating: "down" }),
       });
       if (response.ok) {
@@ -582,7 +617,7 @@
   }
 
   function connect() {
-    if (!state.sender || state.socket || state.polling) return;
+    if (!state.sender || !state.key || state.socket || state.polling) return;
     clearTimeout(state.reconnectTimer);
     let opened = false;
     let socket;
@@ -594,6 +629,7 @@
     }
     state.socket = socket;
     socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "auth", key: state.key }));
       opened = true;
       state.socketAttempts = 0;
       connectionLost(false);
@@ -607,9 +643,17 @@
       }
       onFrame(frame);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (state.socket !== socket) return; // replaced on purpose
       state.socket = null;
+      if (CLOSE_KEY_REFUSED.includes(event.code)) {
+        resetConversation();
+        return;
+      }
+      if (event.code === CLOSE_TOO_MANY) {
+        startPolling(); // enough sockets open in other tabs: follow by polling
+        return;
+      }
       if (!opened) state.socketAttempts += 1;
       if (state.socketAttempts >= SOCKET_ATTEMPTS_BEFORE_POLLING && state.historySupported) {
         startPolling();
@@ -640,7 +684,9 @@
   function onFrame(frame) {
     if (!frame || typeof frame !== "object") return;
     if (frame.type === "state") applyState(frame);
-    else if (frame.type === "error") note(frame.error || "Votre message n'a pas pu être envoyé.");
+    else if (frame.type === "error" && (KEY_REFUSED.includes(frame.code) || frame.code === "too_many_connections")) {
+      return; // the socket closes next, and its close code says what to do
+    } else if (frame.type === "error") note(frame.error || "Votre message n'a pas pu être envoyé.");
     else if (frame.type === "message" || frame.type === undefined) receive(frame);
   }
 
@@ -666,11 +712,17 @@
   }
 
   async function catchUp() {
+    if (!state.sender || !state.key) return false;
     const url = new URL(GATEWAY + "/webhooks/rest/history");
     url.searchParams.set("sender", state.sender);
     url.searchParams.set("after", String(lastId()));
     try {
-      const response = await fetch(url.href);
+      const response = await fetch(url.href, { headers: { [KEY_HEADER]: state.key } });
+      if (response.status === 401 || response.status === 403) {
+        state.polling = false;
+        resetConversation();
+        return true;
+      }
       if (response.status === 404 || response.status === 405) {
         state.historySupported = false; // an older gateway: the socket or REST answers only
         return true;
@@ -689,7 +741,6 @@
 
   async function send(text, label) {
     if (!text.trim()) return;
-    if (!state.sender) start();
     if (connection.textContent !== CONNECTION_LOST) connection.textContent = "";
     const clientId = newId();
     const message = { author: "user", text, clientId, pending: true };
@@ -700,6 +751,12 @@
     scrollToEnd();
     saveCache();
     showTyping();
+    if (!(await ensureConversation())) {
+      note(unavailableText());
+      start(); // says the connection is lost, and tries again
+      return;
+    }
+    connect();
     const socket = state.socket;
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify({ message: text, client_id: clientId, metadata: { locale: "fr" } }));
@@ -713,7 +770,7 @@
     try {
       response = await fetch(GATEWAY + "/webhooks/rest/webhook", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: { "Content-Type": "application/json", [KEY_HEADER]: state.key },
         body: JSON.stringify({ sender: state.sender, message: text, metadata: { locale: "fr" } }),
       });
     } catch (err) {
@@ -729,6 +786,11 @@
       body = await response.json();
     } catch (err) {
       /* handled below */
+    }
+    if ((response.status === 401 || response.status === 403) && body && KEY_REFUSED.includes(body.code)) {
+      note("Cette conversation n'existe plus : une nouvelle commence. Merci de renvoyer votre message.");
+      resetConversation();
+      return;
     }
     if (!response.ok || !Array.isArray(body)) {
       note((body && body.error) || "Votre message n'a pas pu être envoyé.");
@@ -776,13 +838,16 @@
   async function clearConversation() {
     confirmYes.disabled = true;
     let ok = true;
-    if (state.sender) {
+    if (state.sender && state.key) {
       const url = new URL(GATEWAY + "/webhooks/rest/conversation");
       url.searchParams.set("sender", state.sender);
       try {
-        const response = await fetch(url.href, { method: "DELETE" });
-        // 404: nothing stored for this id (or an older gateway without the route).
-        ok = response.ok || response.status === 404;
+        const response = await fetch(url.href, {
+          method: "DELETE",
+          headers: { [KEY_HEADER]: state.key },
+        });
+        // 404: an older gateway without the route; 401 / 403: the key is gone already.
+        ok = response.ok || [401, 403, 404].includes(response.status);
       } catch (err) {
         ok = false;
       }
@@ -794,17 +859,35 @@
       input.focus();
       return;
     }
+    forgetConversation();
+    start();
+    connection.textContent = "La conversation a été effacée.";
+    input.focus();
+  }
+
+  /** Drop the conversation here (its id, key, messages); the next one is issued anew. */
+  function forgetConversation() {
     disconnect();
     hideTyping();
     state.messages = [];
     state.sender = null;
+    state.key = null;
     store.set("localStorage", SENDER_KEY, null);
+    store.set("localStorage", CONVERSATION_KEY, null);
     store.set("sessionStorage", CACHE_KEY, null);
     applyState({ owner: "bot", queue_position: null, mediator: null });
-    start();
     renderAll();
-    connection.textContent = "La conversation a été effacée.";
-    input.focus();
+  }
+
+  /** The gateway refused the key (conversation erased or expired, another account). */
+  function resetConversation() {
+    state.resets += 1;
+    if (state.resets > MAX_RESETS) {
+      note(unavailableText());
+      return;
+    }
+    forgetConversation();
+    if (state.open) start();
   }
 
   // ---------------------------------------------------------------- privacy notice
@@ -837,11 +920,62 @@
 
   FULL_SCREEN.addEventListener("change", updateModality);
 
-  /** A conversation id exists from the first opening on: connect and catch up. */
-  function start() {
-    state.sender = senderId(true);
-    saveCache();
-    connect();
+  /**
+   * The conversation (sender and key), issued by the gateway the first time it is needed:
+   * when the person opens the chat (CNIL: nothing is stored before). False when the
+   * gateway cannot be reached.
+   */
+  function ensureConversation() {
+    if (state.sender && state.key) return Promise.resolve(true);
+    if (!state.issuing) {
+      state.issuing = issueConversation().finally(() => {
+        state.issuing = null;
+      });
+    }
+    return state.issuing;
+  }
+
+  async function issueConversation() {
+    try {
+      const response = await fetch(GATEWAY + "/webhooks/web/conversations", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(AGENT ? { agent: true } : {}),
+      });
+      if (AGENT && response.status === 401) {
+        location.assign(LOGIN_URL); // signed out meanwhile
+        return false;
+      }
+      const body = response.ok ? await response.json() : null;
+      if (!body || typeof body.sender !== "string" || typeof body.key !== "string") return false;
+      state.sender = body.sender;
+      state.key = body.key;
+      store.set("localStorage", SENDER_KEY, body.sender);
+      store.set("localStorage", CONVERSATION_KEY, body.key);
+      saveCache();
+      return true;
+    } catch (err) {
+      return false;
+    }
+  }
+
+  /**
+   * A conversation exists from the first opening on: connect and catch up. While the
+   * gateway cannot issue one, say so and try again, as a lost socket does.
+   */
+  async function start() {
+    clearTimeout(state.issueTimer);
+    if (await ensureConversation()) {
+      state.issueAttempts = 0;
+      connect();
+      return;
+    }
+    connectionLost(true);
+    state.issueAttempts += 1;
+    const delay = Math.min(30000, 1000 * 2 ** state.issueAttempts);
+    state.issueTimer = setTimeout(() => {
+      if (state.open || state.messages.length) start();
+    }, delay);
   }
 
   function open(moveFocus) {
