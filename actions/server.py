@@ -13,7 +13,6 @@ Variables: ``ACTIONS_SECRET`` (required), ``ACTIONS_HOST``, ``ACTIONS_PORT``,
 
 from __future__ import annotations
 
-import hmac
 import logging
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from common.config import ConfigError, env_int, env_str
+from common.secret import same_secret
 
 SECRET_HEADER = "X-Action-Secret"
 OPEN_PATHS = frozenset({"/health"})
@@ -45,15 +45,6 @@ class ActionServerSettings:
         )
 
 
-def secret_matches(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of a header value with the configured secret."""
-    if not given or not expected:
-        return False
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
-    )
-
-
 def require_secret(app: Sanic, secret: str) -> None:
     """Refuse every request but ``OPEN_PATHS`` without the right ``X-Action-Secret``."""
     if not secret:
@@ -64,7 +55,7 @@ def require_secret(app: Sanic, secret: str) -> None:
         if request.path in OPEN_PATHS:
             return None
         given = request.headers.get(SECRET_HEADER)
-        if secret_matches(given, secret):
+        if same_secret(given, secret):
             return None
         log.warning("refused %s %s: %s", request.method, request.path, "no or wrong secret")
         if given is None:

@@ -16,7 +16,6 @@ only the gateway (``integrations/rasa_client.py``) knows.
 from __future__ import annotations
 
 import copy
-import hmac
 import inspect
 import json
 import logging
@@ -30,19 +29,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from common.secret import same_secret
+
 SECRET_HEADER = "X-Gateway-Secret"
 SECRET_VARIABLE = "GATEWAY_CHANNEL_SECRET"
 
 log = logging.getLogger(__name__)
-
-
-def secret_matches(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of a header value with the configured secret."""
-    if not given or not expected:
-        return False
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
-    )
 
 
 def _error(status: int, message: str, code: str) -> HTTPResponse:
@@ -131,7 +123,7 @@ class GatewayInput(InputChannel):
     def _refusal(self, request: Request) -> HTTPResponse | None:
         """A 401 / 403 answer when the request does not carry the gateway's secret."""
         given = request.headers.get(SECRET_HEADER)
-        if secret_matches(given, self._secret):
+        if same_secret(given, self._secret):
             return None
         log.warning("refused a message on the gateway channel from %s", request.ip)
         if given is None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import html
 import logging
 from collections import OrderedDict
@@ -36,6 +35,7 @@ from telegram.ext import (
     filters,
 )
 
+from common.secret import same_secret
 from integrations.errors import ApiError, bad_request, read_json
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
@@ -175,7 +175,7 @@ class TelegramChannel:
         """``POST /webhooks/telegram``: one update from Telegram."""
         secret = self.settings.webhook_secret or ""
         given = request.headers.get(SECRET_HEADER, "")
-        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        if not same_secret(given, secret):
             raise ApiError(403, "invalid_secret_token", "Jeton secret Telegram invalide.")
         if self.state != "ok":
             raise ApiError(503, "telegram_not_ready", "Canal Telegram pas encore prêt.")

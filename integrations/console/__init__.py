@@ -26,6 +26,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from common.secret import same_secret
 from integrations import keys
 from integrations.console.auth import (
     LOGIN_CSRF_COOKIE,
@@ -181,7 +182,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     target = _safe_next(form.get("next"))
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     sent = form.get("csrf", "")
-    if not same_origin(request) or not expected or not secrets.compare_digest(expected, sent):
+    if not same_origin(request) or not same_secret(sent, expected):
         return _login_form(
             request, target, "Le formulaire a expiré. Veuillez réessayer.", status=403
         )

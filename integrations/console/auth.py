@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import secrets
 import time
@@ -45,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from common.db import Base, as_utc, make_session_factory, session_scope
+from common.secret import same_secret
 from integrations import keys
 from integrations.errors import ApiError
 from integrations.messages import utcnow
@@ -633,7 +633,7 @@ async def check_csrf(request: web.Request, token: str | None) -> None:
         raise ApiError(401, "unauthorized", "Connexion requise.")
     if not same_origin(request):
         raise ApiError(403, "csrf_failed", "Requête refusée : origine non autorisée.")
-    if not token or not hmac.compare_digest(session.csrf_token, token):
+    if not same_secret(token, session.csrf_token):
         raise ApiError(
             403,
             "csrf_failed",

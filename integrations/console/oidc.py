@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import hmac
 import logging
 import secrets
 import time
@@ -44,6 +43,7 @@ import aiohttp
 import jwt
 from jwt import PyJWK, PyJWKSet
 
+from common.secret import same_secret
 from integrations.settings import OidcSettings
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ def verify_id_token(
     if "azp" in claims and claims["azp"] != client_id:
         raise _refused("ID token azp is another client")
     sent = claims.get("nonce")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), nonce.encode()):
+    if not same_secret(sent, nonce):
         raise _refused("ID token nonce does not match this sign-in")
     if not isinstance(claims["sub"], str) or not claims["sub"]:
         raise _refused("ID token without a subject")
@@ -367,7 +367,7 @@ class OidcClient:
                 "de connexion.",
                 "no pending sign-in for this browser",
             )
-        if not state or not state.isascii() or not hmac.compare_digest(flow.state, state):
+        if not same_secret(state, flow.state):
             raise OidcError(
                 400,
                 "La réponse du fournisseur d'identité ne correspond pas à votre demande de "
