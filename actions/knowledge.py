@@ -10,11 +10,12 @@ changes (``actions.content``), so admins edit YAML without restarting anything.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import context, desks, geo, place_search, place_store
 from actions.content import ContentError, load_yaml
+from actions.hours import PARIS
 from common.config import data_dir
 
 logger = logging.getLogger(__name__)
@@ -74,10 +77,16 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def find_procedure(procedures: dict[str, dict[str, Any]], wanted: str | None) -> str | None:
-    """The entry key for an entity value, following ``aliases`` (mdph -> pch)."""
+def find_procedure(
+    procedures: dict[str, dict[str, Any]], wanted: str | None, text: str = ""
+) -> str | None:
+    """The entry key for an entity value, following ``aliases`` (mdph -> pch).
+
+    Without an entity, the message's words are matched against each entry's
+    ``keywords`` ("mon père ne peut plus vivre seul" -> apa).
+    """
     if not wanted:
-        return None
+        return context.best_keyword_match(text, procedures) if text else None
     wanted = wanted.strip().lower()
     if wanted in procedures:
         return wanted
@@ -134,6 +143,8 @@ def procedure_choice(procedures: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 class ActionProcedure(Action):
+    """A procedure explained; as a follow-up ("j'habite à Brest"), the desk near the person."""
+
     def name(self) -> str:
         return "action_procedure"
 
@@ -141,22 +152,75 @@ class ActionProcedure(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         wanted = next(tracker.get_latest_entity_values("procedure"), None)
+        commune = next(tracker.get_latest_entity_values("commune"), None)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = tracker.latest_message.get("text") or ""
         try:
             procedures = entries(PROCEDURES_FILE)
-            name = find_procedure(procedures, wanted)
-            if name is None:
-                if wanted:
-                    logger.warning("no knowledge entry for procedure %r", wanted)
-                messages = [procedure_choice(procedures)]
+            if intent != "ask_procedure" and not wanted:
+                # A follow-up: the procedure just explained, for the commune now given.
+                name = find_procedure(procedures, tracker.get_slot("procedure"))
+                messages = await asyncio.to_thread(
+                    desk_messages, procedures.get(name or "") or {}, commune, council_values()
+                )
             else:
-                messages = procedure_messages(procedures[name], council_values())
-        except (ContentError, KeyError, TypeError, AttributeError):
+                name = find_procedure(procedures, wanted, "" if wanted else text)
+                if name is None:
+                    if wanted:
+                        logger.warning("no knowledge entry for procedure %r", wanted)
+                    messages = [procedure_choice(procedures)]
+                else:
+                    messages = procedure_messages(procedures[name], council_values())
+                    if commune:
+                        messages += await asyncio.to_thread(
+                            desk_messages, procedures[name], commune, council_values(), False
+                        )
+        except (ContentError, KeyError, TypeError, AttributeError, OSError):
             logger.exception("procedure knowledge unusable")
             dispatcher.utter_message(text=UNAVAILABLE, buttons=OFFER_BUTTONS)
             return []
         for message in messages:
             dispatcher.utter_message(**message)
-        return [SlotSet("procedure", name)] if name else []
+        events: list[EventType] = [SlotSet("procedure", name)] if name else []
+        return [*events, SlotSet(context.LAST_TOPIC, "procedure" if name else None)]
+
+
+def desk_messages(
+    entry: dict[str, Any], commune_name: str | None, values: dict[str, str], closing: bool = True
+) -> list[dict[str, Any]]:
+    """Where to be helped in person near ``commune_name`` for a procedure.
+
+    Procedures of the council (``desk: cdas``) go to the nearest CDAS; the others to the
+    nearest place that helps with online procedures (France Services…).
+    """
+    index = geo.communes()
+    commune = index.get(commune_name) if commune_name else None
+    title = entry.get("short") or (entry.get("title") or "votre démarche").split(" (")[0]
+    if commune is None:
+        where = f"Dites-moi votre commune : je vous dirai où être aidé en personne pour {title}."
+        return [{"text": where}]
+    now = datetime.now(PARIS)
+    if entry.get("desk") == "cdas":
+        desk = desks.nearest_desk(commune, index, desks.load_desks())
+        if desk is not None:
+            text = (
+                f"Près de {commune.nom}, pour {title}, vous pouvez être reçu au "
+                f"{desk['name']} :\n{desks.desk_text(desk, now)}"
+            )
+            messages = [{"text": text}]
+            if closing:
+                messages.append(closing_message(entry.get("offline") or "", values))
+            return messages
+    places = place_store.places_with_seed()
+    helping = [p for p in places if any("démarches" in s for s in p.services)] or places
+    found = place_search.nearest(helping, commune, index, limit=2)
+    cards = [place_search.describe_place(p, km, now) for p, km in found.places]
+    intro = f"Près de {commune.nom}, pour être aidé en personne pour {title} :"
+    text = "\n\n".join([intro, *cards])
+    messages = [{"text": text}]
+    if closing:
+        messages.append(closing_message(entry.get("offline") or "", values))
+    return messages
 
 
 class OfferTopicAction(Action, ABC):
@@ -178,7 +242,7 @@ class OfferTopicAction(Action, ABC):
             return []
         for message in messages:
             dispatcher.utter_message(**message)
-        return []
+        return [SlotSet(context.LAST_TOPIC, None)]
 
 
 class ActionPassNumerique(OfferTopicAction):
@@ -195,11 +259,71 @@ class ActionDigitalAdvisor(OfferTopicAction):
         return "action_digital_advisor"
 
 
-class ActionFibre(OfferTopicAction):
-    entry = "fibre"
+def fibre_text(figure: Any, asked: str | None) -> str:
+    """The roll-out figure in one French sentence (``figure`` from ``actions.fibre``)."""
+    share = f"{round(figure.share * 100)} %"
+    day = date.fromisoformat(figure.date[:10])
+    when = f"{day.day}/{day.month:02d}/{day.year}"
+    if figure.scope == "commune":
+        return (
+            f"À {figure.name}, {share} des logements et locaux sont raccordables à la fibre "
+            f"(source : {figure.source}, {when})."
+        )
+    unknown = f"Je n'ai pas le chiffre de {asked}. " if asked else ""
+    return (
+        f"{unknown}Dans le département ({figure.name}), {share} des logements et locaux sont "
+        f"raccordables à la fibre (source : {figure.source}, {when})."
+        + ("" if asked else " Dites-moi votre commune pour avoir le chiffre de chez vous.")
+    )
+
+
+def fibre_figure(commune: str | None) -> Any:
+    """``actions.fibre.fibre_figure`` (open data of the roll-out), ``None`` when unavailable."""
+    try:
+        from actions.fibre import fibre_figure as figure_of
+    except ImportError:  # pragma: no cover - the open-data module is optional
+        return None
+    try:
+        return figure_of(commune)
+    except (OSError, ValueError, KeyError):
+        logger.exception("fibre figures unavailable")
+        return None
+
+
+class ActionFibre(Action):
+    """Fibre roll-out: the figure of the person's commune (or the département), how to check."""
 
     def name(self) -> str:
         return "action_fibre"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        commune = next(tracker.get_latest_entity_values("commune"), None)
+        follow_up = (tracker.latest_message.get("intent") or {}).get("name") != "ask_fibre"
+        commune = commune or context.recent_commune(tracker.events)
+        try:
+            entry = entries(OFFER_FILE)["fibre"]
+            values = council_values()
+            figure = await asyncio.to_thread(fibre_figure, commune)
+            messages = [] if follow_up and figure is not None else offer_messages(entry, values)
+            if figure is not None:
+                asked = commune if commune and figure.scope != "commune" else None
+                first = {"text": fibre_text(figure, asked)}
+                if follow_up:
+                    messages = [first, closing_message(entry["offline"], values)]
+                else:
+                    messages.insert(0, first)
+        except (ContentError, KeyError, TypeError, AttributeError, ValueError):
+            logger.exception("fibre entry unusable")
+            dispatcher.utter_message(text=UNAVAILABLE, buttons=OFFER_BUTTONS)
+            return []
+        for message in messages:
+            dispatcher.utter_message(**message)
+        events: list[EventType] = [SlotSet(context.LAST_TOPIC, "fibre")]
+        if figure is not None and figure.scope == "commune":
+            events.append(SlotSet("commune", figure.name))
+        return events
 
 
 class ActionEquipment(OfferTopicAction):
