@@ -67,6 +67,15 @@ def nearest(
     return Found([(p, None) for p in chosen], by_distance=False, scope=scope)
 
 
+def place_by_id(place_id: str, places: list[Place] | None = None) -> Place | None:
+    """The place with this ``id`` (as listed in the ``listed_places`` slot), or ``None``."""
+    if places is None:
+        from actions.place_store import places_with_seed
+
+        places = places_with_seed()
+    return next((p for p in places if p.id == place_id), None)
+
+
 def french_phone(phone: str) -> str:
     """``+33298410066`` -> ``02 98 41 00 66``; other numbers unchanged."""
     if re.fullmatch(r"\+33\d{9}", phone):

@@ -63,7 +63,12 @@ def answer_places(
         if commune is None:
             return [{"response": "utter_ask_place_commune"}], [SlotSet("place_step", ASK_COMMUNE)]
     found = place_search.nearest(places, commune, index)
-    events: list[EventType] = [SlotSet("commune", commune.nom), SlotSet("place_step", None)]
+    events: list[EventType] = [
+        SlotSet("commune", commune.nom),
+        SlotSet("place_step", None),
+        SlotSet("listed_places", [p.id for p, _ in found.places]),
+        SlotSet("last_topic", "places"),
+    ]
     if not found.places:
         return [{"response": "utter_no_place_found", "commune": commune.nom}], events
     messages: list[dict[str, Any]] = [{"text": place_search.introduction(commune, found)}]
