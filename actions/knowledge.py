@@ -24,7 +24,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, desks, geo, place_search, place_store
+from actions import context, desks, fibre, geo, place_search, place_store
 from actions.content import ContentError, load_yaml
 from actions.hours import PARIS
 from common.config import data_dir
@@ -259,32 +259,24 @@ class ActionDigitalAdvisor(OfferTopicAction):
         return "action_digital_advisor"
 
 
-def fibre_text(figure: Any, asked: str | None) -> str:
-    """The roll-out figure in one French sentence (``figure`` from ``actions.fibre``)."""
-    share = f"{round(figure.share * 100)} %"
-    day = date.fromisoformat(figure.date[:10])
-    when = f"{day.day}/{day.month:02d}/{day.year}"
-    if figure.scope == "commune":
-        return (
-            f"À {figure.name}, {share} des logements et locaux sont raccordables à la fibre "
-            f"(source : {figure.source}, {when})."
-        )
-    unknown = f"Je n'ai pas le chiffre de {asked}. " if asked else ""
-    return (
-        f"{unknown}Dans le département ({figure.name}), {share} des logements et locaux sont "
-        f"raccordables à la fibre (source : {figure.source}, {when})."
-        + ("" if asked else " Dites-moi votre commune pour avoir le chiffre de chez vous.")
-    )
+ASK_FIBRE_COMMUNE = (
+    "Dites-moi votre commune : je vous donnerai la part des logements et locaux déjà "
+    "raccordables à la fibre chez vous."
+)
 
 
-def fibre_figure(commune: str | None) -> Any:
-    """``actions.fibre.fibre_figure`` (open data of the roll-out), ``None`` when unavailable."""
+def fibre_text(figure: fibre.FibreFigure, asked: str | None) -> str:
+    """The roll-out figure in French; says so when only the département's is known."""
+    text = fibre.describe(figure)
+    if figure.scope != "commune" and asked:
+        text = f"Je n'ai pas le chiffre de {asked} seule. {text}"
+    return text
+
+
+def fibre_figure(commune: str | None) -> fibre.FibreFigure | None:
+    """The open-data figure (``actions.fibre``), ``None`` when unknown or unreadable."""
     try:
-        from actions.fibre import fibre_figure as figure_of
-    except ImportError:  # pragma: no cover - the open-data module is optional
-        return None
-    try:
-        return figure_of(commune)
+        return fibre.fibre_figure(commune)
     except (OSError, ValueError, KeyError):
         logger.exception("fibre figures unavailable")
         return None
@@ -306,14 +298,15 @@ class ActionFibre(Action):
             entry = entries(OFFER_FILE)["fibre"]
             values = council_values()
             figure = await asyncio.to_thread(fibre_figure, commune)
-            messages = [] if follow_up and figure is not None else offer_messages(entry, values)
-            if figure is not None:
-                asked = commune if commune and figure.scope != "commune" else None
-                first = {"text": fibre_text(figure, asked)}
+            if figure is None:
+                messages = offer_messages(entry, values)
+                messages.insert(1, {"text": ASK_FIBRE_COMMUNE})
+            else:
+                first = {"text": fibre_text(figure, commune)}
                 if follow_up:
                     messages = [first, closing_message(entry["offline"], values)]
                 else:
-                    messages.insert(0, first)
+                    messages = [first, *offer_messages(entry, values)]
         except (ContentError, KeyError, TypeError, AttributeError, ValueError):
             logger.exception("fibre entry unusable")
             dispatcher.utter_message(text=UNAVAILABLE, buttons=OFFER_BUTTONS)

@@ -16,7 +16,7 @@ slot was set with it): "le 2e" then means the second place (``select_item``).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -101,8 +101,8 @@ class ButtonChoice(GraphComponent):
     def process(
         self,
         messages: list[Message],
-        domain: Domain | None = None,
-        tracker: DialogueStateTracker | None = None,
+        domain: Optional[Domain] = None,  # noqa: UP045 - Rasa's graph validation needs Optional
+        tracker: Optional[DialogueStateTracker] = None,  # noqa: UP045
     ) -> list[Message]:
         if tracker is None:
             return messages
@@ -119,7 +119,7 @@ class ButtonChoice(GraphComponent):
         return messages
 
     @staticmethod
-    def _apply(message: Message, payload: str, domain: Domain | None) -> None:
+    def _apply(message: Message, payload: str, domain: Optional[Domain]) -> None:  # noqa: UP045
         from rasa.shared.core.training_data.story_reader.yaml_story_reader import (
             YAMLStoryReader,
         )
