@@ -207,3 +207,12 @@ def best_keyword_match(
 
 def folded(text: str) -> str:
     return " ".join(fold(text).split())
+
+
+def topic_from_words(text: str, topics: dict[str, dict[str, Any]]) -> str | None:
+    """The topic whose keywords the message matches best (``data/followups.yml``)."""
+    return best_keyword_match(text, topics)
+
+
+def is_out_of_scope(text: str, keywords: Iterable[str]) -> bool:
+    return matches_keywords(text, keywords) > 0

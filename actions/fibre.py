@@ -218,9 +218,7 @@ def import_commune_file(
         raise FibreImportError(f"{source.name} : aucune commune du Finistère ou de la Sarthe")
     for code, (premises, eligible, stated) in sorted(totals.items()):
         name = DEPARTEMENTS.get(code, (code, ""))[0]
-        rows.append(
-            _row("departement", code, name, int(premises), int(eligible), str(stated))
-        )
+        rows.append(_row("departement", code, name, int(premises), int(eligible), str(stated)))
     result.communes = len(rows) - len(totals)
     result.departements = len(totals)
     write_figures(target, rows)

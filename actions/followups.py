@@ -23,12 +23,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import context, geo, hours, place_search, place_store
+from actions import context, desks, geo, hours, place_search, place_store
 from actions.contact import ActionContact
+from actions.content import ContentError, load_yaml
 from actions.datetime_fr import Moment, parse_moment
 from actions.hours import PARIS
 from actions.knowledge import ActionFibre, ActionProcedure
-from actions.places import ActionFindDigitalPlace
+from actions.places import ASK_COMMUNE, ActionFindDigitalPlace
 from actions.social import ActionSocialWorker
 from common.text import key
 
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 HUMAN_BUTTON = {"title": "Parler à une personne", "payload": "/request_human"}
 PLACES_BUTTON = {"title": "Un lieu d'aide près de chez moi", "payload": "/find_digital_place"}
 MAX_COMMUNE_BUTTONS = 6
+WORDS_FILE = "followups.yml"
 UNAVAILABLE = (
     "Je ne peux pas consulter les lieux d'aide pour le moment, désolé. "
     "Vous pouvez demander à votre mairie, ou parler à une personne."
@@ -63,6 +65,16 @@ def commune_choice(code: str, communes: list[geo.Commune]) -> dict[str, Any]:
         text += f" (Si elle n'est pas dans la liste, écrivez son nom : il y en a {more} autres.)"
     buttons = [{"title": c.nom, "payload": f'/inform{{"commune":"{c.nom}"}}'} for c in shown]
     return {"text": text, "buttons": buttons}
+
+
+def topic_in_words(text: str) -> str | None:
+    """A topic the message names itself ("espace numérique Châteaulin" -> places)."""
+    try:
+        topics = (load_yaml(WORDS_FILE) or {}).get("topics") or {}
+    except ContentError:
+        logger.exception("follow-up keywords unavailable")
+        return None
+    return context.topic_from_words(text, topics)
 
 
 def commune_menu(commune: str) -> dict[str, Any]:
@@ -100,10 +112,15 @@ def hours_line(place: place_store.Place, moment: Moment, now: datetime) -> str:
         return "horaires non renseignés, appelez avant de vous déplacer"
     if moment.part_of_day in PART_SPANS and spans:
         low, high = PART_SPANS[moment.part_of_day]
-        kept = [(a, b) for a, b in spans if a.time() < high and b.time() > low]
+        kept = [(a, b) for a, b in spans if _overlap_minutes(a.time(), b.time(), low, high) >= 60]
         label = PART_LABEL[moment.part_of_day]
         return f"ouvert {label} {hours.french_spans(kept)}" if kept else f"fermé {label}"
     return _day_spans(place.horaires, day)
+
+
+def _overlap_minutes(a: time, b: time, low: time, high: time) -> int:
+    start, end = max(a, low), min(b, high)
+    return max(0, (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute))
 
 
 def _day_spans(horaires: str, day: date) -> str:
@@ -120,6 +137,8 @@ def hours_answer(places: list[place_store.Place], moment: Moment, now: datetime)
     """The hours of the listed places for the day asked (today by default), numbered."""
     day = the_day(moment, now.date())
     label = hours.french_day(day, now.date())
+    if label in ("aujourd'hui", "demain"):
+        label += f" ({hours.WEEKDAYS[day.weekday()]})"
     when = label[0].upper() + label[1:]
     if moment.start is not None:
         when += f" à {hours.french_time(datetime.combine(day, moment.start))}"
@@ -184,6 +203,23 @@ def choose_place(
 # ------------------------------------------------------------------ data access
 
 
+def desk_hours(commune_name: str, text: str, now: datetime) -> str | None:
+    """The hours of the social desk nearest to the commune, for the day asked."""
+    index = geo.communes()
+    commune = index.get(commune_name)
+    desk = desks.nearest_desk(commune, index, desks.load_desks()) if commune else None
+    if desk is None or not desk.get("horaires"):
+        return None
+    moment = parse_moment(text, now.date())
+    day = the_day(moment, now.date())
+    line = hours.describe_day(desk["horaires"], day, now.date())
+    line = line[0].upper() + line[1:]
+    return (
+        f"{desk['name']} — {line}.\nAccueil : {desk['hours']}.\n"
+        f"Téléphone : {desk['phone']} (appelez avant de vous déplacer)."
+    )
+
+
 def places_by_ids(ids: list[str]) -> list[place_store.Place]:
     by_id = {p.id: p for p in place_store.places_with_seed()}
     return [by_id[i] for i in ids if i in by_id]
@@ -233,17 +269,22 @@ class ActionFollowUp(Action):
         if postcode is not None:
             dispatcher.utter_message(**commune_choice(*postcode))
             return [SlotSet(context.LAST_TOPIC, topic or "places")]
+        step = context.slot_context(tracker.events, "place_step")
+        if step.current and step.value == ASK_COMMUNE:
+            # The answer to « Dans quelle commune habitez-vous ? » (places.py asked it).
+            return await self.rerun("places", dispatcher, tracker, domain)
         commune = latest_entity(tracker, "commune")
         text = tracker.latest_message.get("text") or ""
         now = datetime.now(PARIS)
         moment = parse_moment(text, now.date())
-        if commune and topic:
-            return await self.rerun(topic, dispatcher, tracker, domain)
-        if topic == "places" and not moment.is_empty():
-            return await ActionPlaceHours().run(dispatcher, tracker, domain)
         if commune:
+            topic = topic or topic_in_words(text)
+            if topic:
+                return await self.rerun(topic, dispatcher, tracker, domain)
             dispatcher.utter_message(**commune_menu(commune))
             return []
+        if topic and not moment.is_empty():
+            return await ActionPlaceHours().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_inform_ack")
         return []
 
@@ -289,8 +330,12 @@ class ActionPlaceHours(Action):
             return []
         if not places:
             topic = context.current_topic(tracker.events)
-            if topic in ("social", "contact"):
-                return await ActionFollowUp.rerun(topic, dispatcher, tracker, domain)
+            desk_commune = context.recent_commune(tracker.events)
+            if topic in ("social", "contact") and desk_commune:
+                answer = await asyncio.to_thread(desk_hours, desk_commune, text, now)
+                if answer:
+                    dispatcher.utter_message(text=answer, buttons=[HUMAN_BUTTON])
+                    return [SlotSet(context.LAST_TOPIC, topic)]
             dispatcher.utter_message(text=NO_LIST)
             return [SlotSet(context.LAST_TOPIC, "places")]
         one = choose_place(places, latest_entity(tracker, "ordinal"), text, None)

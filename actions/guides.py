@@ -163,7 +163,15 @@ class ActionBasicSkills(Action):
         wanted = next(tracker.get_latest_entity_values("guide"), None)
         text = tracker.latest_message.get("text") or ""
         try:
-            messages, events = start(all_guides(), wanted, "" if text.startswith("/") else text)
+            guides = all_guides()
+            typed = "" if text.startswith("/") else text
+            if not wanted and typed and not context.best_keyword_match(typed, guides):
+                from actions.fallback import is_out_of_scope
+
+                if is_out_of_scope(typed):  # « comment faire une blanquette de veau »
+                    dispatcher.utter_message(response="utter_out_of_scope")
+                    return []
+            messages, events = start(guides, wanted, typed)
         except (ContentError, KeyError, TypeError, AttributeError, yaml.YAMLError):
             logger.exception("guides unusable")
             dispatcher.utter_message(text=UNAVAILABLE, buttons=HELP_BUTTONS)

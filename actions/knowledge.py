@@ -157,7 +157,7 @@ class ActionProcedure(Action):
         text = tracker.latest_message.get("text") or ""
         try:
             procedures = entries(PROCEDURES_FILE)
-            if intent != "ask_procedure" and not wanted:
+            if intent == "inform" and not wanted:
                 # A follow-up: the procedure just explained, for the commune now given.
                 name = find_procedure(procedures, tracker.get_slot("procedure"))
                 messages = await asyncio.to_thread(

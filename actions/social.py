@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, desks, geo
-from actions.content import ContentError
+from actions.content import ContentError, load_yaml
 from actions.hours import PARIS
 from actions.knowledge import council_values
 
@@ -71,6 +71,22 @@ def social_messages(
     ]
 
 
+def named_procedure(text: str) -> str | None:
+    """A council procedure the message describes (its keywords), if any."""
+    from actions.knowledge import PROCEDURES_FILE, entries
+
+    try:
+        procedures = entries(PROCEDURES_FILE)
+        words = load_yaml("followups.yml") or {}
+    except ContentError:
+        return None
+    social = ((words.get("topics") or {}).get("social") or {}).get("keywords") or []
+    if context.matches_keywords(text, [*social, "rendez-vous", "rdv"]):
+        return None  # they asked for a social worker: give the desk
+    name = context.best_keyword_match(text, procedures)
+    return name if name and procedures[name].get("desk") == "cdas" else None
+
+
 class ActionSocialWorker(Action):
     def name(self) -> str:
         return "action_social_worker"
@@ -81,6 +97,14 @@ class ActionSocialWorker(Action):
         wanted = next(tracker.get_latest_entity_values("commune"), None) or context.recent_commune(
             tracker.events
         )
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        procedure = named_procedure(text) if intent == "ask_social_worker" else None
+        if procedure:
+            # « Mon père ne peut plus vivre seul » is the APA, which the CDAS handles too.
+            from actions.knowledge import ActionProcedure
+
+            return await ActionProcedure().run(dispatcher, tracker, domain)
         try:
             index = await asyncio.to_thread(geo.communes)
             all_desks = desks.load_desks()

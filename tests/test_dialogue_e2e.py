@@ -112,7 +112,9 @@ def test_a_named_guide_starts_at_once(talk, message, guide):
 
 
 def test_sms_spelling(talk):
-    assert "plus proches de brest" in talk("sms").say("bjr jveux 1 lieu pr m aider ac l ordi a brest stp")
+    assert "plus proches de brest" in talk("sms").say(
+        "bjr jveux 1 lieu pr m aider ac l ordi a brest stp"
+    )
 
 
 def test_a_story_gets_its_procedure(talk):
@@ -122,7 +124,8 @@ def test_a_story_gets_its_procedure(talk):
 
 
 @pytest.mark.parametrize(
-    "message", ["quel temps fera-t-il demain ?", "raconte moi une blague", "donne moi une recette de crêpes"]
+    "message",
+    ["quel temps fera-t-il demain ?", "raconte moi une blague", "donne moi une recette de crêpes"],
 )
 def test_out_of_scope_stays_out(talk, message):
     answer = talk("oos").say(message)
