@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import logging
 import os
 import subprocess
 import tempfile
@@ -174,6 +175,9 @@ def print_side_by_side(runs: list[Run], examples: int, split: str) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no debug line per parsed message
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         if args.dev:
