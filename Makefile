@@ -1,5 +1,6 @@
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint train chat bench validate import-places stale-content rooms \
+.PHONY: help install run test lint train chat bench validate import-places places-quality import-fibre \
+	stale-content rooms \
 	inbox retrain
 
 help: ## List the targets
@@ -31,6 +32,12 @@ validate: ## rasa data validate
 
 import-places: ## Import digital-help places: make import-places FILE=path [MAPPING=map.yml]
 	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.place_import "$$@"' _ $(or $(FILE),data/places) $(if $(MAPPING),--mapping $(MAPPING))
+
+places-quality: ## Data quality of the places: make places-quality [MONTHS=24]
+	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.place_quality --months "$$1"' _ $(or $(MONTHS),24)
+
+import-fibre: ## Load Arcep's per-commune fibre figures: make import-fibre FILE=commune_techno.csv
+	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.fibre import "$$1"' _ $(FILE)
 
 stale-content: ## List content not reviewed for MONTHS months (default 6)
 	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.knowledge --stale "$$1"' _ $(or $(MONTHS),6)

@@ -87,10 +87,14 @@ def read_figures(path: Path | None = None) -> dict[tuple[str, str], FibreFigure]
     figures: dict[tuple[str, str], FibreFigure] = {}
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
+            premises, eligible = row.get("locaux"), row.get("locaux_fibre")
+            share = (
+                int(eligible) / int(premises) if premises and eligible else float(row["part_fibre"])
+            )
             figure = FibreFigure(
                 scope=row["niveau"].strip(),
                 name=row["nom"].strip(),
-                share=float(row["part_fibre"]),
+                share=share,
                 date=row["date"].strip(),
                 source=row["source"].strip() or SOURCE,
                 code=row["code"].strip(),

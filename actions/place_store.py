@@ -1,8 +1,20 @@
-"""Digital-help places in the database (SQLAlchemy), keyed by the schema's ``id``.
+"""Digital-help places in the database (SQLAlchemy Core): source rows, merged places, rejects.
 
-Re-importing a place with the same ``id`` updates it instead of adding a
-duplicate. The table is created on first use; an empty table is filled from the
-shipped sample (``DATA_DIR/places/``) so a fresh installation answers at once.
+Three tables:
+
+- ``digital_place_sources``: every valid row of every imported file, keyed by its
+  ``id`` (prefixed per source). Re-importing a file updates its rows instead of adding
+  duplicates.
+- ``digital_places``: what the assistant answers from, one row per real place. It is
+  rebuilt from the source rows after every import by ``actions.place_dedup`` (same
+  SIRET, same address, or same name within 50 m are one place); ``member_ids`` lists
+  the source rows merged into it. The admin quality page reads this table and the next.
+- ``digital_place_rejects``: the rows the last import of each file refused, with line
+  and reason.
+
+The tables are created on first use; an empty installation is filled from the shipped
+data (``DATA_DIR/places/``) so it answers at once. ``digital_places`` is derived
+data: when its columns are from an older version it is dropped and rebuilt.
 """
 
 from __future__ import annotations
@@ -14,59 +26,84 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, String, Text, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)  # fmt: skip
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from common.config import data_dir, database_url
-from common.db import Base, make_engine, make_session_factory, session_scope
+from common.db import make_engine
 
 logger = logging.getLogger(__name__)
 
 PLACES_FOLDER = "places"
+# Columns of the national schema (v1) the assistant keeps, plus provenance.
+TEXT_COLUMNS = (
+    "pivot", "nom", "commune", "code_postal", "code_insee", "adresse", "complement_adresse",
+    "typologie", "telephone", "courriels", "site_web", "horaires", "horaires_texte",
+    "presentation_resume", "services", "publics_specifiquement_adresses",
+    "prise_en_charge_specifique", "frais_a_charge", "dispositif_programmes_nationaux",
+    "modalites_acces", "modalites_accompagnement", "fiche_acces_libre", "prise_rdv",
+    "itinerance", "source", "publisher", "licence", "date_maj", "coord_source",
+)  # fmt: skip
+COLUMNS = ("id", *TEXT_COLUMNS, "latitude", "longitude")
+# ``coord_source``: "source" (the file's coordinates) or "commune" (placed at its commune).
+FROM_COMMUNE = "commune"
+
+metadata = MetaData()
+
+
+def _columns() -> list[Column]:
+    columns = [Column("id", String(200), primary_key=True)]
+    columns += [Column(name, Text) for name in TEXT_COLUMNS]
+    columns += [Column("latitude", Float), Column("longitude", Float)]
+    return columns
+
+
+sources_table = Table(
+    "digital_place_sources",
+    metadata,
+    *_columns(),
+    Column("imported_from", Text),
+    Column("imported_at", DateTime, nullable=False),
+)
+places_table = Table(
+    "digital_places",
+    metadata,
+    *_columns(),
+    Column("member_ids", Text, nullable=False),  # |-joined source ids, canonical first
+    Column("member_count", Integer, nullable=False),
+    Column("merge_reasons", Text),  # French, one per merged row, |-joined
+    Column("built_at", DateTime, nullable=False),
+)
+rejects_table = Table(
+    "digital_place_rejects",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("file", Text, nullable=False),
+    Column("location", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("imported_at", DateTime, nullable=False),
+)
+
 _engines: dict[str, Engine] = {}
 _ready: set[str] = set()
 _lock = Lock()
 _seed_lock = Lock()
-
-
-class PlaceRecord(Base):
-    """One place of the national schema (fields the assistant uses, plus provenance)."""
-
-    __tablename__ = "digital_places"
-
-    id = Column(String(200), primary_key=True)
-    pivot = Column(String(14), nullable=False)
-    nom = Column(String(300), nullable=False)
-    commune = Column(String(200), nullable=False)
-    code_postal = Column(String(5), nullable=False, index=True)
-    code_insee = Column(String(5), index=True)
-    adresse = Column(String(300), nullable=False)
-    complement_adresse = Column(String(300))
-    latitude = Column(Float)
-    longitude = Column(Float)
-    typologie = Column(String(300))
-    telephone = Column(String(30))
-    courriels = Column(Text)
-    site_web = Column(Text)
-    horaires = Column(Text)
-    presentation_resume = Column(Text)
-    services = Column(Text)
-    publics_specifiquement_adresses = Column(Text)
-    prise_en_charge_specifique = Column(Text)
-    frais_a_charge = Column(Text)
-    dispositif_programmes_nationaux = Column(Text)
-    modalites_acces = Column(Text)
-    modalites_accompagnement = Column(Text)
-    fiche_acces_libre = Column(Text)
-    prise_rdv = Column(Text)
-    source = Column(Text)
-    date_maj = Column(String(10), nullable=False)
-    imported_from = Column(Text)
-    imported_at = Column(DateTime, nullable=False)
-
-
-COLUMNS = tuple(c.name for c in PlaceRecord.__table__.columns if c.name not in {"imported_at"})
 
 
 @dataclass(frozen=True)
@@ -89,85 +126,196 @@ class Place:
     prise_en_charge_specifique: tuple[str, ...]
     fiche_acces_libre: str
     prise_rdv: str
+    horaires_texte: str = ""
+    labels: tuple[str, ...] = ()  # dispositif_programmes_nationaux
+    frais_a_charge: tuple[str, ...] = ()
+    modalites_accompagnement: tuple[str, ...] = ()
+    courriels: tuple[str, ...] = ()
+    site_web: str = ""
+    itinerance: str = ""
+    source: str = ""
+    publisher: str = ""
+    licence: str = ""
+    date_maj: str = ""
+    coord_source: str = ""
+    member_ids: tuple[str, ...] = ()
 
     @property
     def departement(self) -> str:
         return self.code_insee[:2] if self.code_insee else self.code_postal[:2]
+
+    @property
+    def approximate_position(self) -> bool:
+        """Placed at its commune's centre: no distance should be claimed."""
+        return self.coord_source == FROM_COMMUNE or self.latitude is None
+
+    @property
+    def itinerant(self) -> bool:
+        return self.itinerance == "Itinérant"
 
 
 def split_values(raw: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (raw or "").split("|") if v.strip())
 
 
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def engine(url: str | None = None) -> Engine:
-    """The engine for ``url`` (default ``DATABASE_URL``), with the places table created."""
+    """The engine for ``url`` (default ``DATABASE_URL``), with the places tables created."""
     url = url or database_url()
     with _lock:
         if url not in _engines:
             _engines[url] = make_engine(url)
         created = _engines[url]
         if url not in _ready:
-            Base.metadata.create_all(created, tables=[PlaceRecord.__table__])
+            _prepare(created)
             _ready.add(url)
     return created
 
 
+def _prepare(db: Engine) -> None:
+    inspector = inspect(db)
+    for table in (sources_table, places_table):
+        if inspector.has_table(table.name):
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            if not {c.name for c in table.columns} <= present:
+                # Derived or older-format rows: rebuilt from the files at the next import.
+                logger.warning("table %s is from an older version: recreated", table.name)
+                table.drop(db)
+    metadata.create_all(db)
+
+
+# ---------------------------------------------------------------- writing
+
+
 def upsert(db: Engine, rows: list[dict[str, Any]], origin: str) -> tuple[int, int]:
-    """Insert or update ``rows`` (validated schema dicts); returns ``(inserted, updated)``."""
+    """Insert or update source ``rows`` (validated schema dicts): ``(inserted, updated)``."""
     inserted = updated = 0
-    now = datetime.now(UTC).replace(tzinfo=None)
-    with session_scope(make_session_factory(db)) as session:
+    now = _now()
+    with db.begin() as connection:
+        existing = set(connection.execute(select(sources_table.c.id)).scalars())
         for row in rows:
-            values = {name: row.get(name) for name in COLUMNS if name != "imported_from"}
-            record = session.get(PlaceRecord, values["id"])
-            if record is None:
-                session.add(PlaceRecord(**values, imported_from=origin, imported_at=now))
-                inserted += 1
-            else:
-                for name, value in values.items():
-                    setattr(record, name, value)
-                record.imported_from, record.imported_at = origin, now
+            values = {name: row.get(name) for name in COLUMNS}
+            values.update(imported_from=origin, imported_at=now)
+            if values["id"] in existing:
+                connection.execute(
+                    update(sources_table).where(sources_table.c.id == values["id"]).values(values)
+                )
                 updated += 1
+            else:
+                connection.execute(insert(sources_table).values(values))
+                existing.add(values["id"])
+                inserted += 1
     return inserted, updated
 
 
+def replace_rejects(db: Engine, file: str, rejects: list[tuple[str, str]]) -> None:
+    """The rejected rows of the latest import of ``file``: ``(location, reason)``."""
+    now = _now()
+    with db.begin() as connection:
+        connection.execute(delete(rejects_table).where(rejects_table.c.file == file))
+        for location, reason in rejects:
+            connection.execute(
+                insert(rejects_table).values(
+                    file=file, location=location, reason=reason, imported_at=now
+                )
+            )
+
+
+def source_rows(db: Engine) -> list[dict[str, Any]]:
+    with db.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(select(sources_table))]
+
+
+def replace_places(db: Engine, merged: list[dict[str, Any]]) -> None:
+    """Rebuild ``digital_places`` from merged rows (one transaction)."""
+    now = _now()
+    with db.begin() as connection:
+        _replace_places(connection, merged, now)
+
+
+def _replace_places(connection: Connection, merged: list[dict[str, Any]], now: datetime) -> None:
+    connection.execute(delete(places_table))
+    for row in merged:
+        values = {name: row.get(name) for name in COLUMNS}
+        values.update(
+            member_ids=row["member_ids"],
+            member_count=row["member_count"],
+            merge_reasons=row.get("merge_reasons"),
+            built_at=now,
+        )
+        connection.execute(insert(places_table).values(values))
+
+
+# ---------------------------------------------------------------- reading
+
+
 def count(db: Engine) -> int:
-    with session_scope(make_session_factory(db)) as session:
-        return session.execute(select(func.count()).select_from(PlaceRecord)).scalar_one()
+    """Number of places the assistant answers from (after merging)."""
+    with db.connect() as connection:
+        return connection.execute(select(func.count()).select_from(places_table)).scalar_one()
+
+
+def source_count(db: Engine) -> int:
+    with db.connect() as connection:
+        return connection.execute(select(func.count()).select_from(sources_table)).scalar_one()
 
 
 def all_places(db: Engine) -> list[Place]:
-    with session_scope(make_session_factory(db)) as session:
-        records = session.execute(select(PlaceRecord)).scalars().all()
-        return [_place(r) for r in records]
+    with db.connect() as connection:
+        rows = connection.execute(select(places_table).order_by(places_table.c.id))
+        return [place_from_row(dict(r._mapping)) for r in rows]
 
 
-def _place(r: PlaceRecord) -> Place:
+def rejects(db: Engine) -> list[dict[str, Any]]:
+    with db.connect() as connection:
+        rows = connection.execute(
+            select(rejects_table).order_by(rejects_table.c.file, rejects_table.c.number)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+def place_from_row(r: dict[str, Any]) -> Place:
     return Place(
-        id=r.id,
-        nom=r.nom,
-        adresse=r.adresse,
-        complement_adresse=r.complement_adresse or "",
-        code_postal=r.code_postal,
-        commune=r.commune,
-        code_insee=r.code_insee or "",
-        latitude=r.latitude,
-        longitude=r.longitude,
-        telephone=r.telephone or "",
-        horaires=r.horaires or "",
-        services=split_values(r.services),
-        typologie=split_values(r.typologie),
-        prise_en_charge_specifique=split_values(r.prise_en_charge_specifique),
-        fiche_acces_libre=r.fiche_acces_libre or "",
-        prise_rdv=r.prise_rdv or "",
+        id=r["id"],
+        nom=r["nom"],
+        adresse=r["adresse"] or "",
+        complement_adresse=r["complement_adresse"] or "",
+        code_postal=r["code_postal"] or "",
+        commune=r["commune"] or "",
+        code_insee=r["code_insee"] or "",
+        latitude=r["latitude"],
+        longitude=r["longitude"],
+        telephone=r["telephone"] or "",
+        horaires=r["horaires"] or "",
+        services=split_values(r["services"]),
+        typologie=split_values(r["typologie"]),
+        prise_en_charge_specifique=split_values(r["prise_en_charge_specifique"]),
+        fiche_acces_libre=r["fiche_acces_libre"] or "",
+        prise_rdv=r["prise_rdv"] or "",
+        horaires_texte=r["horaires_texte"] or "",
+        labels=split_values(r["dispositif_programmes_nationaux"]),
+        frais_a_charge=split_values(r["frais_a_charge"]),
+        modalites_accompagnement=split_values(r["modalites_accompagnement"]),
+        courriels=split_values(r["courriels"]),
+        site_web=r["site_web"] or "",
+        itinerance=r["itinerance"] or "",
+        source=r["source"] or "",
+        publisher=r["publisher"] or "",
+        licence=r["licence"] or "",
+        date_maj=r["date_maj"] or "",
+        coord_source=r["coord_source"] or "",
+        member_ids=split_values(r.get("member_ids")) or (r["id"],),
     )
 
 
 def places_with_seed(url: str | None = None, seed: Path | None = None) -> list[Place]:
-    """Every stored place; an empty table is first filled from the shipped sample."""
+    """Every place; an empty installation is first filled from the shipped data."""
     db = engine(url)
     with _seed_lock:
-        if count(db) == 0:
+        if source_count(db) == 0:
             folder = seed or data_dir() / PLACES_FOLDER
             if folder.is_dir():
                 from actions.place_import import import_path  # the importer uses this module

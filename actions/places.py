@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import geo, place_search, place_store
+from actions.content import ContentError
 from actions.hours import PARIS
 
 logger = logging.getLogger(__name__)
@@ -33,12 +34,13 @@ def answer_places(
     index: geo.CommuneIndex,
     places: list[place_store.Place],
     now: datetime,
+    need: place_search.Need | None = None,
 ) -> tuple[list[dict[str, Any]], list[EventType]]:
     """The messages (``utter_message`` kwargs) and slot events for one request.
 
     ``entity`` is the commune found in the latest message, ``remembered`` the
     commune slot; a misspelt name in ``text`` gets suggestions before the slot
-    is reused.
+    is reused. ``need`` (« où imprimer »…) keeps the places offering it.
     """
     commune = index.get(entity) if entity else None
     if commune is None:
@@ -62,7 +64,7 @@ def answer_places(
         commune = index.get(remembered) if remembered else None
         if commune is None:
             return [{"response": "utter_ask_place_commune"}], [SlotSet("place_step", ASK_COMMUNE)]
-    found = place_search.nearest(places, commune, index)
+    found = place_search.nearest(places, commune, index, service=need)
     events: list[EventType] = [
         SlotSet("commune", commune.nom),
         SlotSet("place_step", None),
@@ -77,8 +79,26 @@ def answer_places(
     return messages, events
 
 
-def _load() -> tuple[geo.CommuneIndex, list[place_store.Place]]:
-    return geo.communes(), place_store.places_with_seed()
+def _load() -> tuple[geo.CommuneIndex, list[place_store.Place], list[place_search.Need]]:
+    return geo.communes(), place_store.places_with_seed(), place_search.needs()
+
+
+def request_text(tracker: Tracker, is_answer: bool) -> str:
+    """The text saying what is needed: the latest message, and when it answers our
+    commune question, also the message that asked for a place."""
+    latest = tracker.latest_message.get("text") or ""
+    if not is_answer:
+        return latest
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    earlier = next(
+        (
+            e.get("text") or ""
+            for e in reversed(users[:-1])
+            if (e.get("parse_data") or {}).get("intent", {}).get("name") == "find_digital_place"
+        ),
+        "",
+    )
+    return f"{latest} {earlier}".strip()
 
 
 class ActionFindDigitalPlace(Action):
@@ -91,7 +111,8 @@ class ActionFindDigitalPlace(Action):
         is_answer = tracker.get_slot("place_step") == ASK_COMMUNE
         text = tracker.latest_message.get("text") or ""
         try:
-            index, places = await asyncio.to_thread(_load)
+            index, places, known_needs = await asyncio.to_thread(_load)
+            need = place_search.need_in(request_text(tracker, is_answer), known_needs)
             messages, events = answer_places(
                 next(tracker.get_latest_entity_values("commune"), None),
                 tracker.get_slot("commune"),
@@ -100,8 +121,9 @@ class ActionFindDigitalPlace(Action):
                 index,
                 places,
                 datetime.now(PARIS),
+                need,
             )
-        except (OSError, SQLAlchemyError, KeyError, ValueError):
+        except (OSError, SQLAlchemyError, KeyError, ValueError, ContentError):
             logger.exception("digital places unavailable")
             dispatcher.utter_message(text=UNAVAILABLE, buttons=[HUMAN_BUTTON])
             return [SlotSet("place_step", None)]

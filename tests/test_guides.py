@@ -105,7 +105,8 @@ async def test_stuck_with_a_known_commune_shows_the_nearest_place(data_dir):
         ActionGuideStuck(), tracker("guide_stuck", {"guide": "email", "commune": "Brest"})
     )
     assert (
-        "Le lieu d'aide le plus proche de chez vous :\nFrance services Pimms Médiation Brest"
+        "Le lieu d'aide le plus proche de chez vous :\n"
+        "Médiathèques de Saint-Martin et de Saint-Marc (à 500 m)"
         in (messages[0]["text"])
     )
 

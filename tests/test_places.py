@@ -98,10 +98,9 @@ def index() -> geo.CommuneIndex:
 
 
 @pytest.fixture
-def places(tmp_path):
+def places(tmp_path, index):
     db = engine(f"sqlite:///{tmp_path / 'places.db'}")
-    import_path(FIXTURES / "valid.csv", db)
-    import_path(PROJECT_ROOT / "data" / "places", db)
+    import_path(FIXTURES / "valid.csv", db, index=index)
     return all_places(db)
 
 
@@ -111,7 +110,7 @@ def test_nearest_places_are_ordered_by_distance(index, places):
     names = [p.nom for p, _ in found.places]
     distances = [km for _, km in found.places]
     assert len(names) == 3 and distances == sorted(distances)
-    assert names[:2] == ["Lieu test Brest", "France services Pimms Médiation Brest - Pontanézen"]
+    assert names == ["Lieu test Brest", "Lieu test Quimper", "Lieu test Le Mans"]
     assert place_search.nearest(places, index.get("Le Mans"), index).places[0][0].nom == (
         "Lieu test Le Mans"
     )
@@ -144,10 +143,11 @@ def test_the_place_card_has_every_piece(index, places):
         "Services : aide aux démarches administratives, accès internet et matériel informatique.",
         "Ouvert en ce moment, jusqu'à 12 h.",
         "Accueil adapté : surdité. Fiche d'accessibilité : https://acceslibre.beta.gouv.fr/app/exemple/",
+        "Informations de 2026 : appelez avant de vous déplacer.",
     ]
     lemans = next(p for p in places if p.id == "t-lemans")
     card = place_search.describe_place(lemans, None, at("2026-11-24 10:00"))
-    assert "Accessibilité : non renseignée." in card and "Horaires non renseignés" in card
+    assert "Accessibilité : non renseignée." in card and "Horaires non renseignés." in card
 
 
 # ------------------------------------------------------------------ the action
@@ -155,9 +155,16 @@ def test_the_place_card_has_every_piece(index, places):
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
+    """The shipped data, with two test communes without coordinates added to the table."""
     folder = tmp_path / "data"
-    shutil.copytree(PROJECT_ROOT / "data", folder, ignore=shutil.ignore_patterns("communes.csv"))
-    shutil.copy(FIXTURES / "communes.csv", folder / "communes.csv")
+    shutil.copytree(PROJECT_ROOT / "data", folder)
+    without_position = [
+        line
+        for line in (FIXTURES / "communes.csv").read_text(encoding="utf-8").splitlines()
+        if line.startswith(("29999,", "72998,"))
+    ]
+    with (folder / "communes.csv").open("a", encoding="utf-8") as table:
+        table.write("\n".join(without_position) + "\n")
     monkeypatch.setenv("DATA_DIR", str(folder))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'assistant.db'}")
     return folder
@@ -189,15 +196,58 @@ async def test_no_commune_asks_for_it(data_dir):
     } in events
 
 
-async def test_the_three_nearest_places_fill_an_empty_database_from_the_sample(data_dir):
+def slot(events: list[dict], name: str):
+    return next(e["value"] for e in events if e.get("event") == "slot" and e["name"] == name)
+
+
+async def test_the_three_nearest_places_fill_an_empty_database_from_the_real_data(data_dir):
     commune = [{"entity": "commune", "value": "Carhaix-Plouguer"}]
     messages, events = await run(tracker("un lieu à carhaix", commune))
-    assert messages[0]["text"].startswith("Voici les 3 lieux d'aide au numérique les plus proches")
+    assert messages[0]["text"] == (
+        "Voici les 3 lieux d'aide au numérique les plus proches de Carhaix-Plouguer :"
+    )
     cards = [m["text"] for m in messages[1:4]]
-    assert cards[0].startswith("Espace public numérique de Carhaix (exemple)")
-    assert all("Téléphone :" in c and ("Ouvert" in c or "Fermé" in c) for c in cards)
+    assert cards[0].startswith("France services Poher communauté (à 100 m)")
+    assert "Labels : France Services, Conseillers numériques." in cards[0]
+    assert "Informations de 2024 (ANCT) : appelez avant de vous déplacer." in cards[0]
+    assert all("appelez avant de vous déplacer" in c for c in cards)
     assert messages[-1]["response"] == "utter_place_more_help"
     assert {"event": "slot", "timestamp": None, "name": "place_step", "value": None} in events
+    assert slot(events, "listed_places") == [
+        "fs-1239", "cnfs-638884bb0830e306f21eeb6d", "cnfs-63887e210830e306f21eea8c"
+    ]  # fmt: skip
+    assert slot(events, "last_topic") == "places"
+    assert slot(events, "commune") == "Carhaix-Plouguer"
+    assert place_search.place_by_id("fs-1239").nom == "France services Poher communauté"
+    # A source row merged into the place finds the place too.
+    assert place_search.place_by_id("cnfs-62b1d97edd51e705b18078f1").id == "fs-1239"
+    assert place_search.place_by_id("nope") is None
+
+
+async def test_a_need_in_the_message_keeps_the_places_offering_it(data_dir):
+    commune = [{"entity": "commune", "value": "Mamers"}]
+    messages, events = await run(tracker("où imprimer un papier près de Mamers", commune))
+    assert messages[0]["text"] == (
+        "Voici les 3 lieux les plus proches de Mamers où imprimer ou scanner un document :"
+    )
+    assert all("accès internet et matériel informatique" in m["text"] for m in messages[1:4])
+    assert len(slot(events, "listed_places")) == 3
+
+
+async def test_the_need_of_the_first_message_is_kept_when_we_asked_the_commune(data_dir):
+    first = {"event": "user", "text": "je veux apprendre la tablette",
+             "parse_data": {"intent": {"name": "find_digital_place"}}}  # fmt: skip
+    answer = {"event": "user", "text": "Sablé-sur-Sarthe", "parse_data": {"intent": {}}}
+    t = tracker(
+        "Sablé-sur-Sarthe",
+        [{"entity": "commune", "value": "Sablé-sur-Sarthe"}],
+        {"place_step": "ask_commune"},
+    )
+    t.events.extend([first, answer])
+    messages, _ = await run(t)
+    assert messages[0]["text"].startswith(
+        "Voici les 3 lieux les plus proches de Sablé-sur-Sarthe où apprendre à se servir"
+    )
 
 
 async def test_the_answer_to_our_question_uses_the_commune_slot_of_the_button(data_dir):

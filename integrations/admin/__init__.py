@@ -11,6 +11,8 @@ from aiohttp import web
 
 def setup(app: web.Application) -> None:
     """Register this area's routes and resources on the gateway app."""
+    from integrations.admin.places_quality import setup as setup_places_quality
     from integrations.admin.web import setup as setup_web
 
     setup_web(app)
+    setup_places_quality(app)
