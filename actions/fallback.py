@@ -48,17 +48,6 @@ def likely_topics(
     return topics
 
 
-def is_out_of_scope(text: str) -> bool:
-    """Whether the message names a subject the assistant does not cover (data/followups.yml)."""
-    from actions.context import matches_keywords
-
-    try:
-        words = ((load_yaml("followups.yml") or {}).get("out_of_scope") or {}).get("keywords")
-    except ContentError:
-        return False
-    return bool(text) and matches_keywords(text, words or []) > 0
-
-
 class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
@@ -66,6 +55,11 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        from actions.reroute import is_out_of_scope, reroute
+
+        events = await reroute(dispatcher, tracker, domain)
+        if events is not None:
+            return events
         if is_out_of_scope(tracker.latest_message.get("text") or ""):
             # Weather, sport, recipes, insults: say so, never a menu of unrelated topics.
             dispatcher.utter_message(response="utter_out_of_scope")

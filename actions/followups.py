@@ -109,6 +109,8 @@ def hours_line(place: place_store.Place, moment: Moment, now: datetime) -> str:
             return f"{at} ({_day_spans(place.horaires, day)})"
     spans = hours.open_spans(place.horaires, day)
     if spans is None:
+        if place.horaires_texte:
+            return f"horaires indiqués par le lieu : {' '.join(place.horaires_texte.split())}"
         return "horaires non renseignés, appelez avant de vous déplacer"
     if moment.part_of_day in PART_SPANS and spans:
         low, high = PART_SPANS[moment.part_of_day]
@@ -269,6 +271,9 @@ class ActionFollowUp(Action):
         if postcode is not None:
             dispatcher.utter_message(**commune_choice(*postcode))
             return [SlotSet(context.LAST_TOPIC, topic or "places")]
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "deny":
+            return await self.correction(topic, dispatcher, tracker, domain)
         step = context.slot_context(tracker.events, "place_step")
         if step.current and step.value == ASK_COMMUNE:
             # The answer to « Dans quelle commune habitez-vous ? » (places.py asked it).
@@ -286,6 +291,25 @@ class ActionFollowUp(Action):
         if topic and not moment.is_empty():
             return await ActionPlaceHours().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_inform_ack")
+        return []
+
+    @classmethod
+    async def correction(
+        cls,
+        topic: str | None,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[EventType]:
+        """« Non, c'est pour ma mère à Morlaix », « non en fait c'est l'APA »: a correction."""
+        from actions.reroute import reroute
+
+        if topic and latest_entity(tracker, "commune"):
+            return await cls.rerun(topic, dispatcher, tracker, domain)
+        events = await reroute(dispatcher, tracker, domain)
+        if events is not None:
+            return events
+        dispatcher.utter_message(response="utter_deny_ack")
         return []
 
     @staticmethod

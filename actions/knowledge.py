@@ -253,10 +253,21 @@ class ActionPassNumerique(OfferTopicAction):
 
 
 class ActionDigitalAdvisor(OfferTopicAction):
+    """Conseillers numériques; with a commune, the places near it (where they receive)."""
+
     entry = "conseillers_numeriques"
 
     def name(self) -> str:
         return "action_digital_advisor"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if next(tracker.get_latest_entity_values("commune"), None):
+            from actions.places import ActionFindDigitalPlace
+
+            return await ActionFindDigitalPlace().run(dispatcher, tracker, domain)
+        return await super().run(dispatcher, tracker, domain)
 
 
 ASK_FIBRE_COMMUNE = (
