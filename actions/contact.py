@@ -59,7 +59,7 @@ class ActionContact(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
-        if context.current_places(tracker.events) and looks_like_hours(text):
+        if context.current_places(context.before_latest(tracker.events)) and looks_like_hours(text):
             # « Vous êtes ouverts dimanche ? » right after a list of places: their hours.
             from actions.followups import ActionPlaceHours
 

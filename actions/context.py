@@ -100,6 +100,18 @@ def current_places(events: Sequence[dict[str, Any]]) -> list[str]:
     return [str(v) for v in found.value]
 
 
+def before_latest(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events before the latest user message: the context as it was when it came.
+
+    For answers to a message whose intent is not a follow-up ("vous êtes ouverts
+    dimanche ?" read as out of scope) that may still be one.
+    """
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "user":
+            return list(events[:i])
+    return list(events)
+
+
 def recent_commune(events: Sequence[dict[str, Any]]) -> str | None:
     """The commune the person gave in the last ``COMMUNE_TURNS`` messages, whatever the topic."""
     found = slot_context(events, "commune", COMMUNE_TURNS, follow_ups=None)

@@ -27,6 +27,7 @@ from actions import context, desks, geo, hours, place_search, place_store
 from actions.contact import ActionContact
 from actions.content import ContentError, load_yaml
 from actions.datetime_fr import Moment, parse_moment
+from actions.guides import ActionBasicSkills
 from actions.hours import PARIS
 from actions.knowledge import ActionFibre, ActionProcedure
 from actions.places import ASK_COMMUNE, ActionFindDigitalPlace
@@ -266,7 +267,7 @@ class ActionFollowUp(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        topic = context.current_topic(tracker.events)
+        topic = context.current_topic(context.before_latest(tracker.events))
         postcode = await asyncio.to_thread(shared_postcode, tracker)
         if postcode is not None:
             dispatcher.utter_message(**commune_choice(*postcode))
@@ -290,6 +291,9 @@ class ActionFollowUp(Action):
             return []
         if topic and not moment.is_empty():
             return await ActionPlaceHours().run(dispatcher, tracker, domain)
+        named = topic_in_words(text)
+        if named and not topic:  # « une démarche », « apprendre le numérique »
+            return await self.rerun(named, dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_inform_ack")
         return []
 
@@ -323,9 +327,10 @@ class ActionFollowUp(Action):
             "procedure": ActionProcedure,
             "social": ActionSocialWorker,
             "contact": ActionContact,
+            "guides": ActionBasicSkills,
         }[topic]()
         events = await action.run(dispatcher, tracker, domain)
-        if not any(e.get("name") == context.LAST_TOPIC for e in events):
+        if topic in context.TOPICS and not any(e.get("name") == context.LAST_TOPIC for e in events):
             events.append(SlotSet(context.LAST_TOPIC, topic))
         return events
 
@@ -342,7 +347,7 @@ class ActionPlaceHours(Action):
         text = tracker.latest_message.get("text") or ""
         now = datetime.now(PARIS)
         commune = latest_entity(tracker, "commune")
-        ids = context.current_places(tracker.events)
+        ids = context.current_places(context.before_latest(tracker.events))
         try:
             if commune:
                 places = await asyncio.to_thread(nearest_places, commune)
@@ -353,7 +358,7 @@ class ActionPlaceHours(Action):
             dispatcher.utter_message(text=UNAVAILABLE, buttons=[HUMAN_BUTTON])
             return []
         if not places:
-            topic = context.current_topic(tracker.events)
+            topic = context.current_topic(context.before_latest(tracker.events))
             desk_commune = context.recent_commune(tracker.events)
             if topic in ("social", "contact") and desk_commune:
                 answer = await asyncio.to_thread(desk_hours, desk_commune, text, now)
@@ -383,7 +388,7 @@ class ActionSelectItem(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        ids = context.current_places(tracker.events)
+        ids = context.current_places(context.before_latest(tracker.events))
         text = tracker.latest_message.get("text") or ""
         try:
             places = await asyncio.to_thread(places_by_ids, ids) if ids else []

@@ -192,6 +192,13 @@ class ActionGuideStep(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         done = (tracker.latest_message.get("intent") or {}).get("name") == "guide_done"
+        if tracker.get_slot("guide") is None:
+            # "c'est fait", "suivant" outside a guide: maybe the words say what is wanted.
+            from actions.reroute import reroute
+
+            events = await reroute(dispatcher, tracker, domain)
+            if events is not None:
+                return events
         try:
             messages, events = advance(
                 all_guides(), tracker.get_slot("guide"), tracker.get_slot("guide_step"), done

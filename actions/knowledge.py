@@ -157,7 +157,7 @@ class ActionProcedure(Action):
         text = tracker.latest_message.get("text") or ""
         try:
             procedures = entries(PROCEDURES_FILE)
-            if intent == "inform" and not wanted:
+            if intent in ("inform", "deny") and not wanted and tracker.get_slot("procedure"):
                 # A follow-up: the procedure just explained, for the commune now given.
                 name = find_procedure(procedures, tracker.get_slot("procedure"))
                 messages = await asyncio.to_thread(
@@ -267,6 +267,13 @@ class ActionDigitalAdvisor(OfferTopicAction):
             from actions.places import ActionFindDigitalPlace
 
             return await ActionFindDigitalPlace().run(dispatcher, tracker, domain)
+        from actions.followups import topic_in_words
+
+        if topic_in_words(tracker.latest_message.get("text") or "") == "guides":
+            # « Apprendre le numérique »: the guides, step by step.
+            from actions.guides import ActionBasicSkills
+
+            return await ActionBasicSkills().run(dispatcher, tracker, domain)
         return await super().run(dispatcher, tracker, domain)
 
 

@@ -82,7 +82,7 @@ async def reroute(
     text = tracker.latest_message.get("text") or ""
     if not text or text.startswith("/"):
         return None
-    if context.current_places(tracker.events):
+    if context.current_places(context.before_latest(tracker.events)):
         from actions.followups import ActionPlaceHours, ActionSelectItem
 
         if context.ordinal_from_text(text) or next(
@@ -103,6 +103,13 @@ async def reroute(
             from actions.guides import ActionBasicSkills
 
             return await ActionBasicSkills().run(dispatcher, tracker, domain)
+    if next(tracker.get_latest_entity_values("commune"), None):
+        from actions.followups import topic_in_words
+
+        if topic_in_words(text) == "places":  # « de l'aide pour l'ordinateur à Quimperlé »
+            from actions.places import ActionFindDigitalPlace
+
+            return await ActionFindDigitalPlace().run(dispatcher, tracker, domain)
     return None
 
 

@@ -53,5 +53,4 @@ async def test_a_shared_postcode_then_a_numbered_choice_gives_the_places(
     assert "plus proche" in places
     seen = len(annick.messages_from(room, bot))
     await annick.say(room, "le premier")
-    details = await wait_for_text(annick, room, bot, "Horaires de la semaine", seen)
-    assert "lundi :" in details
+    await wait_for_text(annick, room, bot, "Pour y aller", seen)
