@@ -34,7 +34,7 @@ PLACE_FILLERS = frozenset(
     | {"de", "du", "d", "cote", "pres", "coin", "secteur", "region", "chez", "moi", "nous"}
     | {"j", "je", "jhabite", "habite", "habitons", "suis", "vis", "reside", "demeure", "on"}
     | {"est", "c", "ce", "mais", "plutot", "non", "oui", "ma", "mon", "commune", "ville"}
-    | {"code"}
+    | {"code", "ds", "jsuis", "chui", "jvis", "jsui", "autour", "environs", "proche"}
     | {"postal", "cp", "en", "fait", "aussi", "pareil", "meme", "question", "chose", "ici"}
 )
 _NUMBER_WORDS = frozenset({"numero", "num", "no", "n"})
