@@ -1,7 +1,7 @@
 """Places, procedures and guides through the real model, Rasa server and action server.
 
 The action server starts on an empty database: the first places question fills it
-from the shipped sample (data/places/).
+from the shipped open data (data/places/).
 """
 
 from __future__ import annotations

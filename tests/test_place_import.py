@@ -4,6 +4,7 @@ and the real open data shipped in data/places/."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,13 @@ def test_a_reimport_of_the_real_data_updates_and_does_not_duplicate(real, tmp_pa
     again = import_path(REAL, db)
     assert (again.inserted, again.updated) == (0, first.inserted)
     assert place_store.source_count(db) == 356 and place_store.count(db) == first.places
+
+
+def test_a_table_of_the_previous_version_is_rebuilt_from_the_shipped_data(tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # the single table of the fictional-sample era
+        old.execute("CREATE TABLE digital_places (id VARCHAR(200) PRIMARY KEY, nom TEXT)")
+        old.execute("INSERT INTO digital_places VALUES ('exemple-carhaix', 'EPN (exemple)')")
+    monkeypatch.setenv("DATA_DIR", str(PROJECT_ROOT / "data"))
+    places = place_store.places_with_seed(f"sqlite:///{path}")
+    assert len(places) == 289 and "exemple-carhaix" not in {p.id for p in places}
