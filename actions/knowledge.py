@@ -338,10 +338,22 @@ class ActionFibre(Action):
 
 
 class ActionEquipment(OfferTopicAction):
+    """Refurbished equipment; with a commune, also the places near it (help, solidarity shops)."""
+
     entry = "equipment"
 
     def name(self) -> str:
         return "action_equipment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if next(tracker.get_latest_entity_values("commune"), None):
+            from actions.places import ActionFindDigitalPlace
+
+            return await ActionFindDigitalPlace().run(dispatcher, tracker, domain)
+        return events
 
 
 # ------------------------------------------------------------ review follow-up
