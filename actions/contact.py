@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import context
 from actions.content import ContentError, load_yaml
-from common.text import key
+from actions.datetime_fr import parse_moment
+from actions.hours import PARIS
+from common.text import key, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,12 @@ class ActionContact(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if context.current_places(context.before_latest(tracker.events)) and looks_like_hours(text):
+            # « Vous êtes ouverts dimanche ? » right after a list of places: their hours.
+            from actions.followups import ActionPlaceHours
+
+            return await ActionPlaceHours().run(dispatcher, tracker, domain)
         commune = next(tracker.get_latest_entity_values("commune"), None) or tracker.get_slot(
             "commune"
         )
@@ -64,4 +74,12 @@ class ActionContact(Action):
             logger.exception("council contact data unusable")
             text = UNAVAILABLE
         dispatcher.utter_message(text=text)
-        return []
+        return [SlotSet(context.LAST_TOPIC, "contact")]
+
+
+def looks_like_hours(text: str) -> bool:
+    """A question about opening hours or days ("ouvert dimanche ?", "horaires ?")."""
+    words = {w for w, _, _ in tokens(text)}
+    if words & {"ouvert", "ouverts", "ouverte", "ouvre", "ferme", "fermez", "horaire", "horaires"}:
+        return True
+    return not parse_moment(text, datetime.now(PARIS).date()).is_empty()

@@ -352,3 +352,42 @@ def format_span(start_utc: datetime, end_utc: datetime) -> str:
     """ "jeudi 26 novembre 2026 de 14 h à 15 h 30", in Paris time."""
     start, end = to_paris(start_utc), to_paris(end_utc)
     return f"{format_day(start.date())} de {format_time(start)} à {format_time(end)}"
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The day and time a short question names ("samedi ?", "demain matin", "à 15h")."""
+
+    day: date | None = None
+    start: time | None = None
+    part_of_day: str | None = None  # "matin", "apres midi", "soir"
+
+    def is_empty(self) -> bool:
+        return self.day is None and self.start is None and self.part_of_day is None
+
+
+def parse_moment(text: str, today: date) -> Moment:
+    """Read a day, a clock time and a part of day from ``text``.
+
+    A weekday named on that very day is today ("samedi ?" asked on a Saturday),
+    unless "prochain" follows it.
+    """
+    folded = fold(text)
+    match = re.search(r"\b(" + "|".join(WEEKDAYS) + r")\b(\s+prochain)?", folded)
+    reading = _Text(text)
+    if match and not match.group(2) and WEEKDAYS.index(match.group(1)) == today.weekday():
+        reading.take(r"\b" + match.group(1) + r"\b")
+        day: date | None = today
+    else:
+        day = _take_day(reading, today)
+    if day is None and reading.take(r"\b(ce week ?end|ce we)\b"):
+        day = today + timedelta(days=(5 - today.weekday()) % 7)
+    part = None
+    for name in ("apres midi", "aprem", "matinee", "matin", "soir", "midi"):
+        if re.search(r"\b" + name + r"\b", reading.value):
+            part = {"aprem": "apres midi", "matinee": "matin"}.get(name, name)
+            break
+    if re.search(r"\b(ce matin|cet apres midi|cet aprem|ce soir)\b", folded) and part is None:
+        part = "matin" if "matin" in folded else "soir" if "soir" in folded else "apres midi"
+    start = _take_start(reading, None)
+    return Moment(day=day, start=start, part_of_day=part)

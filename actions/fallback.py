@@ -55,6 +55,15 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        from actions.reroute import is_out_of_scope, reroute
+
+        events = await reroute(dispatcher, tracker, domain)
+        if events is not None:
+            return events
+        if is_out_of_scope(tracker.latest_message.get("text") or ""):
+            # Weather, sport, recipes, insults: say so, never a menu of unrelated topics.
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
         if consecutive_fallbacks(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_fallback_offer_human")
             return []

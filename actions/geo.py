@@ -34,6 +34,7 @@ class Commune:
     departement: str
     latitude: float | None
     longitude: float | None
+    population: int = 0
 
     @property
     def has_coordinates(self) -> bool:
@@ -73,10 +74,19 @@ class CommuneIndex:
         for commune in communes:
             self._by_key.setdefault(key(commune.nom), commune)
         self._by_code = {c.code_insee: c for c in communes}
+        self._by_postcode: dict[str, list[Commune]] = {}
+        for commune in communes:
+            for code in commune.codes_postaux:
+                self._by_postcode.setdefault(code, []).append(commune)
 
     def get(self, name: str) -> Commune | None:
         """The commune named ``name`` (accents, case and hyphens ignored), or an INSEE code."""
         return self._by_code.get(name.strip()) or self._by_key.get(key(name))
+
+    def by_postcode(self, code: str) -> list[Commune]:
+        """The communes of a postal code, most populated first."""
+        found = self._by_postcode.get(code.strip(), [])
+        return sorted(found, key=lambda c: (-c.population, c.nom))
 
     def suggest(self, text: str, limit: int = 3) -> list[str]:
         """The official names closest to ``text`` (a misspelt name), best first."""
@@ -101,6 +111,7 @@ def parse_communes(path: Path) -> list[Commune]:
                 departement=(row.get("departement") or "").strip(),
                 latitude=_float(row.get("latitude")),
                 longitude=_float(row.get("longitude")),
+                population=int(_float(row.get("population")) or 0),
             )
             for row in csv.DictReader(handle)
             if (row.get("nom") or "").strip()

@@ -23,7 +23,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import geo, place_search, place_store
+from actions import context, geo, place_search, place_store
 from actions.content import ContentError, load_yaml
 from actions.hours import PARIS
 from common.config import data_dir
@@ -81,14 +81,24 @@ def step_message(guide: dict[str, Any], index: int, praise: bool = False) -> dic
 
 
 def start(
-    guides: dict[str, dict[str, Any]], name: str | None
+    guides: dict[str, dict[str, Any]], name: str | None, text: str = ""
 ) -> tuple[list[dict], list[EventType]]:
-    """Messages and slots for ``ask_basic_skills``: the guide's first step, or the list."""
+    """Messages and slots for ``ask_basic_skills``: the guide's first step, or the list.
+
+    Without a guide in the payload, the message's words choose it ("comment on met un
+    fichier dans un mail" -> attachment) through each guide's ``keywords``.
+    """
+    if not name and text:
+        name = context.best_keyword_match(text, guides)
     guide = guides.get(name or "")
     if guide is None:
         return [guide_list_message(guides)], [SlotSet("guide", None), SlotSet("guide_step", None)]
     messages = [{"text": f"{guide['title']}\n{guide['intro']}"}, step_message(guide, 0)]
-    return messages, [SlotSet("guide", name), SlotSet("guide_step", 0)]
+    return messages, [
+        SlotSet("guide", name),
+        SlotSet("guide_step", 0),
+        SlotSet(context.LAST_TOPIC, None),
+    ]
 
 
 def advance(
@@ -151,8 +161,20 @@ class ActionBasicSkills(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         wanted = next(tracker.get_latest_entity_values("guide"), None)
+        text = tracker.latest_message.get("text") or ""
         try:
-            messages, events = start(all_guides(), wanted)
+            guides = all_guides()
+            typed = "" if text.startswith("/") else text
+            if not wanted and typed and not context.best_keyword_match(typed, guides):
+                from actions.reroute import is_out_of_scope, reroute
+
+                events = await reroute(dispatcher, tracker, domain, guides=False)
+                if events is not None:  # « je dois déclarer mes revenus » -> impôts
+                    return events
+                if is_out_of_scope(typed):  # « comment faire une blanquette de veau »
+                    dispatcher.utter_message(response="utter_out_of_scope")
+                    return []
+            messages, events = start(guides, wanted, typed)
         except (ContentError, KeyError, TypeError, AttributeError, yaml.YAMLError):
             logger.exception("guides unusable")
             dispatcher.utter_message(text=UNAVAILABLE, buttons=HELP_BUTTONS)
@@ -170,6 +192,13 @@ class ActionGuideStep(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         done = (tracker.latest_message.get("intent") or {}).get("name") == "guide_done"
+        if tracker.get_slot("guide") is None:
+            # "c'est fait", "suivant" outside a guide: maybe the words say what is wanted.
+            from actions.reroute import reroute
+
+            events = await reroute(dispatcher, tracker, domain)
+            if events is not None:
+                return events
         try:
             messages, events = advance(
                 all_guides(), tracker.get_slot("guide"), tracker.get_slot("guide_step"), done

@@ -130,3 +130,74 @@ def is_public_holiday(moment: datetime) -> bool:
 
 
 _HOLIDAYS = OpeningHours("PH", timezone=PARIS, country=COUNTRY)
+
+
+# ------------------------------------------------------------ hours of a given day
+
+
+def open_spans(horaires: str | None, day: date) -> list[tuple[datetime, datetime]] | None:
+    """The opening spans of ``day`` (Paris time), ``[]`` when closed, ``None`` when unknown."""
+    if not horaires or not horaires.strip():
+        return None
+    try:
+        oh = parse(horaires)
+    except HoursError:
+        return None
+    start = datetime.combine(day, datetime.min.time(), tzinfo=PARIS)
+    spans: list[tuple[datetime, datetime]] = []
+    for begin, end, state, _comment in oh.intervals(start, start + timedelta(days=1)):
+        if state == State.UNKNOWN:
+            return None
+        if state == State.OPEN:
+            spans.append((_paris(begin), _paris(end)))
+    return spans
+
+
+def french_spans(spans: list[tuple[datetime, datetime]]) -> str:
+    """``de 9 h à 12 h et de 14 h à 17 h``."""
+    parts = [f"de {french_time(a)} à {french_time(b)}" for a, b in spans]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+def describe_day(horaires: str | None, day: date, today: date) -> str:
+    """``samedi : ouvert de 9 h à 12 h`` or ``dimanche : fermé`` (public holidays said)."""
+    label = french_day(day, today)
+    spans = open_spans(horaires, day)
+    if spans is None:
+        return f"{label} : horaires non renseignés, appelez avant de vous déplacer"
+    if not spans:
+        holiday = " (jour férié)" if _holiday(day) else ""
+        return f"{label} : fermé{holiday}"
+    return f"{label} : ouvert {french_spans(spans)}"
+
+
+def describe_at(horaires: str | None, moment: datetime) -> str | None:
+    """Whether the place is open at ``moment`` (``ouvert à 15 h`` / ``fermé à 15 h``)."""
+    spans = open_spans(horaires, moment.date())
+    if spans is None:
+        return None
+    moment = _paris(moment)
+    is_open = any(a <= moment < b for a, b in spans)
+    return f"{'ouvert' if is_open else 'fermé'} à {french_time(moment)}"
+
+
+def describe_week(horaires: str | None, today: date) -> list[str]:
+    """One line per weekday, starting from Monday: ``lundi : de 9 h à 12 h`` or ``fermé``."""
+    monday = today - timedelta(days=today.weekday())
+    lines = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        spans = open_spans(horaires, day)
+        if spans is None:
+            return []
+        # A public holiday this week must not make a usual opening day look closed.
+        if not spans and _holiday(day):
+            spans = open_spans(horaires, day + timedelta(days=7)) or []
+            if not spans and _holiday(day + timedelta(days=7)):
+                spans = open_spans(horaires, day + timedelta(days=14)) or []
+        lines.append(f"{WEEKDAYS[day.weekday()]} : {french_spans(spans) if spans else 'fermé'}")
+    return lines
+
+
+def _holiday(day: date) -> bool:
+    return is_public_holiday(datetime.combine(day, datetime.min.time().replace(hour=12)))

@@ -10,11 +10,12 @@ changes (``actions.content``), so admins edit YAML without restarting anything.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import context, desks, fibre, geo, place_search, place_store
 from actions.content import ContentError, load_yaml
+from actions.hours import PARIS
 from common.config import data_dir
 
 logger = logging.getLogger(__name__)
@@ -74,10 +77,16 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-def find_procedure(procedures: dict[str, dict[str, Any]], wanted: str | None) -> str | None:
-    """The entry key for an entity value, following ``aliases`` (mdph -> pch)."""
+def find_procedure(
+    procedures: dict[str, dict[str, Any]], wanted: str | None, text: str = ""
+) -> str | None:
+    """The entry key for an entity value, following ``aliases`` (mdph -> pch).
+
+    Without an entity, the message's words are matched against each entry's
+    ``keywords`` ("mon père ne peut plus vivre seul" -> apa).
+    """
     if not wanted:
-        return None
+        return context.best_keyword_match(text, procedures) if text else None
     wanted = wanted.strip().lower()
     if wanted in procedures:
         return wanted
@@ -134,6 +143,8 @@ def procedure_choice(procedures: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 class ActionProcedure(Action):
+    """A procedure explained; as a follow-up ("j'habite à Brest"), the desk near the person."""
+
     def name(self) -> str:
         return "action_procedure"
 
@@ -141,22 +152,75 @@ class ActionProcedure(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         wanted = next(tracker.get_latest_entity_values("procedure"), None)
+        commune = next(tracker.get_latest_entity_values("commune"), None)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = tracker.latest_message.get("text") or ""
         try:
             procedures = entries(PROCEDURES_FILE)
-            name = find_procedure(procedures, wanted)
-            if name is None:
-                if wanted:
-                    logger.warning("no knowledge entry for procedure %r", wanted)
-                messages = [procedure_choice(procedures)]
+            if intent in ("inform", "deny") and not wanted and tracker.get_slot("procedure"):
+                # A follow-up: the procedure just explained, for the commune now given.
+                name = find_procedure(procedures, tracker.get_slot("procedure"))
+                messages = await asyncio.to_thread(
+                    desk_messages, procedures.get(name or "") or {}, commune, council_values()
+                )
             else:
-                messages = procedure_messages(procedures[name], council_values())
-        except (ContentError, KeyError, TypeError, AttributeError):
+                name = find_procedure(procedures, wanted, "" if wanted else text)
+                if name is None:
+                    if wanted:
+                        logger.warning("no knowledge entry for procedure %r", wanted)
+                    messages = [procedure_choice(procedures)]
+                else:
+                    messages = procedure_messages(procedures[name], council_values())
+                    if commune:
+                        messages += await asyncio.to_thread(
+                            desk_messages, procedures[name], commune, council_values(), False
+                        )
+        except (ContentError, KeyError, TypeError, AttributeError, OSError):
             logger.exception("procedure knowledge unusable")
             dispatcher.utter_message(text=UNAVAILABLE, buttons=OFFER_BUTTONS)
             return []
         for message in messages:
             dispatcher.utter_message(**message)
-        return [SlotSet("procedure", name)] if name else []
+        events: list[EventType] = [SlotSet("procedure", name)] if name else []
+        return [*events, SlotSet(context.LAST_TOPIC, "procedure" if name else None)]
+
+
+def desk_messages(
+    entry: dict[str, Any], commune_name: str | None, values: dict[str, str], closing: bool = True
+) -> list[dict[str, Any]]:
+    """Where to be helped in person near ``commune_name`` for a procedure.
+
+    Procedures of the council (``desk: cdas``) go to the nearest CDAS; the others to the
+    nearest place that helps with online procedures (France Services…).
+    """
+    index = geo.communes()
+    commune = index.get(commune_name) if commune_name else None
+    title = entry.get("short") or (entry.get("title") or "votre démarche").split(" (")[0]
+    if commune is None:
+        where = f"Dites-moi votre commune : je vous dirai où être aidé en personne pour {title}."
+        return [{"text": where}]
+    now = datetime.now(PARIS)
+    if entry.get("desk") == "cdas":
+        desk = desks.nearest_desk(commune, index, desks.load_desks())
+        if desk is not None:
+            text = (
+                f"Près de {commune.nom}, pour {title}, vous pouvez être reçu au "
+                f"{desk['name']} :\n{desks.desk_text(desk, now)}"
+            )
+            messages = [{"text": text}]
+            if closing:
+                messages.append(closing_message(entry.get("offline") or "", values))
+            return messages
+    places = place_store.places_with_seed()
+    helping = [p for p in places if any("démarches" in s for s in p.services)] or places
+    found = place_search.nearest(helping, commune, index, limit=2)
+    cards = [place_search.describe_place(p, km, now) for p, km in found.places]
+    intro = f"Près de {commune.nom}, pour être aidé en personne pour {title} :"
+    text = "\n\n".join([intro, *cards])
+    messages = [{"text": text}]
+    if closing:
+        messages.append(closing_message(entry.get("offline") or "", values))
+    return messages
 
 
 class OfferTopicAction(Action, ABC):
@@ -178,7 +242,7 @@ class OfferTopicAction(Action, ABC):
             return []
         for message in messages:
             dispatcher.utter_message(**message)
-        return []
+        return [SlotSet(context.LAST_TOPIC, None)]
 
 
 class ActionPassNumerique(OfferTopicAction):
@@ -189,24 +253,107 @@ class ActionPassNumerique(OfferTopicAction):
 
 
 class ActionDigitalAdvisor(OfferTopicAction):
+    """Conseillers numériques; with a commune, the places near it (where they receive)."""
+
     entry = "conseillers_numeriques"
 
     def name(self) -> str:
         return "action_digital_advisor"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if next(tracker.get_latest_entity_values("commune"), None):
+            from actions.places import ActionFindDigitalPlace
 
-class ActionFibre(OfferTopicAction):
-    entry = "fibre"
+            return await ActionFindDigitalPlace().run(dispatcher, tracker, domain)
+        from actions.followups import topic_in_words
+
+        if topic_in_words(tracker.latest_message.get("text") or "") == "guides":
+            # « Apprendre le numérique »: the guides, step by step.
+            from actions.guides import ActionBasicSkills
+
+            return await ActionBasicSkills().run(dispatcher, tracker, domain)
+        return await super().run(dispatcher, tracker, domain)
+
+
+ASK_FIBRE_COMMUNE = (
+    "Dites-moi votre commune : je vous donnerai la part des logements et locaux déjà "
+    "raccordables à la fibre chez vous."
+)
+
+
+def fibre_text(figure: fibre.FibreFigure, asked: str | None) -> str:
+    """The roll-out figure in French; says so when only the département's is known."""
+    text = fibre.describe(figure)
+    if figure.scope != "commune" and asked:
+        text = f"Je n'ai pas le chiffre de {asked} seule. {text}"
+    return text
+
+
+def fibre_figure(commune: str | None) -> fibre.FibreFigure | None:
+    """The open-data figure (``actions.fibre``), ``None`` when unknown or unreadable."""
+    try:
+        return fibre.fibre_figure(commune)
+    except (OSError, ValueError, KeyError):
+        logger.exception("fibre figures unavailable")
+        return None
+
+
+class ActionFibre(Action):
+    """Fibre roll-out: the figure of the person's commune (or the département), how to check."""
 
     def name(self) -> str:
         return "action_fibre"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        commune = next(tracker.get_latest_entity_values("commune"), None)
+        follow_up = (tracker.latest_message.get("intent") or {}).get("name") != "ask_fibre"
+        commune = commune or context.recent_commune(tracker.events)
+        try:
+            entry = entries(OFFER_FILE)["fibre"]
+            values = council_values()
+            figure = await asyncio.to_thread(fibre_figure, commune)
+            if figure is None:
+                messages = offer_messages(entry, values)
+                messages.insert(1, {"text": ASK_FIBRE_COMMUNE})
+            else:
+                first = {"text": fibre_text(figure, commune)}
+                if follow_up:
+                    messages = [first, closing_message(entry["offline"], values)]
+                else:
+                    messages = [first, *offer_messages(entry, values)]
+        except (ContentError, KeyError, TypeError, AttributeError, ValueError):
+            logger.exception("fibre entry unusable")
+            dispatcher.utter_message(text=UNAVAILABLE, buttons=OFFER_BUTTONS)
+            return []
+        for message in messages:
+            dispatcher.utter_message(**message)
+        events: list[EventType] = [SlotSet(context.LAST_TOPIC, "fibre")]
+        if figure is not None and figure.scope == "commune":
+            events.append(SlotSet("commune", figure.name))
+        return events
+
 
 class ActionEquipment(OfferTopicAction):
+    """Refurbished equipment; with a commune, also the places near it (help, solidarity shops)."""
+
     entry = "equipment"
 
     def name(self) -> str:
         return "action_equipment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if next(tracker.get_latest_entity_values("commune"), None):
+            from actions.places import ActionFindDigitalPlace
+
+            return await ActionFindDigitalPlace().run(dispatcher, tracker, domain)
+        return events
 
 
 # ------------------------------------------------------------ review follow-up

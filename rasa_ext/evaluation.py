@@ -1,7 +1,10 @@
 """NLU evaluation on a held-out split: intent accuracy, macro-F1, entity F1, confusions.
 
-Used by the benchmark (``bench/nlu.py``) and meant for comparing a new model with
-the active one before activation.
+Used by the benchmark (``bench/nlu.py``) and by the admin retraining, which compares a
+new model with the active one before activation (``integrations/admin``). Intent scores
+are scikit-learn's (``accuracy_score``, ``f1_score(average="macro")``,
+``classification_report``, ``confusion_matrix``) over the intents of the gold examples;
+a prediction of another intent (``nlu_fallback`` included) counts as a miss.
 """
 
 from __future__ import annotations
@@ -41,14 +44,52 @@ class Report:
     per_intent: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
+    def gold(self) -> list[str]:
+        return [p.example.intent for p in self.predictions]
+
+    @property
+    def predicted(self) -> list[str]:
+        return [p.intent for p in self.predictions]
+
+    @property
+    def labels(self) -> list[str]:
+        """The intents scored: those of the gold examples."""
+        return sorted(set(self.gold))
+
+    @property
     def accuracy(self) -> float:
-        hits = sum(p.intent == p.example.intent for p in self.predictions)
-        return hits / len(self.predictions) if self.predictions else 0.0
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(self.gold, self.predicted)) if self.predictions else 0.0
 
     @property
     def macro_f1(self) -> float:
-        scores = [s["f1"] for s in self.per_intent.values()]
-        return sum(scores) / len(scores) if scores else 0.0
+        from sklearn.metrics import f1_score
+
+        if not self.predictions:
+            return 0.0
+        return float(
+            f1_score(
+                self.gold, self.predicted, labels=self.labels, average="macro", zero_division=0
+            )
+        )
+
+    def classification_report(self) -> str:
+        """scikit-learn's per-intent precision, recall, F1 and support, as text."""
+        from sklearn.metrics import classification_report
+
+        return classification_report(
+            self.gold, self.predicted, labels=self.labels, digits=3, zero_division=0
+        )
+
+    def confusion_matrix(self) -> tuple[list[str], list[list[int]]]:
+        """(labels, matrix): rows are the gold intents, columns the predicted ones
+        (the gold intents, then any other intent predicted, such as nlu_fallback)."""
+        from sklearn.metrics import confusion_matrix
+
+        labels = self.labels + sorted(set(self.predicted) - set(self.labels))
+        matrix = confusion_matrix(self.gold, self.predicted, labels=labels)
+        return labels, matrix.tolist()
 
     @property
     def fallback_rate(self) -> float:
@@ -128,12 +169,17 @@ async def evaluate(parse: Parse, examples: list[Example]) -> Report:
             )
         )
     report = Report(predictions)
-    intents = {p.example.intent for p in predictions}
-    for intent in sorted(intents):
-        tp = sum(p.intent == intent and p.example.intent == intent for p in predictions)
-        fp = sum(p.intent == intent and p.example.intent != intent for p in predictions)
-        fn = sum(p.intent != intent and p.example.intent == intent for p in predictions)
-        report.per_intent[intent] = {"f1": _f1(tp, fp, fn), "support": tp + fn}
+    if predictions:
+        from sklearn.metrics import precision_recall_fscore_support
+
+        labels = report.labels
+        _, _, f1, support = precision_recall_fscore_support(
+            report.gold, report.predicted, labels=labels, zero_division=0
+        )
+        report.per_intent = {
+            intent: {"f1": float(f), "support": int(n)}
+            for intent, f, n in zip(labels, f1, support, strict=True)
+        }
     return report
 
 

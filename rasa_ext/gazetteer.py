@@ -9,6 +9,13 @@ synonym's value, so ``carhaix`` comes back as ``Carhaix-Plouguer``.
 Names that are also everyday French words ("Loué", "Fillé", "Changé") are listed
 in the lookup table named by ``ambiguous_lookup``; they only count when written
 with a capital, after a place preposition ("à", "sur"…) or as the whole message.
+
+Misspelt names of the entities in ``fuzzy_entities`` (communes) are found too: a span
+of at least ``fuzzy_min_letters`` letters within edit distance 1 of one name (2 from
+nine letters on: "Concarnau", "Plougastell", "Landernau"), when that name is the only
+closest one and has the same first letter. Words of the training examples are never
+read as misspelt names, nor are ambiguous names, nor a name that is the span plus or
+minus a final "e" or "s" ("la feuille" is no "La Feuillée").
 """
 
 from __future__ import annotations
@@ -76,34 +83,109 @@ def build_gazetteer(
     return gazetteer
 
 
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``limit + 1`` as soon as it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+class FuzzyIndex:
+    """Names of one entity by (word count, first letter), for misspelt-name look-ups."""
+
+    def __init__(
+        self,
+        entries: dict[str, str],
+        common_words: frozenset[str],
+        ambiguous: frozenset[str],
+        min_letters: int = 6,
+    ) -> None:
+        self.common_words = common_words
+        self.min_letters = min_letters
+        self.buckets: dict[tuple[int, str], list[tuple[str, str]]] = {}
+        for k, value in entries.items():
+            if k in ambiguous or len(k.replace(" ", "")) < min_letters:
+                continue
+            self.buckets.setdefault((k.count(" ") + 1, k[0]), []).append((k, value))
+
+    def limit(self, letters: int) -> int:
+        return 0 if letters < self.min_letters else 1 if letters < 9 else 2
+
+    def match(self, span: list[str]) -> str | None:
+        """The one name closest to ``span`` (folded words) within the limit, if any."""
+        k = " ".join(span)
+        limit = self.limit(len(k.replace(" ", "")))
+        if not limit or all(w in self.common_words or w.isdigit() for w in span):
+            return None
+        best, values = limit + 1, set()
+        for name, value in self.buckets.get((len(span), k[0]), ()):
+            if _inflected(k, name):
+                continue
+            d = edit_distance(k, name, limit)
+            if d < best:
+                best, values = d, {value}
+            elif d == best:
+                values.add(value)
+        return values.pop() if best <= limit and len(values) == 1 else None
+
+
+def _inflected(a: str, b: str) -> bool:
+    """One is the other with a final "e", "s" or "es": an everyday word's feminine or
+    plural ("la feuille" is no "La Feuillée"), not a typo."""
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and long[len(short) :] in {"e", "s", "es"}
+
+
 def find_entities(
     text: str,
     gazetteer: dict[str, dict[str, str]],
     ambiguous: frozenset[str] = frozenset(),
     max_words: int = 6,
+    fuzzy: dict[str, FuzzyIndex] | None = None,
 ) -> list[dict[str, Any]]:
-    """Longest-match scan of ``text`` for every entity of the gazetteer."""
+    """Longest-match scan of ``text`` for every entity of the gazetteer.
+
+    Where no name matches exactly, the entities of ``fuzzy`` are looked up by edit
+    distance, over spans of at most three words.
+    """
     words = list(tokens(text))
     found: list[dict[str, Any]] = []
     for entity, entries in gazetteer.items():
+        index = (fuzzy or {}).get(entity)
         i = 0
         while i < len(words):
             for n in range(min(max_words, len(words) - i), 0, -1):
                 k = " ".join(w for w, _, _ in words[i : i + n])
                 if k in entries and _accept(k, words, i, n, text, ambiguous):
-                    start, end = words[i][1], words[i + n - 1][2]
-                    found.append(
-                        {
-                            ENTITY_ATTRIBUTE_TYPE: entity,
-                            ENTITY_ATTRIBUTE_START: start,
-                            ENTITY_ATTRIBUTE_END: end,
-                            ENTITY_ATTRIBUTE_VALUE: entries[k],
-                        }
-                    )
-                    i += n
+                    value = entries[k]
                     break
             else:
+                n, value = 0, None
+                if index is not None:
+                    for n in range(min(3, len(words) - i), 0, -1):
+                        value = index.match([w for w, _, _ in words[i : i + n]])
+                        if value is not None:
+                            break
+            if value is None:
                 i += 1
+                continue
+            found.append(
+                {
+                    ENTITY_ATTRIBUTE_TYPE: entity,
+                    ENTITY_ATTRIBUTE_START: words[i][1],
+                    ENTITY_ATTRIBUTE_END: words[i + n - 1][2],
+                    ENTITY_ATTRIBUTE_VALUE: value,
+                }
+            )
+            i += n
     return sorted(found, key=lambda e: (e[ENTITY_ATTRIBUTE_START], e[ENTITY_ATTRIBUTE_TYPE]))
 
 
@@ -135,6 +217,9 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
             "ambiguous_lookup": "ambiguous_name",
             # Longest name, in words, to look for.
             "max_words": 6,
+            # Entities whose misspelt names are found too, and their shortest length.
+            "fuzzy_entities": [],
+            "fuzzy_min_letters": 6,
         }
 
     def __init__(
@@ -144,12 +229,27 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         resource: Resource,
         gazetteer: dict[str, dict[str, str]] | None = None,
         ambiguous: frozenset[str] = frozenset(),
+        common_words: frozenset[str] = frozenset(),
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self.gazetteer = gazetteer or {}
         self.ambiguous = ambiguous
+        self.common_words = common_words
+        self.fuzzy = self._fuzzy_indexes()
+
+    def _fuzzy_indexes(self) -> dict[str, FuzzyIndex]:
+        return {
+            entity: FuzzyIndex(
+                self.gazetteer[entity],
+                self.common_words,
+                self.ambiguous,
+                self._config["fuzzy_min_letters"],
+            )
+            for entity in self._config["fuzzy_entities"]
+            if entity in self.gazetteer
+        }
 
     @classmethod
     def create(
@@ -174,11 +274,23 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
             for element in table["elements"]
             for k in keys(element)
         )
+        names = {w for entries in self.gazetteer.values() for k in entries for w in k.split()}
+        self.common_words = frozenset(
+            w
+            for m in training_data.training_examples
+            for w, _, _ in tokens(m.get(TEXT) or "")
+            if w not in names
+        )
+        self.fuzzy = self._fuzzy_indexes()
         for entity in self._config["entities"]:
             if entity not in self.gazetteer:
                 logger.warning("No lookup table named '%s' in the training data.", entity)
         with self._model_storage.write_to(self._resource) as directory:
-            payload = {"gazetteer": self.gazetteer, "ambiguous": sorted(self.ambiguous)}
+            payload = {
+                "gazetteer": self.gazetteer,
+                "ambiguous": sorted(self.ambiguous),
+                "common_words": sorted(self.common_words),
+            }
             (directory / GAZETTEER_FILE).write_text(json.dumps(payload), encoding="utf-8")
         return self._resource
 
@@ -203,6 +315,7 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
             resource,
             payload["gazetteer"],
             frozenset(payload["ambiguous"]),
+            frozenset(payload.get("common_words", ())),
         )
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -211,7 +324,7 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
             if not text:
                 continue
             entities = find_entities(
-                text, self.gazetteer, self.ambiguous, self._config["max_words"]
+                text, self.gazetteer, self.ambiguous, self._config["max_words"], self.fuzzy
             )
             message.set(
                 ENTITIES,

@@ -34,7 +34,12 @@ CONTRACT_INTENTS = {
     "ask_visio_help",
     "ask_contact",
     "out_of_scope",
+    "ask_social_worker",
+    "ask_hours",
+    "select_item",
 }
+# Entities extracted deterministically by rasa_ext (the contract of bot/domain/understanding.yml).
+CONTRACT_ENTITIES = {"commune", "site", "procedure", "ordinal", "postcode"}
 _ANNOTATION = re.compile(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})")
 
 

@@ -1,4 +1,4 @@
-from rasa_ext.gazetteer import build_gazetteer, find_entities
+from rasa_ext.gazetteer import FuzzyIndex, build_gazetteer, edit_distance, find_entities
 
 LOOKUPS = [
     {
@@ -94,3 +94,60 @@ def test_a_synonym_counts_only_for_the_entity_of_its_value_and_ignores_case():
 def test_the_verb_a_is_not_a_place_preposition():
     assert values("le rendez-vous a fille") == []
     assert values("le rendez-vous à fille") == [("commune", "Fillé", "fille")]
+
+
+FUZZY_LOOKUPS = [
+    {
+        "name": "commune",
+        "elements": [
+            "Concarneau",
+            "Landerneau",
+            "Plougastel-Daoulas",
+            "Morlaix",
+            "Mamers",
+            "La Feuillée",
+            "Plouguerneau",
+            "Plouguerne",
+            "Brest",
+            "Changé",
+        ],
+    }
+]
+FUZZY_GAZETTEER = build_gazetteer(FUZZY_LOOKUPS, {"plougastel": "Plougastel-Daoulas"}, ["commune"])
+COMMON_WORDS = frozenset({"je", "suis", "a", "la", "habite", "change", "formation"})
+
+
+def fuzzy_values(text: str) -> list[tuple[str, str]]:
+    index = FuzzyIndex(FUZZY_GAZETTEER["commune"], COMMON_WORDS, frozenset({"change"}))
+    found = find_entities(text, FUZZY_GAZETTEER, frozenset({"change"}), fuzzy={"commune": index})
+    return [(e["value"], text[e["start"] : e["end"]]) for e in found]
+
+
+def test_misspelt_communes_are_found_within_one_or_two_edits():
+    assert fuzzy_values("un epn à Concarnau") == [("Concarneau", "Concarnau")]
+    assert fuzzy_values("j'habite a landernau") == [("Landerneau", "landernau")]
+    assert fuzzy_values("et à Plougastell ?") == [("Plougastel-Daoulas", "Plougastell")]
+    assert fuzzy_values("je suis a Morlaixx") == [("Morlaix", "Morlaixx")]
+    assert fuzzy_values("Concarnaeu") == [("Concarneau", "Concarnaeu")]  # 2 edits, 10 letters
+
+
+def test_fuzzy_matching_keeps_clear_of_short_words_known_words_and_inflections():
+    assert fuzzy_values("Mamer") == []  # five letters: too short to guess
+    assert fuzzy_values("Morlai") == [("Morlaix", "Morlai")]
+    assert fuzzy_values("Mourlai et Mørlaiz") == []  # 2 edits on 7 letters
+    assert fuzzy_values("une formation") == []  # a word of the training examples
+    assert fuzzy_values("la feuille d'imposition") == []  # feminine/plural of a word
+    assert fuzzy_values("changer") == []  # ambiguous names are never guessed
+    assert fuzzy_values("Brest") == [("Brest", "Brest")]
+
+
+def test_a_misspelling_close_to_two_names_is_left_alone():
+    # "plouguernex" is one edit from Plouguerne, two from Plouguerneau: the closest wins;
+    # "plouguernea" is one edit from both: nobody can tell.
+    assert fuzzy_values("plouguernex") == [("Plouguerne", "plouguernex")]
+    assert fuzzy_values("plouguernea") == []
+
+
+def test_edit_distance_stops_past_its_limit():
+    assert edit_distance("concarnau", "concarneau", 2) == 1
+    assert edit_distance("abc", "xyz", 1) == 2

@@ -57,7 +57,7 @@ async def test_a_guide_is_walked_through_to_the_end_one_step_at_a_time():
     assert messages[0]["text"].startswith(guide["title"])
     assert messages[1]["text"] == f"Étape 1 sur {len(guide['steps'])} : {guide['steps'][0]}"
     assert messages[1]["buttons"] == STEP_BUTTONS
-    assert slots == {"guide": "password", "guide_step": 0}
+    assert slots == {"guide": "password", "guide_step": 0, "last_topic": None}
     for index in range(1, len(guide["steps"])):
         intent = "guide_done" if index % 2 else "guide_next"
         messages, slots = await run(
@@ -114,3 +114,31 @@ async def test_broken_guides_give_a_polite_answer(data_dir):
     (data_dir / "guides" / "basic_skills.yml").write_text("entries: [", encoding="utf-8")
     messages, _ = await run(ActionBasicSkills(), tracker("ask_basic_skills"))
     assert "conseiller numérique" in messages[0]["text"]
+
+
+def said(text: str, intent: str = "ask_basic_skills") -> Tracker:
+    t = tracker(intent)
+    t.latest_message["text"] = text
+    return t
+
+
+@pytest.mark.parametrize(
+    ("text", "guide"),
+    [
+        ("comment on met un fichier dans un mail", "attachment"),
+        ("comment faire pour choisir un bon mot de passe", "password"),
+        ("jai recu un sms bizarre pour un colis", "phishing"),
+        ("comment scaner un papier avec mon telephone", "scan"),
+        ("je veux faire une visio avec mes petits enfants", "video_call"),
+        ("creer une adresse mail", "email"),
+    ],
+)
+async def test_a_guide_named_in_the_message_starts_at_once(text, guide):
+    messages, slots = await run(ActionBasicSkills(), said(text))
+    assert slots["guide"] == guide
+    assert messages[1]["text"].startswith("Étape 1 sur")
+
+
+async def test_a_recipe_is_out_of_scope_not_the_guide_list():
+    messages, _ = await run(ActionBasicSkills(), said("comment faire une blanquette de veau"))
+    assert messages == [{**messages[0], "response": "utter_out_of_scope"}]

@@ -80,7 +80,7 @@ async def test_without_a_procedure_the_choices_are_buttons_from_the_data():
     assert choice["response"] == "utter_ask_which_procedure"
     payloads = [b["payload"] for b in choice["buttons"]]
     assert '/ask_procedure{"procedure":"rsa"}' in payloads and len(payloads) == 7
-    assert events == []
+    assert [(e["name"], e["value"]) for e in events] == [("last_topic", None)]
 
 
 @pytest.mark.parametrize(
@@ -146,3 +146,53 @@ def test_stale_entries_are_listed(data_dir, capsys):
 def test_months_before_keeps_the_end_of_month():
     assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
     assert months_before(date(2026, 1, 15), 6) == date(2025, 7, 15)
+
+
+def text_tracker(text: str, intent: str, entities: list[dict] | None = None) -> Tracker:
+    return Tracker.from_dict({
+        "sender_id": "t", "slots": {}, "events": [], "paused": False,
+        "latest_message": {"text": text, "intent": {"name": intent}, "entities": entities or []},
+        "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen",
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "procedure"),
+    [
+        ("mon père ne peut plus vivre seul", "apa"),
+        ("ma fille entre en 6e et doit prendre le bus", "transport_scolaire"),
+        ("je dois déclarer mes revenus", "impots"),
+        ("on m'a licencié, je dois m'inscrire", "france_travail"),
+    ],
+)
+async def test_a_procedure_described_in_words_is_answered(text, procedure):
+    dispatcher = CollectingDispatcher()
+    events = await ActionProcedure().run(dispatcher, text_tracker(text, "ask_procedure"), {})
+    assert {"name": "procedure", "value": procedure} in [
+        {"name": e["name"], "value": e["value"]} for e in events
+    ]
+    assert dispatcher.messages[-1]["text"].startswith("Sans internet : ")
+
+
+async def test_a_procedure_with_a_commune_adds_the_desk():
+    dispatcher = CollectingDispatcher()
+    entities = [{"entity": "procedure", "value": "rsa"}, {"entity": "commune", "value": "Morlaix"}]
+    await ActionProcedure().run(
+        dispatcher, text_tracker("le RSA à Morlaix", "ask_procedure", entities), {}
+    )
+    assert any("CDAS de Morlaix" in m.get("text", "") for m in dispatcher.messages)
+
+
+async def test_fibre_gives_the_communes_figure_and_asks_for_it_otherwise():
+    dispatcher = CollectingDispatcher()
+    entities = [{"entity": "commune", "value": "Brest"}]
+    events = await ActionFibre().run(
+        dispatcher, text_tracker("la fibre à Brest", "ask_fibre", entities), {}
+    )
+    assert "%" in dispatcher.messages[0]["text"] and "Brest" in dispatcher.messages[0]["text"]
+    assert {"name": "last_topic", "value": "fibre"} in [
+        {"name": e["name"], "value": e["value"]} for e in events
+    ]
+    asking = CollectingDispatcher()
+    await ActionFibre().run(asking, text_tracker("la fibre arrive quand ?", "ask_fibre"), {})
+    assert any("Dites-moi votre commune" in m.get("text", "") for m in asking.messages)
