@@ -33,7 +33,6 @@ from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import web
 
 from common.config import PROJECT_ROOT
 from common.text import fold
@@ -187,33 +186,17 @@ def report(results: Results, out: Any = sys.stdout) -> float:
 
 
 async def main(model: Path, dialogues: list[Dialogue], verbose: bool) -> float:
-    from integrations.app import create_app
-    from integrations.settings import Settings
-    from tools.stack import free_port, running_stack
+    from tools.stack import running_gateway, running_stack
 
     with tempfile.TemporaryDirectory() as tmp:
         database = f"sqlite:///{tmp}/bench.db"
         with running_stack(model, database, Path(tmp) / "logs", token="bench") as stack:
-            settings = Settings(
-                port=free_port(),
-                database_url=f"sqlite:///{tmp}/gateway.db",
-                rasa_url=stack.rasa_url,
-                rasa_token=stack.token,
-                action_server_url=f"{stack.actions_url}/webhook",
-            )
-            runner = web.AppRunner(create_app(settings))
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-            try:
+            async with running_gateway(stack, Path(tmp)) as gateway_url:
                 turns = sum(len(d.turns) for d in dialogues)
                 print(f"model: {model.name}; {len(dialogues)} dialogues, {turns} turns")
                 start = time.perf_counter()
-                results = await run_dialogues(
-                    f"http://127.0.0.1:{settings.port}", dialogues, verbose
-                )
+                results = await run_dialogues(gateway_url, dialogues, verbose)
                 print(f"ran in {time.perf_counter() - start:.1f} s\n")
-            finally:
-                await runner.cleanup()
     return report(results)
 
 

@@ -19,14 +19,11 @@ import time
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 from bench.latency import describe
 from common.config import PROJECT_ROOT
-from integrations.app import create_app
-from integrations.settings import Settings
 from rasa_ext.evaluation import load_examples
-from tools.stack import Stack, free_port, newest_model, running_stack
+from tools.stack import Stack, newest_model, running_gateway, running_stack
 
 
 async def run(stack: Stack, gateway_url: str, texts: list[str], count: int, clients: int) -> None:
@@ -75,26 +72,9 @@ async def main(model: Path, count: int, clients: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         database = f"sqlite:///{tmp}/bench.db"
         with running_stack(model, database, Path(tmp) / "logs", token="bench") as stack:
-            settings = Settings(
-                port=free_port(),
-                database_url=f"sqlite:///{tmp}/gateway.db",
-                rasa_url=stack.rasa_url,
-                rasa_token=stack.token,
-                gateway_channel_secret=stack.gateway_secret,
-                action_server_url=f"{stack.actions_url}/webhook",
-                # One address sends every message: the public rate limits would refuse them.
-                rate_per_address=10**9,
-                rate_per_conversation=10**9,
-            )
-            runner = web.AppRunner(create_app(settings))
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", settings.port).start()
-            try:
+            async with running_gateway(stack, Path(tmp)) as gateway_url:
                 print(f"model: {model.name}; {count} messages each")
-                gateway_url = f"http://127.0.0.1:{settings.port}"
                 await run(stack, gateway_url, texts, count, clients)
-            finally:
-                await runner.cleanup()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,3 +223,33 @@ def running_stack(
             rasa=rasa,
             actions=actions,
         )
+
+
+@asynccontextmanager
+async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
+    """The real gateway app in front of ``stack``, for benchmarks; yields its base URL.
+
+    One address sends every message of a benchmark: the public rate limits are lifted.
+    """
+    from aiohttp import web
+
+    from integrations.app import create_app
+    from integrations.settings import Settings
+
+    settings = Settings(
+        port=free_port(),
+        database_url=f"sqlite:///{workdir / 'gateway.db'}",
+        rasa_url=stack.rasa_url,
+        rasa_token=stack.token,
+        gateway_channel_secret=stack.gateway_secret,
+        action_server_url=f"{stack.actions_url}/webhook",
+        rate_per_address=10**9,
+        rate_per_conversation=10**9,
+    )
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        await runner.cleanup()
