@@ -421,11 +421,18 @@ def main(argv: list[str] | None = None) -> int:
         required=True,
         help="fiches non revues depuis ce nombre de mois",
     )
+    parser.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        default=None,
+        metavar="AAAA-MM-JJ",
+        help="date de référence (par défaut : aujourd'hui)",
+    )
     args = parser.parse_args(argv)
     if args.stale < 0:
         parser.error("--stale doit être positif")
     try:
-        items = review_items(data_dir(), args.stale, date.today())
+        items = review_items(data_dir(), args.stale, args.today or date.today())
     except (OSError, yaml.YAMLError) as err:
         print(f"Erreur de lecture : {err}", file=sys.stderr)
         return 2

@@ -133,12 +133,13 @@ def test_stale_entries_are_listed(data_dir, capsys):
     content["entries"]["fibre"]["last_reviewed"] = date(2025, 1, 15)
     del content["entries"]["equipment"]["owner"]
     path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
-    items = review_items(data_dir, 6, date(2026, 11, 24))
+    today = date(2026, 11, 24)  # the shipped review dates are recent on this day
+    items = review_items(data_dir, 6, today)
     assert {(i.entry, i.problem.split(" (")[0]) for i in items} == {
         ("fibre", "pas revue depuis plus de 6 mois"),
         ("equipment", "fiche incomplète"),
     }
-    assert knowledge.main(["--stale", "6"]) == 0
+    assert knowledge.main(["--stale", "6", "--today", today.isoformat()]) == 0
     out = capsys.readouterr().out
     assert "knowledge/digital_offer.yml › fibre" in out and "2 fiche(s) à relire." in out
 
