@@ -5,8 +5,8 @@
   or moves the last question to another commune. DIET alone mistook a bare "Mamers"
   for a topic, because character n-grams of a name look like anything.
 - A rank with nothing else but filler words ("le premier", "la 2e svp", "et le
-  dernier ?", "le n°3") is ``select_item``. A digit alone ("2", "le 2") is not: it may
-  answer "how many?" or be a day of the month.
+  dernier ?", "le n°3", "plus d'infos sur le 3") is ``select_item``. A digit alone
+  ("2", "le 2") is not: it may answer "how many?" or be a day of the month.
 
 Placed after the fallback components, like ``rasa_ext.bare_time``.
 """
@@ -38,8 +38,13 @@ PLACE_FILLERS = frozenset(
     | {"postal", "cp", "en", "fait", "aussi", "pareil", "meme", "question", "chose", "ici"}
 )
 _NUMBER_WORDS = frozenset({"numero", "num", "no", "n"})
+_INFO_WORDS = frozenset({"info", "infos", "information", "informations", "detail", "details"})
 RANK_FILLERS = frozenset(
-    _POLITE | {"le", "la", "l", "et", "plutot", "numero", "num", "no", "n", "celui", "celle"}
+    _POLITE
+    | {"le", "la", "l", "et", "plutot", "numero", "num", "no", "n", "celui", "celle"}
+    # "plus d'infos sur le 3", "détails du 2e", "voir le premier lieu"
+    | {"plus", "d", "info", "infos", "information", "informations", "detail", "details"}
+    | {"sur", "du", "de", "des", "voir", "lieu", "endroit"}
 )
 
 
@@ -61,7 +66,7 @@ def is_bare_rank(text: str, entities: list[dict[str, Any]]) -> bool:
     """Only a rank word ("premier", "2e", "dernière"), and filler words."""
     ranks = [e for e in entities if e.get("entity") == "ordinal"]
     others = _outside(text, entities, frozenset({"ordinal"}))
-    numbered = any(w in _NUMBER_WORDS for w in others)
+    numbered = any(w in _NUMBER_WORDS or w in _INFO_WORDS for w in others)
     if not ranks or (not numbered and all(text[e["start"] : e["end"]].isdigit() for e in ranks)):
         return False
     return all(w in RANK_FILLERS for w in others)

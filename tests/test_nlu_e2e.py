@@ -152,7 +152,7 @@ def test_out_of_scope_never_lands_on_a_topic(rasa_stack: Stack):
             ("raconte moi une blague", "out_of_scope"),
             ("t'es vraiment nul comme robot", "out_of_scope"),
             ("je dois refaire ma carte d'identité", "out_of_scope"),
-            ("ma facture d'électricité est trop chère", "out_of_scope"),
+            ("je veux changer de fournisseur d'électricité", "out_of_scope"),
         ],
     )
 

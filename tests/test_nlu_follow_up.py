@@ -54,7 +54,15 @@ def test_a_request_naming_a_commune_is_no_bare_place(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["le premier", "la 2e svp", "et le dernier ?", "le n°3", "deuxième"]
+    "text",
+    [
+        "le premier",
+        "la 2e svp",
+        "et le dernier ?",
+        "le n°3",
+        "deuxième",
+        "plus d'info sur le 3 stp",
+    ],
 )
 def test_a_rank_alone_is_a_bare_rank(text: str) -> None:
     assert is_bare_rank(text, entities(text))
