@@ -75,7 +75,7 @@ def running_oidc_provider(
     process = Process("oidc-provider", ["node", str(OIDC_DIR / "provider.mjs")], env, log_path)
     process.start()
     try:
-        process.wait_until(f"{issuer}/.well-known/openid-configuration", timeout=60)
+        process.wait_until(f"{issuer}/.well-known/openid-configuration", timeout=180)
         yield OidcProvider(issuer, client_id, client_secret, redirect_uri, process)
     finally:
         process.stop()

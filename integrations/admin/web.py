@@ -42,7 +42,7 @@ from integrations.admin.views import (
     progress_json,
     status_label,
 )
-from integrations.console import render
+from integrations.console import read_form, render
 from integrations.console.auth import StaffRole, check_csrf, require_api, require_page
 from integrations.errors import ApiError, bad_request, bounded_int, read_json_object
 from integrations.privacy.web import setup_routes as setup_privacy_routes
@@ -323,13 +323,12 @@ async def flag(request: web.Request) -> web.StreamResponse:
     is_json = request.content_type == "application/json"
     body: dict[str, Any]
     if is_json:
-        body = await _json_object(request)
+        body = await read_json_object(request)
         await check_csrf(request, request.headers.get("X-CSRF-Token"))
     else:
-        form = await request.post()
-        body = dict(form)
-        await check_csrf(request, str(form.get("csrf") or ""))
-    message_id = _message_id(body.get("message_id"))
+        body = dict(await read_form(request))
+        await check_csrf(request, body.get("csrf") or "")
+    message_id = bounded_int(body.get("message_id"), "message_id", minimum=1)
     admin = _admin(request)
     try:
         item = await asyncio.to_thread(admin.inbox.flag_user_message, message_id)
@@ -362,26 +361,8 @@ async def feedback(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as err:
-        raise bad_request("invalid_json", "Corps JSON invalide.") from err
-    if not isinstance(body, dict):
-        raise bad_request("invalid_json", "Un objet JSON est attendu.")
-    return body
-
-
-def _message_id(value: Any) -> int:
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise bad_request("invalid_message_id", "« message_id » doit être un entier positif.")
-    return value
-
-
 def _int(value: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise ApiError(404, "not_found", "Ressource introuvable.")
     return int(value)
 

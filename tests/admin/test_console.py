@@ -232,3 +232,26 @@ async def test_mediators_flag_user_messages(
     response = await client.post("/console/inbox/flag", json={"message_id": user_id})
     assert response.status == 403
     assert (await response.json())["code"] == "csrf_failed"
+
+
+async def test_odd_message_ids_and_bodies_on_flag_are_400s(
+    gateway_client: GatewayClient, admin_settings: Settings
+) -> None:
+    client, csrf = await logged_in(gateway_client, admin_settings, "mediator")
+    headers = {"X-CSRF-Token": csrf}
+    for odd in ["²", "1" * 400, -3, 0, True, 1.5, None, [1], "١٢"]:
+        response = await client.post(
+            "/console/inbox/flag", json={"message_id": odd}, headers=headers
+        )
+        assert response.status == 400, odd
+        assert (await response.json())["code"] == "invalid_message_id"
+    response = await client.post(
+        "/console/inbox/flag", data={"message_id": "²", "csrf": csrf}, allow_redirects=False
+    )
+    assert response.status == 400
+    response = await client.post(
+        "/console/inbox/flag",
+        data=b'--x\r\nContent-Disposition: form-data; name="message_id"\r\n\r\n',
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert response.status == 400

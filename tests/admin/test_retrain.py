@@ -34,7 +34,7 @@ from tools.stack import Stack, newest_model, running_stack
 
 pytestmark = [pytest.mark.model, pytest.mark.stack]
 
-MISUNDERSTOOD = "mersi bras"  # "thank you very much" in Breton
+MISUNDERSTOOD = "eskerrik asko"  # "thank you very much" in Basque: no French word in it
 INTENT = "thank"
 TRAINING_WITHIN_S = 1500.0
 PASSWORD = "mot-de-passe-solide"
