@@ -18,26 +18,12 @@ from zoneinfo import ZoneInfo
 import dateparser
 
 from common.config import TIMEZONE
-from common.text import fold
+from common.text import MONTHS, fold
 
 PARIS = ZoneInfo(TIMEZONE)
 UTC = ZoneInfo("UTC")
 
 WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier",
-    "fevrier",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "aout",
-    "septembre",
-    "octobre",
-    "novembre",
-    "decembre",
-)
 MONTHS_DISPLAY = (
     "janvier",
     "février",

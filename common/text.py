@@ -11,6 +11,22 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
+# Month names as ``fold`` writes them (dates in French, in any component or action).
+MONTHS = (
+    "janvier",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "decembre",
+)
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 # Abbreviations that people use for the first word of many commune names.

@@ -28,7 +28,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from common.text import tokens
+from common.text import MONTHS, tokens
 
 ENTITY = "ordinal"
 LAST = "last"
@@ -71,18 +71,7 @@ _NOT_AFTER = frozenset({"en", "de", "une", "un", "semaine", "mois", "annee", "fo
 # After an ordinal or a digit: a date, a duration, a count, an age, a class.
 _NOT_BEFORE = frozenset(
     {
-        "janvier",
-        "fevrier",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "aout",
-        "septembre",
-        "octobre",
-        "novembre",
-        "decembre",
+        *MONTHS,
         "h",
         "heure",
         "heures",
