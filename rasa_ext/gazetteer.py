@@ -20,7 +20,6 @@ minus a final "e" or "s" ("la feuille" is no "La Feuillée").
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -41,6 +40,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.text import keys, tokens
+from rasa_ext.storage import load_json, save_json
 
 logger = logging.getLogger(__name__)
 
@@ -285,13 +285,12 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         for entity in self._config["entities"]:
             if entity not in self.gazetteer:
                 logger.warning("No lookup table named '%s' in the training data.", entity)
-        with self._model_storage.write_to(self._resource) as directory:
-            payload = {
-                "gazetteer": self.gazetteer,
-                "ambiguous": sorted(self.ambiguous),
-                "common_words": sorted(self.common_words),
-            }
-            (directory / GAZETTEER_FILE).write_text(json.dumps(payload), encoding="utf-8")
+        payload = {
+            "gazetteer": self.gazetteer,
+            "ambiguous": sorted(self.ambiguous),
+            "common_words": sorted(self.common_words),
+        }
+        save_json(self._model_storage, self._resource, GAZETTEER_FILE, payload)
         return self._resource
 
     @classmethod
@@ -303,10 +302,8 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> GazetteerEntityExtractor:
-        try:
-            with model_storage.read_from(resource) as directory:
-                payload = json.loads((directory / GAZETTEER_FILE).read_text(encoding="utf-8"))
-        except ValueError:
+        payload = load_json(model_storage, resource, GAZETTEER_FILE)
+        if payload is None:
             logger.warning("No trained gazetteer found; entities will not be extracted.")
             return cls(config, model_storage, resource)
         return cls(

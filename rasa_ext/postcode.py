@@ -11,7 +11,6 @@ Deterministic: the "training" only reads that table.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
 from collections import defaultdict
@@ -35,6 +34,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.config import PROJECT_ROOT
+from rasa_ext.storage import load_json, save_json
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ class PostcodeExtractor(GraphComponent, EntityExtractorMixin):
     def train(self, training_data: TrainingData) -> Resource:
         path = Path(self._config["communes_file"])
         self.postcodes = read_postcodes(path if path.is_absolute() else PROJECT_ROOT / path)
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / POSTCODES_FILE).write_text(json.dumps(self.postcodes), encoding="utf-8")
+        save_json(self._model_storage, self._resource, POSTCODES_FILE, self.postcodes)
         return self._resource
 
     @classmethod
@@ -128,10 +127,8 @@ class PostcodeExtractor(GraphComponent, EntityExtractorMixin):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> PostcodeExtractor:
-        try:
-            with model_storage.read_from(resource) as directory:
-                postcodes = json.loads((directory / POSTCODES_FILE).read_text(encoding="utf-8"))
-        except ValueError:
+        postcodes = load_json(model_storage, resource, POSTCODES_FILE)
+        if postcodes is None:
             logger.warning("No trained postcode table found; postcodes will be ignored.")
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, postcodes)

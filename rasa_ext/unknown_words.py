@@ -11,7 +11,6 @@ close to "bonjour". Numbers count as known words ("5", "14h").
 from __future__ import annotations
 
 import difflib
-import json
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -25,6 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.text import tokens
 from rasa_ext.override import override_intent
+from rasa_ext.storage import load_json, save_json
 
 VOCABULARY_FILE = "vocabulary.json"
 
@@ -79,10 +79,7 @@ class UnknownWordsFallback(GraphComponent):
             texts += elements.splitlines() if isinstance(elements, str) else list(elements)
         texts += list(training_data.entity_synonyms) + list(training_data.entity_synonyms.values())
         self.vocabulary = frozenset(w for text in texts for w, _, _ in tokens(text))
-        with self._model_storage.write_to(self._resource) as directory:
-            (directory / VOCABULARY_FILE).write_text(
-                json.dumps(sorted(self.vocabulary)), encoding="utf-8"
-            )
+        save_json(self._model_storage, self._resource, VOCABULARY_FILE, sorted(self.vocabulary))
         return self._resource
 
     @classmethod
@@ -94,8 +91,9 @@ class UnknownWordsFallback(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> UnknownWordsFallback:
-        with model_storage.read_from(resource) as directory:
-            words = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        words = load_json(model_storage, resource, VOCABULARY_FILE)
+        if words is None:
+            raise ValueError(f"no trained vocabulary in {resource.name}: train the model again")
         return cls(config, model_storage, resource, frozenset(words))
 
     def process(self, messages: list[Message]) -> list[Message]:
