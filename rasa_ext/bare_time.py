@@ -9,17 +9,13 @@ components, makes the reading deterministic; longer messages keep DIET's intent.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from common.text import fold
-from rasa_ext.override import override_intent
+from rasa_ext.override import RuleComponent, override_intent
 
 INFORM = "inform"
 BARE_TIME = re.compile(
@@ -34,18 +30,8 @@ def is_bare_time(text: str) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class BareTimeInform(GraphComponent):
+class BareTimeInform(RuleComponent):
     """Predicts ``inform`` (confidence 1) for a message made of a time alone."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> BareTimeInform:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

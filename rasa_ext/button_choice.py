@@ -18,10 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -29,7 +26,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from common.text import fold, key
-from rasa_ext.override import override_intent
+from rasa_ext.override import RuleComponent, override_intent
 
 LISTED_PLACES = "listed_places"
 _ORDINALS = {
@@ -85,18 +82,8 @@ def chosen_payload(text: str, buttons: list[dict[str, Any]], allow_rank: bool) -
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class ButtonChoice(GraphComponent):
+class ButtonChoice(RuleComponent):
     """Reads a typed button title (or rank) as the button's payload."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ButtonChoice:
-        return cls()
 
     def process(
         self,

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from common.text import tokens
-from rasa_ext.override import override_intent
+from rasa_ext.override import RuleComponent, override_intent
 
 INFORM, SELECT_ITEM = "inform", "select_item"
 PLACE_ENTITIES = frozenset({"commune", "postcode"})
@@ -73,18 +70,8 @@ def is_bare_rank(text: str, entities: list[dict[str, Any]]) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class FollowUpRules(GraphComponent):
+class FollowUpRules(RuleComponent):
     """``inform`` for a bare commune or postcode, ``select_item`` for a bare rank."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FollowUpRules:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

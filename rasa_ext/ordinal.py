@@ -13,10 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -29,6 +26,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from common.text import MONTHS, tokens
+from rasa_ext.override import RuleComponent
 
 ENTITY = "ordinal"
 LAST = "last"
@@ -144,18 +142,8 @@ def find_ordinals(text: str) -> list[dict[str, Any]]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class OrdinalExtractor(GraphComponent, EntityExtractorMixin):
+class OrdinalExtractor(RuleComponent, EntityExtractorMixin):
     """Extracts the ``ordinal`` entity ("1".."9" or "last")."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> OrdinalExtractor:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
