@@ -14,8 +14,8 @@ import copy
 import sys
 from typing import Any
 
-from actions.content import ContentError, load_yaml
 from common.config import database_url
+from common.content import ContentError, load_yaml
 
 
 def load_reference_data() -> tuple[dict[str, Any], dict[str, Any]]:

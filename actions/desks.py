@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from actions import hours
-from actions.content import load_yaml
 from actions.geo import Commune, CommuneIndex, haversine_km
+from common import hours
+from common.content import load_yaml
 
 COUNCIL_FILE = "council.yml"
 

@@ -9,11 +9,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content import ContentError, load_yaml
+from common.content import ContentError, load_yaml
+from common.nlu import FALLBACK_INTENT
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_INTENT = "nlu_fallback"
+
 MAX_TOPICS = 3
 
 

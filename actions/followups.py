@@ -25,13 +25,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context, desks, geo, hours, place_search, place_store
 from actions.contact import ActionContact
-from actions.content import ContentError, load_yaml
 from actions.datetime_fr import Moment, parse_moment
 from actions.guides import ActionBasicSkills
-from actions.hours import PARIS
 from actions.knowledge import ActionFibre, ActionProcedure
 from actions.places import ASK_COMMUNE, ActionFindDigitalPlace
 from actions.social import ActionSocialWorker
+from common.content import ContentError, load_yaml
+from common.hours import PARIS
 from common.text import key
 
 logger = logging.getLogger(__name__)

@@ -24,9 +24,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import context, geo, place_search, place_store
-from actions.content import ContentError, load_yaml
-from actions.hours import PARIS
 from common.config import data_dir
+from common.content import ContentError, load_yaml
+from common.hours import PARIS
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Every answer ends with the non-digital way (phone, desk) and the offer of a
 nearby digital-help place or a mediator. Content is re-read when its file
-changes (``actions.content``), so admins edit YAML without restarting anything.
+changes (``common.content``), so admins edit YAML without restarting anything.
 
     python -m actions.knowledge --stale 6    # entries not reviewed for 6 months
 """
@@ -25,9 +25,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, desks, fibre, geo, place_search, place_store
-from actions.content import ContentError, load_yaml
-from actions.hours import PARIS
 from common.config import data_dir
+from common.content import ContentError, load_yaml
+from common.hours import PARIS
 
 logger = logging.getLogger(__name__)
 

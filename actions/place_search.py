@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from actions import hours, place_store
-from actions.content import load_yaml
+from actions import place_store
 from actions.geo import Commune, CommuneIndex, french_distance, haversine_km
 from actions.place_store import Place
+from common import hours
+from common.content import load_yaml
 from common.text import key, tokens
 
 NEAREST = 3

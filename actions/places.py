@@ -13,8 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import geo, place_search, place_store
-from actions.content import ContentError
-from actions.hours import PARIS
+from common.content import ContentError
+from common.hours import PARIS
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
-from actions.content import ContentError, load_yaml
 from actions.datetime_fr import parse_moment
-from actions.hours import PARIS
+from common.content import ContentError, load_yaml
+from common.hours import PARIS
 
 logger = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, desks, geo
-from actions.content import ContentError, load_yaml
-from actions.hours import PARIS
 from actions.knowledge import council_values
+from common.content import ContentError, load_yaml
+from common.hours import PARIS
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,11 @@ fails at start with the variable's name (``common.config.ConfigError``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Literal
+from types import SimpleNamespace
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from common.config import (
@@ -21,6 +22,8 @@ from common.config import (
     env_list,
     env_str,
 )
+from common.hours import is_valid as valid_hours
+from integrations.forwarded import parse_networks
 
 TelegramMode = Literal["webhook", "polling"]
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
@@ -155,6 +158,9 @@ class AdminSettings:
     inbox_threshold: float = 0.6
     # A new model is activated when its accuracy and macro-F1 drop by at most this much.
     tolerance: float = 0.01
+    # Rasa's environment: ``rasa train`` and the evaluation run with its interpreter
+    # (the gateway's own environment has no Rasa).
+    rasa_venv: Path = PROJECT_ROOT / ".venv"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.inbox_threshold <= 1.0:
@@ -172,6 +178,8 @@ class Settings:
     # Optional: with it /health asks Rasa's /status (model loaded), without it Rasa's "/".
     rasa_token: str | None = None
     action_server_url: str = "http://127.0.0.1:5055/webhook"
+    # Sent in X-Action-Secret to the action server's own routes (the .ics of a booking).
+    actions_secret: str = ""
     # Sent in X-Gateway-Secret to Rasa's gateway channel (rasa_ext/gateway_channel.py);
     # required by from_env (GATEWAY_CHANNEL_SECRET).
     gateway_channel_secret: str = ""
@@ -225,9 +233,7 @@ class Settings:
     canned_replies_path: Path = PROJECT_ROOT / "data" / "canned_replies.yml"
 
     def __post_init__(self) -> None:
-        from actions.hours import is_valid
-
-        if not is_valid(self.mediator_hours):
+        if not valid_hours(self.mediator_hours):
             raise ConfigError(
                 f"MEDIATOR_HOURS must be an OSM opening_hours value, got {self.mediator_hours!r}"
             )
@@ -259,54 +265,74 @@ class Settings:
         return tuple(derived)
 
     @property
+    def actions_base_url(self) -> str:
+        """The action server's root, from ``ACTION_SERVER_URL`` (its ``/webhook``)."""
+        return self.action_server_url.rstrip("/").removesuffix("/webhook")
+
+    @property
     def actions_health_url(self) -> str:
-        base = self.action_server_url.rstrip("/").removesuffix("/webhook")
-        return f"{base}/health"
+        return f"{self.actions_base_url}/health"
 
     @classmethod
     def from_env(cls) -> Settings:
+        d = defaults(cls)
         return cls(
-            host=env_str("GATEWAY_HOST", "127.0.0.1"),
-            port=env_int("GATEWAY_PORT", 8080, minimum=1),
-            database_url=database_url(),
-            rasa_url=_http_url("RASA_URL", env_str("RASA_URL", "http://127.0.0.1:5005")),
+            host=env_str("GATEWAY_HOST", d.host),
+            port=env_int("GATEWAY_PORT", d.port, minimum=1),
+            database_url=d.database_url,
+            rasa_url=_http_url("RASA_URL", env_str("RASA_URL", d.rasa_url)),
             rasa_token=env_str("RASA_TOKEN", "") or None,
             gateway_channel_secret=env_str("GATEWAY_CHANNEL_SECRET"),
             action_server_url=_http_url(
-                "ACTION_SERVER_URL", env_str("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+                "ACTION_SERVER_URL", env_str("ACTION_SERVER_URL", d.action_server_url)
             ),
-            rasa_timeout_s=float(env_int("GATEWAY_RASA_TIMEOUT", 30, minimum=1)),
-            max_message_chars=env_int("GATEWAY_MAX_MESSAGE_CHARS", 2000, minimum=1),
-            max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+            actions_secret=env_str("ACTIONS_SECRET", d.actions_secret),
+            rasa_timeout_s=float(env_int("GATEWAY_RASA_TIMEOUT", int(d.rasa_timeout_s), minimum=1)),
+            max_message_chars=env_int("GATEWAY_MAX_MESSAGE_CHARS", d.max_message_chars, minimum=1),
+            max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", d.max_body_bytes, minimum=1024),
             cors_origins=env_list("GATEWAY_CORS_ORIGINS"),
             # --- web ---
             public_origins=_origins("GATEWAY_PUBLIC_ORIGINS"),
             public_url=_public_url(),
-            rate_per_address=env_int("GATEWAY_RATE_PER_ADDRESS", 120, minimum=1),
-            rate_per_conversation=env_int("GATEWAY_RATE_PER_CONVERSATION", 20, minimum=1),
-            max_sockets_per_conversation=env_int(
-                "GATEWAY_MAX_SOCKETS_PER_CONVERSATION", 5, minimum=1
+            rate_per_address=env_int("GATEWAY_RATE_PER_ADDRESS", d.rate_per_address, minimum=1),
+            rate_per_conversation=env_int(
+                "GATEWAY_RATE_PER_CONVERSATION", d.rate_per_conversation, minimum=1
             ),
-            retention_days=env_int("GATEWAY_RETENTION_DAYS", 90, minimum=1),
+            max_sockets_per_conversation=env_int(
+                "GATEWAY_MAX_SOCKETS_PER_CONVERSATION", d.max_sockets_per_conversation, minimum=1
+            ),
+            retention_days=env_int("GATEWAY_RETENTION_DAYS", d.retention_days, minimum=1),
             retention=_retention_from_env(),
             telegram=_telegram_from_env(),
             matrix=_matrix_from_env(),
-            console_session_hours=env_int("CONSOLE_SESSION_HOURS", 8, minimum=1),
+            console_session_hours=env_int(
+                "CONSOLE_SESSION_HOURS", d.console_session_hours, minimum=1
+            ),
             console_cookie_secure=_optional_bool("CONSOLE_COOKIE_SECURE"),
             console_admin_password=env_str("CONSOLE_ADMIN_PASSWORD", "") or None,
             oidc=_oidc_from_env(),
             trusted_proxies=_networks_from_env("GATEWAY_TRUSTED_PROXIES"),
             # --- widget ---
-            widget_title=env_str("WIDGET_TITLE", "Assistant du Département"),
-            widget_demo=env_bool("WIDGET_DEMO", True),
+            widget_title=env_str("WIDGET_TITLE", d.widget_title),
+            widget_demo=env_bool("WIDGET_DEMO", d.widget_demo),
             # --- admin ---
             admin=_admin_from_env(),
             # --- handoff ---
-            mediator_hours=env_str("MEDIATOR_HOURS", "Mo-Fr 09:00-17:00; PH off"),
-            canned_replies_path=Path(
-                env_str("HANDOFF_CANNED_REPLIES", str(PROJECT_ROOT / "data" / "canned_replies.yml"))
-            ),
+            mediator_hours=env_str("MEDIATOR_HOURS", d.mediator_hours),
+            canned_replies_path=Path(env_str("HANDOFF_CANNED_REPLIES", str(d.canned_replies_path))),
         )
+
+
+def defaults(cls: type) -> Any:
+    """The defaults of a settings dataclass, as written in it (attributes by field name):
+    ``from_env`` falls back on them, so that each default is written once."""
+    values: dict[str, Any] = {}
+    for item in fields(cls):
+        if item.default is not MISSING:
+            values[item.name] = item.default
+        elif item.default_factory is not MISSING:
+            values[item.name] = item.default_factory()
+    return SimpleNamespace(**values)
 
 
 def _optional_days(name: str) -> int | None:
@@ -314,12 +340,13 @@ def _optional_days(name: str) -> int | None:
 
 
 def _retention_from_env() -> RetentionSettings:
+    d = defaults(RetentionSettings)
     return RetentionSettings(
         messages_days=_optional_days("RETENTION_MESSAGES_DAYS"),
         tracker_days=_optional_days("RETENTION_TRACKER_DAYS"),
-        tickets_days=env_int("RETENTION_TICKETS_DAYS", 90, minimum=1),
-        inbox_days=env_int("RETENTION_INBOX_DAYS", 365, minimum=1),
-        audit_days=env_int("RETENTION_AUDIT_DAYS", 365, minimum=1),
+        tickets_days=env_int("RETENTION_TICKETS_DAYS", d.tickets_days, minimum=1),
+        inbox_days=env_int("RETENTION_INBOX_DAYS", d.inbox_days, minimum=1),
+        audit_days=env_int("RETENTION_AUDIT_DAYS", d.audit_days, minimum=1),
     )
 
 
@@ -349,19 +376,18 @@ def _oidc_from_env() -> OidcSettings | None:
     if not issuer:
         return None
     redirect = env_str("OIDC_REDIRECT_URL", "") or None
+    d = defaults(OidcSettings)
     return OidcSettings(
         issuer=_http_url("OIDC_ISSUER", issuer),
         client_id=env_str("OIDC_CLIENT_ID", ""),
         client_secret=env_str("OIDC_CLIENT_SECRET", ""),
         redirect_url=_http_url("OIDC_REDIRECT_URL", redirect) if redirect else None,
-        scopes=tuple(env_str("OIDC_SCOPES", "openid profile email").replace(",", " ").split()),
-        provider_label=env_str("OIDC_PROVIDER_LABEL", "") or "l'authentification unique",
+        scopes=tuple(env_str("OIDC_SCOPES", " ".join(d.scopes)).replace(",", " ").split()),
+        provider_label=env_str("OIDC_PROVIDER_LABEL", d.provider_label),
     )
 
 
 def _networks_from_env(name: str) -> tuple[IPv4Network | IPv6Network, ...]:
-    from integrations.forwarded import parse_networks
-
     try:
         return parse_networks(env_list(name))
     except ValueError as err:
@@ -372,14 +398,15 @@ def _telegram_from_env() -> TelegramSettings | None:
     token = env_str("TELEGRAM_BOT_TOKEN", "")
     if not token:
         return None
-    mode = env_str("TELEGRAM_MODE", "webhook")
+    d = defaults(TelegramSettings)
+    mode = env_str("TELEGRAM_MODE", d.mode)
     webhook_url = env_str("TELEGRAM_WEBHOOK_URL", "") or None
     return TelegramSettings(
         token=token,
         mode=mode,  # type: ignore[arg-type]  # checked in __post_init__
         webhook_secret=env_str("TELEGRAM_WEBHOOK_SECRET", "") or None,
         webhook_url=_http_url("TELEGRAM_WEBHOOK_URL", webhook_url) if webhook_url else None,
-        api_url=env_str("TELEGRAM_API_URL", DEFAULT_TELEGRAM_API_URL),
+        api_url=env_str("TELEGRAM_API_URL", d.api_url),
     )
 
 
@@ -387,13 +414,14 @@ def _matrix_from_env() -> MatrixSettings | None:
     homeserver = env_str("MATRIX_HOMESERVER", "")
     if not homeserver:
         return None
+    d = defaults(MatrixSettings)
     return MatrixSettings(
         homeserver=_http_url("MATRIX_HOMESERVER", homeserver),
         user_id=env_str("MATRIX_USER_ID"),
         password=env_str("MATRIX_PASSWORD", "") or None,
         access_token=env_str("MATRIX_ACCESS_TOKEN", "") or None,
-        device_id=env_str("MATRIX_DEVICE_ID", "ASSISTANT_GATEWAY"),
-        store_path=Path(env_str("MATRIX_STORE_PATH", str(PROJECT_ROOT / "var" / "matrix"))),
+        device_id=env_str("MATRIX_DEVICE_ID", d.device_id),
+        store_path=Path(env_str("MATRIX_STORE_PATH", str(d.store_path))),
         allowed_servers=env_list("MATRIX_ALLOWED_SERVERS"),
         allowed_users=env_list("MATRIX_ALLOWED_USERS"),
     )
@@ -409,10 +437,13 @@ def _env_fraction(name: str, default: float) -> float:
 
 
 def _admin_from_env() -> AdminSettings:
-    project = Path(env_str("ADMIN_PROJECT_DIR", str(PROJECT_ROOT)))
+    d = defaults(AdminSettings)
+    project = Path(env_str("ADMIN_PROJECT_DIR", str(d.project_dir)))
     return AdminSettings(
         project_dir=project,
-        models_dir=Path(env_str("ADMIN_MODELS_DIR", str(project / "models"))),
-        inbox_threshold=_env_fraction("ADMIN_INBOX_THRESHOLD", 0.6),
-        tolerance=_env_fraction("ADMIN_TOLERANCE", 0.01),
+        # The models of another project live beside it.
+        models_dir=Path(env_str("ADMIN_MODELS_DIR", str(project / d.models_dir.name))),
+        inbox_threshold=_env_fraction("ADMIN_INBOX_THRESHOLD", d.inbox_threshold),
+        tolerance=_env_fraction("ADMIN_TOLERANCE", d.tolerance),
+        rasa_venv=Path(env_str("RASA_VENV", str(d.rasa_venv))),
     )

@@ -1,23 +1,33 @@
 """NLU evaluation on a held-out split: intent accuracy, macro-F1, entity F1, confusions.
 
 Used by the benchmark (``bench/nlu.py``) and by the admin retraining, which compares a
-new model with the active one before activation (``integrations/admin``). Intent scores
-are scikit-learn's (``accuracy_score``, ``f1_score(average="macro")``,
+new model with the active one before activation (``integrations/admin``). The gateway
+has no Rasa: it runs this module in Rasa's environment and reads one JSON line,
+
+    python -m rasa_ext.evaluation MODEL EXAMPLES.yml... --json
+
+(``{"examples", "accuracy", "macro_f1", "entity_f1", "fallback_rate", "per_intent"}``).
+
+Intent scores are scikit-learn's (``accuracy_score``, ``f1_score(average="macro")``,
 ``classification_report``, ``confusion_matrix``) over the intents of the gold examples;
 a prediction of another intent (``nlu_fallback`` included) counts as a miss.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import json
+import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.nlu import FALLBACK_INTENT
 from common.text import fold
 
-FALLBACK_INTENT = "nlu_fallback"
 Parse = Callable[[str], Awaitable[dict[str, Any]]]
 
 
@@ -113,6 +123,17 @@ class Report:
         )
         return [(gold, got, n) for (gold, got), n in pairs.most_common(limit)]
 
+    def scores(self) -> dict[str, Any]:
+        """The figures the retraining compares, as the CLI prints them."""
+        return {
+            "examples": len(self.predictions),
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "entity_f1": self.entity_f1,
+            "fallback_rate": self.fallback_rate,
+            "per_intent": self.per_intent,
+        }
+
     def errors(self) -> list[Prediction]:
         return [p for p in self.predictions if p.intent != p.example.intent]
 
@@ -193,3 +214,32 @@ def model_parser(model_path: Path) -> Parse:
         return await agent.parse_message(text)
 
     return parse
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rasa_ext.evaluation",
+        description="Scores of a trained model on Rasa NLU example files.",
+    )
+    parser.add_argument("model", type=Path, help="the model's .tar.gz")
+    parser.add_argument("examples", type=Path, nargs="+", help="Rasa NLU YAML files")
+    parser.add_argument("--json", action="store_true", help="print the scores as one JSON line")
+    args = parser.parse_args(argv)
+    for path in (args.model, *args.examples):
+        if not path.is_file():
+            parser.error(f"no such file: {path}")
+    examples = load_examples(args.examples)
+    report = asyncio.run(evaluate(model_parser(args.model), examples))
+    if args.json:
+        print(json.dumps(report.scores()), flush=True)
+    else:
+        print(
+            f"{len(examples)} examples: accuracy {report.accuracy:.3f}, "
+            f"macro-F1 {report.macro_f1:.3f}, entity F1 {report.entity_f1:.3f}"
+        )
+        print(report.classification_report())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,8 +4,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.contact import UNAVAILABLE, ActionContact, contact_text
-from actions.content import load_yaml
 from common.config import PROJECT_ROOT
+from common.content import load_yaml
 
 
 def tracker(entities: list[dict], slots: dict | None = None) -> Tracker:

@@ -21,9 +21,9 @@ from actions.followups import (
     commune_choice,
     hours_answer,
 )
-from actions.hours import PARIS
 from actions.place_search import place_by_id
 from actions.social import ActionSocialWorker
+from common.hours import PARIS
 from rasa_ext.button_choice import chosen_payload, latest_buttons
 
 HORAIRES = "Mo-Fr 09:00-12:00,13:30-17:30; Sa 09:00-12:00; PH off"

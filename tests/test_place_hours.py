@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions import hours, hours_convert
+from actions import hours_convert
+from common import hours
 
 # France services (ANCT list): one column per weekday, Monday first.
 WEEKDAYS = [

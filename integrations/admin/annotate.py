@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
+from common.nlu import FALLBACK_INTENT
 from common.text import key as text_key
 from integrations.admin.audit import AuditLog
 from integrations.admin.inbox import Inbox, Status
 from integrations.admin.project import ANNOTATIONS_FILE, Project
-from rasa_ext.evaluation import FALLBACK_INTENT
 
 OUT_OF_SCOPE = "out_of_scope"
 SPLITS = ("train", "test")

@@ -39,11 +39,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from common.db import Base, make_session_factory, session_scope
+from common.nlu import FALLBACK_INTENT
 from common.text import key as text_key
 from integrations.admin.redact import redact
 from integrations.messages import Author, utcnow
 from integrations.store import Conversation, Message, detached
-from rasa_ext.evaluation import FALLBACK_INTENT
 
 EVENTS_CURSOR = "inbox.events_cursor"
 _BATCH = 500

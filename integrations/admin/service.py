@@ -61,6 +61,7 @@ class Admin:
                 audit=audit,
                 tolerance=settings.admin.tolerance,
                 log_dir=project.models_dir / "logs",
+                rasa_venv=settings.admin.rasa_venv,
             ),
         )
 
@@ -80,6 +81,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         "ADMIN_MODELS_DIR": str(settings.admin.models_dir),
         "ADMIN_INBOX_THRESHOLD": str(settings.admin.inbox_threshold),
         "ADMIN_TOLERANCE": str(settings.admin.tolerance),
+        "RASA_VENV": str(settings.admin.rasa_venv),
     }
     if settings.rasa_token:
         env["RASA_TOKEN"] = settings.rasa_token

@@ -1,23 +1,24 @@
 """Retraining: train a model version, evaluate it on the held-out split, decide.
 
 One job = ``rasa train`` in a child process (niced, so the gateway and Rasa stay
-responsive), then the evaluation of the new model with ``rasa_ext.evaluation`` (the
-benchmark's evaluator), then the comparison with the active model and, when it is
-not worse, its activation. The job runs in the CLI process (``python -m
-integrations.admin retrain``), which the console starts in the background; it writes
+responsive), then the evaluation of the new model by the benchmark's evaluator, run in
+Rasa's environment (``RASA_VENV``: ``python -m rasa_ext.evaluation MODEL FILES --json``,
+whose JSON line is read back; the gateway's own environment has no Rasa), then the
+comparison with the active model and, when it is not worse, its activation. The job
+runs in the CLI process (``python -m integrations.admin retrain``), which the console
+starts in the background; it writes
 its progress — read from Rasa's output: component names and the "Epochs: x/y" lines
 — into the job's database row, so every console page and the CLI can show it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,12 +32,11 @@ from integrations.admin.audit import AuditLog
 from integrations.admin.compare import Comparison
 from integrations.admin.project import Project
 from integrations.admin.registry import ModelStatus, ModelVersion, Registry, Scores
-from rasa_ext.evaluation import evaluate, load_examples, model_parser
 
 log = logging.getLogger(__name__)
 
-RASA = Path(sys.executable).parent / "rasa"
 TRAIN_TIMEOUT_S = 3 * 3600
+EVALUATE_TIMEOUT_S = 3600
 PROGRESS_EVERY_S = 1.0
 NICE = 10
 _EPOCHS = re.compile(r"Epochs:\s*\d+%\|[^|]*\|\s*(\d+)/(\d+)")
@@ -47,7 +47,18 @@ Progress = Callable[[dict[str, Any]], None]
 
 
 class TrainingError(RuntimeError):
-    """``rasa train`` failed; the message is the end of its output."""
+    """``rasa train`` or the evaluation failed; the message is the end of its output."""
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of Rasa's commands: this project on the path, no telemetry."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONUNBUFFERED": "1",  # progress lines as they come, not by the pipe buffer
+        "TZ": os.environ.get("TZ", "Europe/Paris"),
+    }
 
 
 @dataclass
@@ -89,12 +100,15 @@ class ProgressParser:
         }
 
 
-def train_model(project: Project, name: str, on_progress: Progress, log_path: Path) -> Path:
-    """Train ``project`` into ``<models>/<name>.tar.gz``; returns that file."""
+def train_model(
+    project: Project, name: str, on_progress: Progress, log_path: Path, rasa_venv: Path
+) -> Path:
+    """Train ``project`` into ``<models>/<name>.tar.gz`` with ``rasa_venv``'s ``rasa``;
+    returns that file."""
     project.models_dir.mkdir(parents=True, exist_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        str(RASA),
+        str(rasa_venv / "bin" / "rasa"),
         "train",
         "--config",
         str(project.config),
@@ -107,20 +121,13 @@ def train_model(project: Project, name: str, on_progress: Progress, log_path: Pa
         "--fixed-model-name",
         name,
     ]
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "RASA_TELEMETRY_ENABLED": "false",
-        "PYTHONUNBUFFERED": "1",  # progress lines as they come, not by the pipe buffer
-        "TZ": os.environ.get("TZ", "Europe/Paris"),
-    }
     parser = ProgressParser()
     tail: list[str] = []
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             command,
             cwd=project.root,  # Rasa's training cache (.rasa/) lives beside the project
-            env=env,
+            env=_child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             preexec_fn=lambda: os.nice(NICE),
@@ -162,18 +169,44 @@ def train_model(project: Project, name: str, on_progress: Progress, log_path: Pa
     return path
 
 
-def evaluate_model(path: Path, project: Project) -> Scores:
-    """Scores of the model in ``path`` on the project's held-out split (``nlu_data/test``)."""
+def evaluate_model(path: Path, project: Project, rasa_venv: Path) -> Scores:
+    """Scores of the model in ``path`` on the project's held-out split (``nlu_data/test``),
+    computed by ``rasa_ext.evaluation`` in Rasa's environment ``rasa_venv``."""
     fingerprint = project.held_out_fingerprint()
-    examples = load_examples(project.held_out_files())
-    report = asyncio.run(evaluate(model_parser(path), examples))
-    return Scores(
-        held_out=fingerprint,
-        examples=len(examples),
-        accuracy=report.accuracy,
-        macro_f1=report.macro_f1,
-        per_intent={k: dict(v) for k, v in report.per_intent.items()},
-    )
+    command = [
+        str(rasa_venv / "bin" / "python"),
+        "-m",
+        "rasa_ext.evaluation",
+        str(path),
+        *(str(file) for file in project.held_out_files()),
+        "--json",
+    ]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            env=_child_env(),
+            capture_output=True,
+            timeout=EVALUATE_TIMEOUT_S,
+            preexec_fn=lambda: os.nice(NICE),
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise TrainingError(f"évaluation impossible : {err}") from err
+    output = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    if done.returncode != 0 or not output:
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-15:]
+        raise TrainingError("\n".join(tail) or f"evaluation exited with {done.returncode}")
+    try:  # the scores are the last line; libraries may print before it
+        scores = json.loads(output[-1])
+        return Scores(
+            held_out=fingerprint,
+            examples=int(scores["examples"]),
+            accuracy=float(scores["accuracy"]),
+            macro_f1=float(scores["macro_f1"]),
+            per_intent={k: dict(v) for k, v in scores["per_intent"].items()},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise TrainingError(f"unreadable evaluation output: {output[-1][:200]!r}") from err
 
 
 @dataclass
@@ -186,6 +219,7 @@ class Retraining:
     audit: AuditLog
     tolerance: float
     log_dir: Path
+    rasa_venv: Path
 
     def run(self, job_id: int, actor: str) -> ModelVersion:
         def progress(values: dict[str, Any]) -> None:
@@ -206,7 +240,7 @@ class Retraining:
         )
         self.audit.record(actor, "model.train", model=job_id)
         try:
-            path = train_model(self.project, name, progress, log_path)
+            path = train_model(self.project, name, progress, log_path, self.rasa_venv)
             self.registry.update(
                 job_id,
                 name=path.name,
@@ -214,7 +248,7 @@ class Retraining:
                 status=ModelStatus.EVALUATING,
                 progress={"phase": "evaluating"},
             )
-            scores = evaluate_model(path, self.project)
+            scores = evaluate_model(path, self.project, self.rasa_venv)
             self.registry.set_scores(job_id, scores)
             comparison = Comparison(scores, self._active_scores(scores, job_id), self.tolerance)
             result = self.activator.decide(job_id, comparison, actor)
@@ -259,6 +293,6 @@ class Retraining:
         if active.path is None or not active.path.exists():
             return None
         self.registry.update(job_id, progress={"phase": "evaluating_active"})
-        fresh = evaluate_model(active.path, self.project)
+        fresh = evaluate_model(active.path, self.project, self.rasa_venv)
         self.registry.set_scores(active.id, fresh)
         return fresh

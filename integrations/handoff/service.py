@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from actions.hours import availability, describe
+from common.hours import availability, describe
 from common.text import fold
 from integrations.errors import ApiError
 from integrations.gateway import Gateway

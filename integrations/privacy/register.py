@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from actions.content import ContentError, load_yaml
+from common.content import ContentError, load_yaml
 from integrations.settings import Settings
 from integrations.widget.config import PRIVACY_FILE, fill, load_council, placeholder_values
 

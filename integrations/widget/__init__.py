@@ -26,7 +26,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from actions.content import ContentError
+from common.content import ContentError
 from integrations import keys
 from integrations.console import SECURITY_HEADERS, TEMPLATES
 from integrations.console.auth import current_session

@@ -3,7 +3,7 @@
 The privacy notice (``data/privacy.yml``, which is also the register of processings:
 ``integrations/privacy/register.py``) and the council's switchboard
 (``data/council.yml``) are content the council edits: they are re-read when the files
-change (``actions.content.load_yaml`` caches by modification time). Shipping them inside
+change (``common.content.load_yaml`` caches by modification time). Shipping them inside
 the script means the widget can still give the phone number when the gateway is down.
 """
 
@@ -13,7 +13,7 @@ import string
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from actions.content import ContentError, load_yaml
+from common.content import ContentError, load_yaml
 from integrations.settings import RetentionPeriods, Settings
 
 PRIVACY_FILE = "privacy.yml"

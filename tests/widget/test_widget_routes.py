@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.content import ContentError
+from common.content import ContentError
 from integrations.settings import Settings
 from integrations.widget.config import fill, load_config
 from tests.gateway.conftest import GatewayClient, console_login, staff_user
