@@ -7,13 +7,19 @@ launcher serves the same app (``rasa_sdk.endpoint.create_app`` over ``actions/``
 ``GET /health`` unless its ``X-Action-Secret`` header equals ``ACTIONS_SECRET``. Rasa
 sends the header (``bot/endpoints.yml``, ``action_endpoint.headers``).
 
+Besides rasa_sdk's routes it serves ``GET /bookings/{ref}.ics`` (``text/calendar``, or
+404), the calendar invitation of a booking, which the gateway's public route of the
+same path fetches here: the gateway never opens the booking store itself.
+
 Variables: ``ACTIONS_SECRET`` (required), ``ACTIONS_HOST``, ``ACTIONS_PORT``,
 ``LOG_LEVEL``, ``ACTION_SERVER_SANIC_WORKERS`` (rasa_sdk's, default 1).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import sys
 from dataclasses import dataclass
 
@@ -22,10 +28,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from common.config import ConfigError, env_int, env_str
-from common.secret import same_secret
+from common.secret import ACTION_SECRET_HEADER, same_secret
 
-SECRET_HEADER = "X-Action-Secret"
+SECRET_HEADER = ACTION_SECRET_HEADER
 OPEN_PATHS = frozenset({"/health"})
+# A booking reference (``secrets.token_urlsafe``) followed by ``.ics``.
+_INVITATION = re.compile(r"([A-Za-z0-9_-]{8,40})\.ics")
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,20 @@ def require_secret(app: Sanic, secret: str) -> None:
         return response.json(body, status=403)
 
 
+async def booking_invitation(request: Request, name: str) -> HTTPResponse:
+    """``GET /bookings/{ref}.ics``: the invitation of a booking, or 404."""
+    from actions.booking import ics_for_ref
+
+    found = _INVITATION.fullmatch(name)
+    body = await asyncio.to_thread(ics_for_ref, found.group(1)) if found else None
+    if body is None:
+        return response.json(
+            {"error": "Invitation introuvable ou réservation annulée.", "code": "not_found"},
+            status=404,
+        )
+    return response.raw(body, content_type="text/calendar; charset=utf-8")
+
+
 def create_app(secret: str) -> Sanic:
     """The rasa_sdk app over ``actions/``, with the secret check in front of it."""
     from rasa_sdk.endpoint import create_app as create_sdk_app
@@ -72,6 +94,7 @@ def create_app(secret: str) -> Sanic:
     # No CORS: no browser ever calls the action server.
     app = create_sdk_app("actions", cors_origins="")
     require_secret(app, secret)
+    app.add_route(booking_invitation, "/bookings/<name:str>", methods=["GET"])
     return app
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hmac
 
+# The header every caller of the action server sends (Rasa, and the gateway for the .ics).
+ACTION_SECRET_HEADER = "X-Action-Secret"
+
 
 def same_secret(given: object, expected: str | None) -> bool:
     """True when ``given`` is exactly the non-empty ``expected``."""

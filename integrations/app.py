@@ -1,31 +1,34 @@
-"""The gateway application: factory, middlewares, resources, routes.
+"""The gateway application: the one place that wires it.
 
     create_app(settings) -> web.Application
 
-Resources live in ``cleanup_ctx`` contexts (database, HTTP client, Telegram,
-Matrix), each closed in reverse order on shutdown.
+Here: the middlewares, the shared resources (database, HTTP client, Rasa client, the
+``Gateway``) in ``cleanup_ctx`` contexts, ``/health``, then each area's ``setup(app)``
+in ``AREAS`` — its routes and its own contexts. Contexts are closed in reverse order on
+shutdown. A new channel is one module with a ``setup(app)`` and one line in ``AREAS``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import ModuleType
 
 import aiohttp
 from aiohttp import web
 
 from common.db import make_engine
-from integrations import console, keys
-from integrations.channels.web import Hub, WebChannel
-from integrations.console.auth import PageError
+from integrations import admin, bookings, console, handoff, keys, privacy, widget
+from integrations.channels import matrix, telegram
+from integrations.channels import web as web_channel
+from integrations.console.pages import PageError
 from integrations.errors import ApiError
 from integrations.forwarded import forwarded_middleware
 from integrations.gateway import Gateway
 from integrations.rasa_client import RasaClient
 from integrations.retention import retention_ctx
-from integrations.settings import TELEGRAM_WEBHOOK_PATH, Settings
+from integrations.settings import Settings
 from integrations.store import Store
 
 log = logging.getLogger(__name__)
@@ -121,11 +124,10 @@ async def health(request: web.Request) -> web.Response:
     rasa_ok, actions_ok, db_ok = await asyncio.gather(
         rasa.rasa_ok(), rasa.actions_ok(), database_ok()
     )
-    channels = {"web": "ok"}
-    telegram = app.get(keys.TELEGRAM)
-    channels["telegram"] = telegram.state if telegram is not None else "disabled"
-    matrix = app.get(keys.MATRIX)
-    channels["matrix"] = matrix.state if matrix is not None else "disabled"
+    channels = {
+        name: "disabled" if channel is None else getattr(channel, "state", "ok")
+        for name, channel in app[keys.CHANNELS].items()
+    }
     ok = rasa_ok and actions_ok and db_ok
     body = {
         "status": "ok" if ok else "degraded",
@@ -159,106 +161,26 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         timeout_s=settings.rasa_timeout_s,
         health_timeout_s=settings.health_timeout_s,
     )
-    gateway = Gateway(app[keys.STORE], rasa)
     app[keys.HTTP] = session
     app[keys.RASA] = rasa
-    app[keys.GATEWAY] = gateway
-    web_channel = WebChannel.from_settings(settings, gateway, app[keys.HUB])
-    gateway.register(web_channel)
-    app[keys.WEB] = web_channel
+    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa)
     yield
     await session.close()
 
 
-async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
-    from integrations.channels.telegram import TelegramChannel
-
-    settings = app[keys.SETTINGS]
-    assert settings.telegram is not None
-    channel = TelegramChannel.from_settings(settings.telegram, app[keys.GATEWAY])
-    app[keys.TELEGRAM] = channel
-    async with channel.running():
-        app[keys.GATEWAY].register(channel)
-        yield
-
-
-async def matrix_ctx(app: web.Application) -> AsyncIterator[None]:
-    from integrations.channels.matrix import MatrixChannel
-
-    settings = app[keys.SETTINGS]
-    assert settings.matrix is not None
-    channel = MatrixChannel.from_settings(settings.matrix, app[keys.GATEWAY], app[keys.STORE])
-    app[keys.MATRIX] = channel
-    async with channel.running():
-        app[keys.GATEWAY].register(channel)
-        yield
-
-
-async def close_websockets(app: web.Application) -> None:
-    await app[keys.HUB].close_all()
-
-
-async def booking_invitation(request: web.Request) -> web.Response:
-    """``GET /bookings/{ref}.ics``: the calendar invitation of a confirmed room booking.
-
-    The reference is random (``secrets.token_urlsafe``) and is the only key: the link is
-    given to the agent who booked, in the confirmation.
-    """
-    from actions.booking import ics_for_ref
-
-    ref = request.match_info["ref"]
-    if not _BOOKING_REF.fullmatch(ref):
-        raise ApiError(404, "not_found", "Invitation introuvable.")
-    body = await asyncio.to_thread(ics_for_ref, ref)
-    if body is None:
-        raise ApiError(404, "not_found", "Invitation introuvable ou réservation annulée.")
-    return web.Response(
-        body=body,
-        content_type="text/calendar",
-        charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="reservation-{ref}.ics"'},
-    )
-
-
-async def _web_issue(request: web.Request) -> web.StreamResponse:
-    return await request.app[keys.WEB].issue(request)
-
-
-async def _web_rest(request: web.Request) -> web.StreamResponse:
-    return await request.app[keys.WEB].rest(request)
-
-
-async def _web_socket(request: web.Request) -> web.StreamResponse:
-    return await request.app[keys.WEB].websocket(request)
-
-
-async def _web_history(request: web.Request) -> web.StreamResponse:
-    return await request.app[keys.WEB].history(request)
-
-
-async def _web_forget(request: web.Request) -> web.StreamResponse:
-    return await request.app[keys.WEB].forget(request)
-
-
-async def _telegram_webhook(request: web.Request) -> web.StreamResponse:
-    return await request.app[keys.TELEGRAM].webhook(request)
-
-
-_BOOKING_REF = re.compile(r"[A-Za-z0-9_-]{8,40}")
-
-
-def setup_routes(app: web.Application, settings: Settings) -> None:
-    """Every route of the gateway, in one place."""
-    app.router.add_get("/health", health)
-    app.router.add_post("/webhooks/web/conversations", _web_issue)
-    app.router.add_post("/webhooks/rest/webhook", _web_rest)
-    app.router.add_get("/webhooks/websocket", _web_socket)
-    app.router.add_get("/webhooks/rest/history", _web_history)
-    app.router.add_delete("/webhooks/rest/conversation", _web_forget)
-    app.router.add_get("/bookings/{ref}.ics", booking_invitation)
-    if settings.telegram is not None and settings.telegram.mode == "webhook":
-        app.router.add_post(TELEGRAM_WEBHOOK_PATH, _telegram_webhook)
-    console.setup(app)
+# Each area's setup(app), in this order: channels first (they register with the gateway),
+# then the console (staff store and login) before the areas whose pages need it.
+AREAS: tuple[ModuleType, ...] = (
+    web_channel,
+    telegram,
+    matrix,
+    console,
+    handoff,
+    admin,
+    privacy,
+    widget,
+    bookings,
+)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -271,14 +193,11 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[keys.SETTINGS] = settings
-    app[keys.HUB] = Hub()
+    app[keys.CHANNELS] = {}
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(retention_ctx)
     app.cleanup_ctx.append(http_ctx)
-    if settings.telegram is not None:
-        app.cleanup_ctx.append(telegram_ctx)
-    if settings.matrix is not None:
-        app.cleanup_ctx.append(matrix_ctx)
-    app.on_shutdown.append(close_websockets)
-    setup_routes(app, settings)
+    app.router.add_get("/health", health)
+    for area in AREAS:
+        area.setup(app)
     return app

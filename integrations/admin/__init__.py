@@ -6,13 +6,15 @@ exists as a command of ``python -m integrations.admin``.
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp.web import Application
+
+from integrations.admin import places_quality
+from integrations.admin.web import admin_ctx
+from integrations.admin.web import setup_routes as setup_pages
 
 
-def setup(app: web.Application) -> None:
+def setup(app: Application) -> None:
     """Register this area's routes and resources on the gateway app."""
-    from integrations.admin.places_quality import setup as setup_places_quality
-    from integrations.admin.web import setup as setup_web
-
-    setup_web(app)
-    setup_places_quality(app)
+    app.cleanup_ctx.append(admin_ctx)
+    setup_pages(app)
+    places_quality.setup_routes(app)

@@ -18,8 +18,8 @@ from aiohttp import web
 from common.place_quality import DEFAULT_MONTHS, build
 from integrations import keys
 from integrations.admin.views import TEMPLATE_HELPERS
-from integrations.console import render
 from integrations.console.auth import StaffRole, require_page
+from integrations.console.pages import render
 
 MAX_MONTHS = 240
 
@@ -53,5 +53,5 @@ async def places_quality_page(request: web.Request) -> web.Response:
     )
 
 
-def setup(app: web.Application) -> None:
+def setup_routes(app: web.Application) -> None:
     app.router.add_get("/console/admin/places-quality", places_quality_page)

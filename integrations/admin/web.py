@@ -42,18 +42,12 @@ from integrations.admin.views import (
     progress_json,
     status_label,
 )
-from integrations.console import read_form, render
 from integrations.console.auth import StaffRole, check_csrf, require_api, require_page
+from integrations.console.pages import read_form, render
 from integrations.errors import ApiError, bad_request, bounded_int, read_json_object
-from integrations.privacy.web import setup_routes as setup_privacy_routes
 
 log = logging.getLogger(__name__)
 
-ADMIN: web.AppKey[Admin] = web.AppKey("admin", Admin)
-# Training jobs started by this gateway, with the task that waits for each.
-JOBS: web.AppKey[dict[asyncio.subprocess.Process, asyncio.Task[None]]] = web.AppKey(
-    "admin_jobs", dict
-)
 NOTICES = {
     "annotated": "Annotation enregistrée.",
     "training": "Entraînement lancé en arrière-plan.",
@@ -68,17 +62,17 @@ def _render(request: web.Request, template: str, **context: Any) -> web.Response
 
 
 def _admin(request: web.Request) -> Admin:
-    return request.app[ADMIN]
+    return request.app[keys.ADMIN]
 
 
 async def admin_ctx(app: web.Application) -> AsyncIterator[None]:
     """The admin service on the gateway's database; stops its training jobs on shutdown."""
     engine = app[keys.STORE].engine
     await asyncio.to_thread(Admin.create_tables, engine)
-    app[ADMIN] = Admin.build(app[keys.SETTINGS], engine)
-    app[JOBS] = {}
+    app[keys.ADMIN] = Admin.build(app[keys.SETTINGS], engine)
+    app[keys.JOBS] = {}
     yield
-    jobs = dict(app[JOBS])
+    jobs = dict(app[keys.JOBS])
     for process in jobs:
         if process.returncode is None:
             process.terminate()  # the job marks itself as interrupted
@@ -231,7 +225,7 @@ async def start_training(request: web.Request) -> web.StreamResponse:
 
 async def _spawn(app: web.Application, job_id: int, actor: str) -> None:
     """``python -m integrations.admin retrain --job <id>`` in the background."""
-    admin = app[ADMIN]
+    admin = app[keys.ADMIN]
     log_dir = admin.retraining.log_dir
     await asyncio.to_thread(log_dir.mkdir, parents=True, exist_ok=True)
     output = await asyncio.to_thread(open, log_dir / f"job-{job_id}.log", "ab")
@@ -253,7 +247,7 @@ async def _spawn(app: web.Application, job_id: int, actor: str) -> None:
         )
     finally:
         output.close()
-    jobs = app[JOBS]
+    jobs = app[keys.JOBS]
 
     async def reap() -> None:
         """Wait for the job so that it never lingers as a zombie."""
@@ -367,8 +361,7 @@ def _int(value: str) -> int:
     return int(value)
 
 
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(admin_ctx)
+def setup_routes(app: web.Application) -> None:
     app.router.add_get("/console/admin/", inbox_page)
     app.router.add_post("/console/admin/inbox/{item_id}", annotate)
     app.router.add_get("/console/admin/models", models_page)
@@ -378,6 +371,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/console/admin/training", training_status)
     app.router.add_post("/console/admin/rollback", rollback)
     app.router.add_get("/console/admin/audit", audit_page)
-    setup_privacy_routes(app)
     app.router.add_post("/console/inbox/flag", flag)
     app.router.add_post("/webhooks/rest/feedback", feedback)

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiohttp import web
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -36,6 +37,7 @@ from nio import (
 )
 
 from common.text import fold
+from integrations import keys
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
 from integrations.settings import MatrixSettings
@@ -317,3 +319,25 @@ class MatrixChannel:
 
 def _safe(user_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", user_id)
+
+
+# -- wiring (integrations/app.py calls setup) -----------------------------------------
+
+
+async def matrix_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The channel, syncing while the app runs (after ``http_ctx``: the gateway exists)."""
+    settings = app[keys.SETTINGS].matrix
+    assert settings is not None
+    channel = MatrixChannel.from_settings(settings, app[keys.GATEWAY], app[keys.STORE])
+    app[keys.MATRIX] = channel
+    app[keys.CHANNELS][NAME] = channel
+    async with channel.running():
+        app[keys.GATEWAY].register(channel)
+        yield
+
+
+def setup(app: web.Application) -> None:
+    """The Matrix channel when ``MATRIX_HOMESERVER`` is set (it has no route: it syncs)."""
+    app[keys.CHANNELS][NAME] = None
+    if app[keys.SETTINGS].matrix is not None:
+        app.cleanup_ctx.append(matrix_ctx)

@@ -36,6 +36,7 @@ from telegram.ext import (
 )
 
 from common.secret import same_secret
+from integrations import keys
 from integrations.errors import ApiError, bad_request, read_json
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
@@ -289,3 +290,33 @@ class TelegramChannel:
                 )
             if reply.image:
                 await bot.send_photo(chat_id=chat_id, photo=reply.image)
+
+
+# -- wiring (integrations/app.py calls setup) -----------------------------------------
+
+
+async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The channel, connected while the app runs (after ``http_ctx``: the gateway exists)."""
+    settings = app[keys.SETTINGS].telegram
+    assert settings is not None
+    channel = TelegramChannel.from_settings(settings, app[keys.GATEWAY])
+    app[keys.TELEGRAM] = channel
+    app[keys.CHANNELS][NAME] = channel
+    async with channel.running():
+        app[keys.GATEWAY].register(channel)
+        yield
+
+
+async def _webhook(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.TELEGRAM].webhook(request)
+
+
+def setup(app: web.Application) -> None:
+    """The Telegram channel when ``TELEGRAM_BOT_TOKEN`` is set; its webhook route."""
+    app[keys.CHANNELS][NAME] = None
+    settings = app[keys.SETTINGS].telegram
+    if settings is None:
+        return
+    app.cleanup_ctx.append(telegram_ctx)
+    if settings.mode == "webhook":
+        app.router.add_post(TELEGRAM_WEBHOOK_PATH, _webhook)

@@ -50,12 +50,13 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from integrations import keys
 from integrations.console.auth import current_session
 from integrations.errors import (
     ApiError,
@@ -552,3 +553,52 @@ async def _send_error(ws: web.WebSocketResponse, err: ApiError) -> None:
     if "Retry-After" in err.headers:
         body["retry_after"] = int(err.headers["Retry-After"])
     await ws.send_json(body)
+
+
+# -- wiring (integrations/app.py calls setup) -----------------------------------------
+
+
+async def web_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The channel, once the gateway exists (after ``http_ctx``)."""
+    channel = WebChannel.from_settings(app[keys.SETTINGS], app[keys.GATEWAY], app[keys.HUB])
+    app[keys.GATEWAY].register(channel)
+    app[keys.WEB] = channel
+    app[keys.CHANNELS][NAME] = channel
+    yield
+
+
+async def _close_websockets(app: web.Application) -> None:
+    await app[keys.HUB].close_all()
+
+
+async def _issue(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].issue(request)
+
+
+async def _rest(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].rest(request)
+
+
+async def _socket(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].websocket(request)
+
+
+async def _history(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].history(request)
+
+
+async def _forget(request: web.Request) -> web.StreamResponse:
+    return await request.app[keys.WEB].forget(request)
+
+
+def setup(app: web.Application) -> None:
+    """The web channel's routes, WebSocket hub and context."""
+    app[keys.CHANNELS][NAME] = None
+    app[keys.HUB] = Hub()
+    app.cleanup_ctx.append(web_ctx)
+    app.on_shutdown.append(_close_websockets)
+    app.router.add_post("/webhooks/web/conversations", _issue)
+    app.router.add_post("/webhooks/rest/webhook", _rest)
+    app.router.add_get("/webhooks/websocket", _socket)
+    app.router.add_get("/webhooks/rest/history", _history)
+    app.router.add_delete("/webhooks/rest/conversation", _forget)

@@ -1,17 +1,15 @@
 """The staff consoles served by the gateway: login, templates, static files.
 
-    setup(app)  — login / logout / static routes, the staff store, then each area's pages
-    render(request, "page.html", **context) -> web.Response
-    read_form(request) -> form fields; a malformed body is a 400 French page (PageError)
+    setup(app)  — login / logout / static routes, the staff store
 
 Login is a local password (throttled: ``auth.LoginThrottle``) or, when ``OIDC_ISSUER``
 is set, the council's single sign-on for agents (``oidc.py``); both open the same
 session. Agents land on their assistant page (``AGENT_HOME``), the other pages of the
 console being for mediators and admins.
 
-Pages are server-rendered with Jinja2 (autoescaped); every template gets ``user``,
-``csrf_token`` and ``request``. The areas (handoff, admin, widget) register their own
-routes from their package's ``setup(app)``.
+Pages are server-rendered by ``pages.py``. The console is a leaf: it mounts no other
+area; each area (handoff, admin, privacy, widget) registers its own routes from its
+package's ``setup(app)``, called by ``integrations/app.py``.
 """
 
 from __future__ import annotations
@@ -21,16 +19,13 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import jinja2
 from aiohttp import web
 
 from common.secret import same_secret
 from integrations import keys
 from integrations.console.auth import (
     LOGIN_CSRF_COOKIE,
-    ROLE_LABELS,
     SESSION_COOKIE,
     LoginThrottle,
     PageError,
@@ -44,47 +39,22 @@ from integrations.console.auth import (
     set_session_cookie,
 )
 from integrations.console.oidc import CALLBACK_PATH, FLOW_COOKIE, FLOW_TTL_S, OidcClient, OidcError
+from integrations.console.pages import (
+    SECURITY_HEADERS,
+    TEMPLATES,
+    error_page,
+    read_form,
+    render,
+)
 from integrations.origin import same_origin
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-TEMPLATES.globals["role_label"] = lambda role: ROLE_LABELS.get(StaffRole(role), str(role))
-THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle", LoginThrottle)
-OIDC: web.AppKey[OidcClient] = web.AppKey("oidc_client", OidcClient)
 # The agents' assistant page (served by the web channel's area).
 AGENT_HOME = "/console/agent/"
-
-SECURITY_HEADERS = {
-    # Pages use only their own scripts, styles and WebSockets: no inline script, no CDN.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
-
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    """An HTML page; call it after ``current_session`` ran (``require_page`` does)."""
-    session = request.get("console_session")
-    body = TEMPLATES.get_template(template).render(
-        request=request,
-        user=session.user if session is not None else None,
-        csrf_token=session.csrf_token if session is not None else "",
-        **context,
-    )
-    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
-    response.headers.update(SECURITY_HEADERS)
-    return response
+# Kept importable from the package for the areas' pages.
+__all__ = ["SECURITY_HEADERS", "TEMPLATES", "read_form", "render", "setup"]
 
 
 def _safe_next(value: str | None) -> str:
@@ -105,34 +75,6 @@ def _landing(user: StaffUser, target: str) -> str:
     if user.role is StaffRole.AGENT and target == "/console/":
         return AGENT_HOME
     return target
-
-
-def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
-    return render(request, "error.html", status=status, title=title, message=message)
-
-
-async def read_form(request: web.Request) -> dict[str, str]:
-    """The text fields of a posted form (files ignored); 400 page when it does not parse.
-
-    aiohttp raises ValueError, AssertionError, LookupError… on broken multipart or
-    urlencoded bodies: all of them are the client's error, never a 500.
-    """
-    try:
-        form = await request.post()
-    except web.HTTPException:
-        raise
-    except Exception as err:  # any parse failure of a client's body
-        log.info("unreadable form on %s: %r", request.path, err)
-        raise PageError(
-            error_page(
-                request,
-                400,
-                "Formulaire illisible",
-                "Le formulaire envoyé est mal formé et n'a pas pu être lu. "
-                "Rechargez la page et réessayez.",
-            )
-        ) from err
-    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 def _text(value: str, limit: int) -> str:
@@ -190,7 +132,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     password = _text(form.get("password", ""), 1024)
     address = request.remote or "?"
     # The check is reserved before Argon2 runs: parallel attempts cannot all pass.
-    reservation = request.app[THROTTLE].reserve(username, address)
+    reservation = request.app[keys.THROTTLE].reserve(username, address)
     if isinstance(reservation, Refused):
         log.warning("console login throttled for %r from %s", username, address)
         minutes = max(1, round(reservation.retry_after_s / 60))
@@ -222,7 +164,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 
 def _oidc_client(request: web.Request) -> OidcClient:
-    client = request.app.get(OIDC)
+    client = request.app.get(keys.OIDC)
     if client is None:
         raise PageError(
             error_page(
@@ -341,13 +283,11 @@ async def staff_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application) -> None:
-    """The console's own routes, then every area's (handoff, admin, widget)."""
-    from integrations import admin, handoff, widget
-
-    app[THROTTLE] = LoginThrottle()
+    """The console's own routes and resources (login, logout, static files, staff store)."""
+    app[keys.THROTTLE] = LoginThrottle()
     oidc = app[keys.SETTINGS].oidc
     if oidc is not None:
-        app[OIDC] = OidcClient(oidc)
+        app[keys.OIDC] = OidcClient(oidc)
     app.cleanup_ctx.append(staff_ctx)
     app.router.add_get("/console/login", login_page)
     app.router.add_post("/console/login", login)
@@ -355,6 +295,3 @@ def setup(app: web.Application) -> None:
     app.router.add_get(CALLBACK_PATH, oidc_callback)
     app.router.add_post("/console/logout", logout)
     app.router.add_static("/console/static/", HERE / "static")
-    handoff.setup(app)
-    admin.setup(app)
-    widget.setup(app)

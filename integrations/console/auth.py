@@ -19,7 +19,6 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import StrEnum
 from ipaddress import ip_address
 from urllib.parse import quote
 
@@ -46,9 +45,13 @@ from sqlalchemy.engine import Engine
 from common.db import Base, as_utc, make_session_factory, session_scope
 from common.secret import same_secret
 from integrations import keys
+from integrations.console.pages import PageError, render
+from integrations.console.roles import ROLE_LABELS, StaffRole
 from integrations.errors import ApiError
 from integrations.messages import utcnow
 from integrations.origin import same_origin
+
+__all__ = ["ROLE_LABELS", "PageError", "StaffRole"]  # re-exported: importers use auth
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +65,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
-class StaffRole(StrEnum):
-    AGENT = "agent"  # a council agent: the agents' assistant page only
-    MEDIATOR = "mediator"
-    ADMIN = "admin"
-
-
-ROLE_LABELS = {
-    StaffRole.AGENT: "agent",
-    StaffRole.MEDIATOR: "médiateur",
-    StaffRole.ADMIN: "administrateur",
-}
 # Each role may do what the roles below it may: mediators and admins are council agents too.
 _RANK = {StaffRole.AGENT: 0, StaffRole.MEDIATOR: 1, StaffRole.ADMIN: 2}
 # An account without a password (single sign-on): never verifies.
@@ -546,14 +538,6 @@ class LoginThrottle:
             self._used(key, now)  # drops what became idle
 
 
-class PageError(Exception):
-    """An HTML answer (redirect to the login page, 403 page) raised from deep in a handler."""
-
-    def __init__(self, response: web.StreamResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
 def cookie_secure(request: web.Request) -> bool:
     """Secure cookies unless configured otherwise, or plain HTTP on the loopback interface.
 
@@ -588,13 +572,13 @@ def set_session_cookie(response: web.StreamResponse, request: web.Request, token
 
 async def current_session(request: web.Request) -> ConsoleSession | None:
     """The console session of this request (cached on the request), or None."""
-    if "console_session" in request:
-        return request["console_session"]
+    if keys.CONSOLE_SESSION in request:
+        return request[keys.CONSOLE_SESSION]
     token = request.cookies.get(SESSION_COOKIE)
     found = None
     if token and len(token) < 200:
         found = await asyncio.to_thread(request.app[keys.STAFF].session, token)
-    request["console_session"] = found
+    request[keys.CONSOLE_SESSION] = found
     return found
 
 
@@ -610,8 +594,6 @@ async def require_page(request: web.Request, role: StaffRole = StaffRole.MEDIATO
         target = quote(request.path_qs, safe="/?=&")
         raise PageError(web.HTTPFound(f"/console/login?next={target}"))
     if not user.can(role):
-        from integrations.console import render
-
         raise PageError(render(request, "forbidden.html", status=403))
     return user
 

@@ -20,14 +20,14 @@ from aiohttp import WSMsgType, web
 
 from common.db import as_utc
 from integrations import keys
-from integrations.console import render
 from integrations.console.auth import StaffRole, StaffUser, check_csrf, require_api, require_page
+from integrations.console.pages import render
 from integrations.errors import ApiError, bad_request
 from integrations.handoff import texts
-from integrations.handoff.keys import CANNED, CONSOLES, HANDOFF
 from integrations.handoff.relay import ConsoleSocket, message_frame
 from integrations.handoff.service import queue_frame
 from integrations.handoff.store import Mediator
+from integrations.keys import CANNED, CONSOLES, HANDOFF
 from integrations.messages import utcnow
 
 log = logging.getLogger(__name__)

@@ -6,3 +6,14 @@ __main__.py   python -m integrations.privacy find|export|erase
 register.py   the register of processings of ``data/privacy.yml`` (purpose, legal
               basis, data, recipients, retention filled from the settings)
 """
+
+from __future__ import annotations
+
+from aiohttp.web import Application
+
+from integrations.privacy.web import setup_routes
+
+
+def setup(app: Application) -> None:
+    """Register this area's routes (the DPO's page) on the gateway app."""
+    setup_routes(app)

@@ -20,8 +20,8 @@ from aiohttp import web
 
 from integrations import keys
 from integrations.admin.views import TEMPLATE_HELPERS
-from integrations.console import SECURITY_HEADERS, render
 from integrations.console.auth import StaffRole, check_csrf, require_page
+from integrations.console.pages import SECURITY_HEADERS, render
 from integrations.privacy.service import (
     CATEGORY_LABELS,
     KIND_LABELS,

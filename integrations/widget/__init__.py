@@ -28,8 +28,8 @@ from aiohttp import web
 
 from common.content import ContentError
 from integrations import keys
-from integrations.console import SECURITY_HEADERS, TEMPLATES
 from integrations.console.auth import current_session
+from integrations.console.pages import SECURITY_HEADERS, TEMPLATES
 from integrations.errors import ApiError
 from integrations.widget.config import load_config
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from integrations.admin.registry import ModelStatus
-from integrations.admin.web import ADMIN
+from integrations.keys import ADMIN
 from integrations.settings import Settings
 from tests.admin.conftest import RasaEvents
 from tests.gateway.conftest import GatewayClient, staff_user

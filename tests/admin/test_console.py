@@ -58,7 +58,7 @@ async def test_anonymous_requests_are_refused(
 
 
 def _admin_key():  # type: ignore[no-untyped-def]
-    from integrations.admin.web import ADMIN
+    from integrations.keys import ADMIN
 
     return ADMIN
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from integrations import keys
 from integrations.admin.registry import ModelStatus, Scores
-from integrations.admin.web import ADMIN
+from integrations.keys import ADMIN
 from integrations.messages import Incoming, Reply, Role
 from integrations.settings import Settings
 from tests.admin.conftest import RasaEvents

@@ -26,7 +26,7 @@ from aiohttp.test_utils import TestClient
 from common.config import PROJECT_ROOT
 from integrations.admin.registry import ModelStatus, ModelVersion
 from integrations.admin.service import child_env
-from integrations.admin.web import ADMIN
+from integrations.keys import ADMIN
 from integrations.settings import AdminSettings, Settings
 from tests.admin.conftest import TEST_DIET_EPOCHS, copy_project, set_epochs
 from tests.gateway.conftest import GatewayClient, console_login, staff_user

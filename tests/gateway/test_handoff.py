@@ -344,6 +344,6 @@ async def test_close_proactive_take_history_and_delete(
 
 
 def _handoff(client: TestClient):  # type: ignore[no-untyped-def]
-    from integrations.handoff.keys import HANDOFF
+    from integrations.keys import HANDOFF
 
     return client.app[HANDOFF]

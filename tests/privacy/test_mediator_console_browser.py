@@ -11,8 +11,8 @@ import pytest
 from playwright.async_api import expect
 
 from integrations import keys
-from integrations.handoff.keys import HANDOFF
 from integrations.handoff.store import Mediator
+from integrations.keys import HANDOFF
 from integrations.messages import Incoming, Role
 from integrations.settings import Settings
 from tests.gateway.conftest import GatewayClient, staff_user

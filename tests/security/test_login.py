@@ -20,9 +20,10 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from integrations.app import create_app
-from integrations.console import THROTTLE, auth
+from integrations.console import auth
 from integrations.console.auth import SESSION_COOKIE, LoginThrottle
 from integrations.forwarded import TrustedProxies, parse_networks
+from integrations.keys import THROTTLE
 from integrations.settings import Settings
 from tests.gateway.conftest import console_login, login_form_token, staff_user
 
