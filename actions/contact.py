@@ -12,7 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context
 from actions.datetime_fr import parse_moment
-from common.content import ContentError, load_yaml
+from common.content import ContentError
+from common.council import load_council
 from common.hours import PARIS
 from common.text import key, tokens
 
@@ -68,7 +69,7 @@ class ActionContact(Action):
             "commune"
         )
         try:
-            council = load_yaml("council.yml")
+            council = load_council()
             text = contact_text(council, commune)
         except (ContentError, KeyError, TypeError):
             logger.exception("council contact data unusable")

@@ -11,13 +11,11 @@ from typing import Any
 
 from actions.geo import Commune, CommuneIndex, haversine_km
 from common import hours
-from common.content import load_yaml
-
-COUNCIL_FILE = "council.yml"
+from common.council import load_council
 
 
 def load_desks() -> list[dict[str, Any]]:
-    return list((load_yaml(COUNCIL_FILE) or {}).get("desks") or [])
+    return list(load_council().get("desks") or [])
 
 
 def nearest_desk(

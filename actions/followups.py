@@ -23,13 +23,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import context, desks, geo, hours, place_search, place_store
+from actions import context, desks, geo, place_search, place_store
 from actions.contact import ActionContact
 from actions.datetime_fr import Moment, parse_moment
 from actions.guides import ActionBasicSkills
 from actions.knowledge import ActionFibre, ActionProcedure
 from actions.places import ASK_COMMUNE, ActionFindDigitalPlace
 from actions.social import ActionSocialWorker
+from common import hours
 from common.content import ContentError, load_yaml
 from common.hours import PARIS
 from common.text import key

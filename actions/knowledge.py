@@ -27,6 +27,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context, desks, fibre, geo, place_search, place_store
 from common.config import data_dir
 from common.content import ContentError, load_yaml
+from common.council import load_council
 from common.hours import PARIS
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def entries(relative_path: str) -> dict[str, dict[str, Any]]:
 def council_values() -> dict[str, str]:
     """Placeholders filled from ``council.yml`` (the council's own numbers)."""
     try:
-        board = (load_yaml("council.yml") or {}).get("switchboard") or {}
+        board = load_council()["switchboard"]
     except ContentError:
         logger.warning("council.yml unavailable; procedure answers give national numbers only")
         board = {}

@@ -49,7 +49,8 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import Engine
 
-from actions import geo, hours, hours_convert, place_dedup, place_store
+from actions import geo, hours_convert, place_dedup, place_store
+from common import hours
 from common.text import fold
 
 SUFFIXES = (".csv", ".json", ".geojson")

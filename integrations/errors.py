@@ -1,13 +1,15 @@
 """Errors answered as ``{"error": "<French text>", "code": "<english_code>"}``, and the
 checks every public input goes through before anything else sees it.
 
-    read_json(request)      the one JSON-body parser of the gateway
+    read_json_object(request)  the one JSON-body parser of the gateway's routes
+    parse_json_object(data)    the same for a WebSocket frame
     check_text(value, name) no NUL, no lone surrogate (PostgreSQL and UTF-8 refuse them)
     bounded_int(value, ...) a non-negative integer that fits the database's BIGINT
 
 One code per fault: ``invalid_json`` (not JSON, not UTF-8, NaN / Infinity, a number
 beyond Python's digit limit), ``too_deep`` (nesting beyond ``MAX_DEPTH``),
-``invalid_characters`` (NUL or lone surrogate anywhere, keys included).
+``invalid_characters`` (NUL or lone surrogate anywhere, keys included), ``invalid_body``
+(JSON, but not an object).
 """
 
 from __future__ import annotations
@@ -108,16 +110,23 @@ def _check_tree(value: Any) -> None:
             stack.extend((child, depth + 1) for child in children)
 
 
-async def read_json(request: web.Request) -> Any:
-    """The request's JSON body, checked (see :func:`parse_json`)."""
-    return parse_json(await request.read())
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    body = await read_json(request)
+def parse_json_object(data: str | bytes) -> dict[str, Any]:
+    """A JSON object (request body or WebSocket frame), checked (see :func:`parse_json`)."""
+    body = parse_json(data)
     if not isinstance(body, dict):
         raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
     return body
+
+
+async def read_json_object(
+    request: web.Request, empty: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The request's JSON object body; ``empty`` when given stands for a body of nothing
+    (or only white space), which is otherwise ``invalid_json``."""
+    data = await request.read()
+    if empty is not None and not data.strip():
+        return empty
+    return parse_json_object(data)
 
 
 def bounded_int(value: Any, name: str, minimum: int = 0) -> int:

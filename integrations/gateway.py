@@ -2,12 +2,19 @@
 
 ```mermaid
 flowchart LR
-  U[user message] --> S[stored, id assigned] --> O{routing.owner_of}
+  U[user message] --> S[stored, id assigned] --> O{Gateway.answer: owner?}
   O -- bot --> R[Rasa] --> A[answers stored] --> H{handoff asked?}
   H -- yes --> W[waiting: tracker paused, queue position told]
   O -- waiting / mediator --> T[paused tracker records it; mediators see it]
   O -- closed --> B[back to the bot, tracker resumed] --> R
 ```
+
+``Gateway.answer`` is the one place that decides who answers. The owner is kept in
+``conversations.owner`` and changed only by the handoff state machine's atomic
+transitions (``integrations/handoff/store.py``): the bot answers when it owns the
+conversation; while it is waiting or with a mediator, the bot never answers (the paused
+Rasa tracker only records the message); a closed conversation goes back to the bot when
+the person writes again.
 
 Messages of one conversation are stored and delivered under one lock, so ids and
 delivery follow the same order. Listeners (the mediator consoles) see every stored
@@ -24,7 +31,6 @@ from typing import Any, Protocol
 
 from integrations.messages import UNAVAILABLE, Incoming, Reply
 from integrations.rasa_client import RasaClient, RasaUnavailable
-from integrations.routing import owner_of
 from integrations.store import ConversationRef, ConversationState, Owner, Store
 from integrations.tracker_events import delete_tracker_events
 
@@ -103,14 +109,21 @@ class Gateway:
         if echo is not None:
             await echo(stored)
         await self.notify(conversation, [stored])
-        owner = owner_of(conversation)
-        if owner is Owner.CLOSED:
+        return await self.answer(conversation, message)
+
+    async def answer(self, conversation: ConversationRef, message: Incoming) -> list[Reply]:
+        """Who answers ``message``: the bot when it owns the conversation (a closed one
+        goes back to it), else the handoff area (waiting or mediator: never the bot)."""
+        if conversation.owner is Owner.CLOSED:
             conversation = await self._reopen(conversation)
-            owner = conversation.owner
-        if owner is not Owner.BOT:
+        if conversation.owner is not Owner.BOT:
             if self.handoff is None:
                 return []
             return await self.handoff.on_user_message(conversation, message)
+        return await self._bot_answers(conversation, message)
+
+    async def _bot_answers(self, conversation: ConversationRef, message: Incoming) -> list[Reply]:
+        """Rasa's answers, stored; a handoff started when the bot or the person asks one."""
         replies = await self._ask_bot(message)
         reason = next((r.handoff_request for r in replies if r.handoff_request), None)
         if reason is None and message.text.strip() == REQUEST_HUMAN:

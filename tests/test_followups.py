@@ -11,7 +11,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, geo, hours
+from actions import context, geo
 from actions.datetime_fr import parse_moment
 from actions.followups import (
     ActionFollowUp,
@@ -23,6 +23,7 @@ from actions.followups import (
 )
 from actions.place_search import place_by_id
 from actions.social import ActionSocialWorker
+from common import hours
 from common.hours import PARIS
 from rasa_ext.button_choice import chosen_payload, latest_buttons
 

@@ -7,8 +7,9 @@ from datetime import datetime
 import pytest
 import yaml
 
-from actions import geo, hours, place_search, place_store
+from actions import geo, place_search, place_store
 from actions.place_import import import_path
+from common import hours
 from common.config import PROJECT_ROOT
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=hours.PARIS)  # a Tuesday morning

@@ -10,10 +10,11 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import geo, hours, place_search
+from actions import geo, place_search
 from actions.place_import import import_path
 from actions.place_store import all_places, engine
 from actions.places import UNAVAILABLE, ActionFindDigitalPlace
+from common import hours
 from common.config import PROJECT_ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "places"

@@ -37,7 +37,7 @@ from telegram.ext import (
 
 from common.secret import same_secret
 from integrations import keys
-from integrations.errors import ApiError, bad_request, read_json
+from integrations.errors import ApiError, bad_request, read_json_object
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, TelegramSettings
@@ -180,8 +180,8 @@ class TelegramChannel:
             raise ApiError(403, "invalid_secret_token", "Jeton secret Telegram invalide.")
         if self.state != "ok":
             raise ApiError(503, "telegram_not_ready", "Canal Telegram pas encore prêt.")
-        data = await read_json(request)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        data = await read_json_object(request)
+        if not isinstance(data.get("update_id"), int):
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.")
         try:
             update = Update.de_json(data, self.application.bot)

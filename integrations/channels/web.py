@@ -62,8 +62,8 @@ from integrations.errors import (
     ApiError,
     bad_request,
     bounded_int,
-    parse_json,
-    read_json,
+    parse_json_object,
+    read_json_object,
     too_large,
 )
 from integrations.gateway import Gateway
@@ -123,10 +123,10 @@ def optional_sender(value: Any) -> str | None:
     return None if value is None else parse_sender(value)
 
 
-def parse_message(body: Any, max_chars: int, sender_required: bool = True) -> dict[str, Any]:
-    """Validate a REST body or a WebSocket frame; the fields, cleaned."""
-    if not isinstance(body, dict):
-        raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
+def parse_message(
+    body: dict[str, Any], max_chars: int, sender_required: bool = True
+) -> dict[str, Any]:
+    """Validate a REST body or a WebSocket frame (a JSON object); the fields, cleaned."""
     fields: dict[str, Any] = {}
     if sender_required:
         if "sender" not in body:
@@ -345,12 +345,7 @@ class WebChannel:
     async def issue(self, request: web.Request) -> web.Response:
         """``POST /webhooks/web/conversations``: a new conversation and its key."""
         self.limit_address(request)
-        body: Any = {}
-        if request.can_read_body:
-            raw = await request.read()
-            body = parse_json(raw) if raw.strip() else {}
-        if not isinstance(body, dict):
-            raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
+        body = await read_json_object(request, empty={})
         agent = body.get("agent", False)
         if not isinstance(agent, bool):
             raise bad_request("invalid_agent", "« agent » doit valoir true ou false.")
@@ -375,7 +370,7 @@ class WebChannel:
     async def rest(self, request: web.Request) -> web.Response:
         """``POST /webhooks/rest/webhook``."""
         self.limit_address(request)
-        fields = parse_message(await read_json(request), self.max_message_chars)
+        fields = parse_message(await read_json_object(request), self.max_message_chars)
         sender = fields["sender"]
         identity = await self.identity(request)
         key = request.headers.get(KEY_HEADER)
@@ -489,8 +484,8 @@ class WebChannel:
                     "conversation_key_required",
                     'Première trame attendue : {"type": "auth", "key": "<clé>"}.',
                 )
-            body = parse_json(msg.data)
-            if not isinstance(body, dict) or body.get("type") != "auth":
+            body = parse_json_object(msg.data)
+            if body.get("type") != "auth":
                 raise ApiError(
                     401,
                     "conversation_key_required",
@@ -513,7 +508,9 @@ class WebChannel:
     ) -> None:
         try:
             self.limit_address(request)
-            fields = parse_message(parse_json(data), self.max_message_chars, sender_required=False)
+            fields = parse_message(
+                parse_json_object(data), self.max_message_chars, sender_required=False
+            )
             self.per_conversation.check(sender, BY_CONVERSATION)
         except ApiError as err:
             await _send_error(ws, err)

@@ -11,7 +11,6 @@ State-changing requests carry the session's CSRF token: the form field ``csrf``,
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from common.db import as_utc
 from integrations import keys
 from integrations.console.auth import StaffRole, StaffUser, check_csrf, require_api, require_page
 from integrations.console.pages import render
-from integrations.errors import ApiError, bad_request
+from integrations.errors import ApiError, bad_request, parse_json_object, read_json_object
 from integrations.handoff import texts
 from integrations.handoff.relay import ConsoleSocket, message_frame
 from integrations.handoff.service import queue_frame
@@ -72,23 +71,10 @@ def _conversation_id(request: web.Request) -> int:
         raise ApiError(404, "not_found", "Conversation introuvable.") from err
 
 
-def _json_object(data: str) -> dict[str, Any]:
-    try:
-        body = json.loads(data)
-    except json.JSONDecodeError as err:
-        raise bad_request("invalid_json", "JSON invalide.") from err
-    if not isinstance(body, dict):
-        raise bad_request("invalid_body", "Le corps doit être un objet JSON.")
-    return body
-
-
 async def _fields(request: web.Request) -> dict[str, Any]:
     """The posted fields, after the CSRF check (form field or X-CSRF-Token header)."""
     if request.content_type == "application/json":
-        try:
-            body = _json_object(await request.text())
-        except UnicodeDecodeError as err:
-            raise bad_request("invalid_json", "JSON invalide.") from err
+        body = await read_json_object(request)
         await check_csrf(request, request.headers.get("X-CSRF-Token"))
         return body
     form = await request.post()
@@ -292,7 +278,7 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
 async def _on_console_frame(
     request: web.Request, socket: ConsoleSocket, user: StaffUser, data: str
 ) -> None:
-    body = _json_object(data)
+    body = parse_json_object(data)
     conversation_id = body.get("conversation_id")
     if not isinstance(conversation_id, int):
         raise bad_request("invalid_conversation", "« conversation_id » doit être un entier.")

@@ -2,8 +2,9 @@
 
 The privacy notice (``data/privacy.yml``, which is also the register of processings:
 ``integrations/privacy/register.py``) and the council's switchboard
-(``data/council.yml``) are content the council edits: they are re-read when the files
-change (``common.content.load_yaml`` caches by modification time). Shipping them inside
+(``data/council.yml``, read by ``common.council``) are content the council edits: they
+are re-read when the files change (``common.content.load_yaml`` caches by modification
+time). Shipping them inside
 the script means the widget can still give the phone number when the gateway is down.
 """
 
@@ -14,10 +15,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from common.content import ContentError, load_yaml
+from common.council import load_council as load_council_file
 from integrations.settings import RetentionPeriods, Settings
 
 PRIVACY_FILE = "privacy.yml"
-COUNCIL_FILE = "council.yml"
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,15 @@ class WidgetConfig:
 
 
 def load_council() -> Council:
-    content = load_yaml(COUNCIL_FILE) or {}
-    board = content.get("switchboard") or {}
-    try:
-        return Council(
-            name=str(content.get("name") or "Département"),
-            phone=str(board["phone"]),
-            hours=str(board["hours"]),
-            email=str(board["email"]),
-        )
-    except KeyError as err:
-        raise ContentError(f"{COUNCIL_FILE}: switchboard.{err.args[0]} is missing") from err
+    """The switchboard the widget shows (``council.yml``, checked by ``common.council``)."""
+    content = load_council_file()
+    board = content["switchboard"]
+    return Council(
+        name=str(content["name"]),
+        phone=str(board["phone"]),
+        hours=str(board["hours"]),
+        email=str(board["email"]),
+    )
 
 
 def fill(text: str, values: dict[str, str]) -> str:
