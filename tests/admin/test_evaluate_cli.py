@@ -44,9 +44,7 @@ def test_the_model_is_scored_by_the_cli_of_the_rasa_environment(
     assert scores.per_intent["book_room"]["support"] == 2
 
 
-def test_a_broken_model_file_is_a_training_error(
-    tmp_path: Path, held_out_project: Project
-) -> None:
+def test_a_broken_model_file_is_a_training_error(tmp_path: Path, held_out_project: Project) -> None:
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(b"not a model")
     with pytest.raises(TrainingError):

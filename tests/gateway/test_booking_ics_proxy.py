@@ -22,13 +22,13 @@ from integrations.settings import AdminSettings, Settings
 from tests.gateway.conftest import GatewayClient
 from tools.stack import Process, free_port
 
-# Run in Rasa's environment: one confirmed booking in the action server's store.
+# Run in Rasa's environment (this module imports nothing of the action server's):
+# one confirmed booking in the action server's store.
 SEED = """
-import sys
+import importlib, sys
 from datetime import UTC, datetime, timedelta
 
-from actions.booking_store import get_store
-
+get_store = importlib.import_module("actions.booking_store").get_store
 start = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
 outcome = get_store(sys.argv[1]).book(
     "a.martin", "brest-penfeld", start, start + timedelta(hours=1), 6,
