@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from common.config import ConfigError
@@ -92,3 +94,16 @@ def test_polling_mode_needs_no_secret(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TELEGRAM_MODE", "polling")
     settings = Settings.from_env()
     assert settings.telegram is not None and settings.telegram.webhook_secret is None
+
+
+def test_without_variables_from_env_gives_the_dataclass_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Defaults are written once, in the dataclasses: ``from_env`` falls back on them."""
+    for name in list(os.environ):
+        if name.startswith(
+            ("GATEWAY_", "RASA_", "ACTION", "CONSOLE_", "RETENTION_", "ADMIN_", "OIDC_")
+        ) or name in ("DATABASE_URL", "WIDGET_TITLE", "WIDGET_DEMO", "MEDIATOR_HOURS"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("GATEWAY_CHANNEL_SECRET", "s")
+    assert Settings.from_env() == Settings(gateway_channel_secret="s")
