@@ -84,6 +84,15 @@ def check_schema(engine: Engine) -> None:
         )
 
 
+def require_current(database_url: str) -> None:
+    """:func:`check_schema` for a process about to start on ``database_url``."""
+    engine = make_engine(database_url)
+    try:
+        check_schema(engine)
+    finally:
+        engine.dispose()
+
+
 def _revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -113,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("command", nargs="?", choices=["upgrade", "current"], default="upgrade")
     args = parser.parse_args(argv)
-    from alembic.util import CommandError
-
+    try:
+        from alembic.util import CommandError
+    except ImportError:
+        return _fail("alembic n'est pas installé dans cet environnement (scripts/setup.sh)")
     url = database_url()
     try:
         make_url(url)

@@ -9,6 +9,7 @@ import sys
 from aiohttp import web
 
 from common.config import ConfigError
+from common.migrate import SchemaNotReady
 from integrations.app import create_app
 from integrations.settings import Settings
 
@@ -24,14 +25,18 @@ def main() -> int:
     except ConfigError as err:
         print(f"gateway: configuration error: {err}", file=sys.stderr)
         return 2
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=lambda _: logging.getLogger("integrations").info(
-            "gateway listening on http://%s:%s", settings.host, settings.port
-        ),
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=lambda _: logging.getLogger("integrations").info(
+                "gateway listening on http://%s:%s", settings.host, settings.port
+            ),
+        )
+    except SchemaNotReady as err:
+        print(f"gateway: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from common.db import make_engine
+from common.migrate import check_schema
 from integrations import console, keys
 from integrations.channels.web import Hub, WebChannel
 from integrations.console.auth import PageError
@@ -141,7 +142,7 @@ async def health(request: web.Request) -> web.Response:
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(app[keys.SETTINGS].database_url)
     store = Store(engine)
-    await asyncio.to_thread(store.create_tables)
+    await asyncio.to_thread(check_schema, engine)
     app[keys.STORE] = store
     yield
     engine.dispose()

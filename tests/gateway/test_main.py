@@ -11,10 +11,12 @@ from pathlib import Path
 import requests
 
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 from tools.stack import free_port
 
 
 def gateway_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    upgrade(f"sqlite:///{tmp_path / 'gateway.db'}")
     return {
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),

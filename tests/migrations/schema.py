@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,20 @@ from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
-# Rasa's tracker table and alembic's own are not part of the application's schema.
-NOT_OURS = {"alembic_version", "events"}
+# Rasa's tracker table, alembic's and SQLite's own are not the application's schema.
+NOT_OURS = {"alembic_version", "events", "sqlite_sequence"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+BACKENDS = ("sqlite", "postgresql")
+
+
+@contextmanager
+def empty_databases(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, str]]:
     """The URLs of two empty databases of the test's own: SQLite files, or new databases
-    on the session's PostgreSQL server."""
-    if request.param == "sqlite":
+    on the session's PostgreSQL server (``postgres_url``)."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"
         return
     from tools.postgres import fresh_database
@@ -78,7 +84,9 @@ def fingerprint(engine: Engine, tables: Iterable[str] | None = None) -> dict[str
                 )
                 for fk in inspector.get_foreign_keys(name)
             ),
-            "unique": sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)),
+            "unique": sorted(
+                tuple(u["column_names"]) for u in inspector.get_unique_constraints(name)
+            ),
             "checks": sorted(
                 (c["name"], _clean(c["sqltext"])) for c in inspector.get_check_constraints(name)
             ),

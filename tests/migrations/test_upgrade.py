@@ -14,13 +14,7 @@ from sqlalchemy.engine.url import make_url
 from common.config import PROJECT_ROOT
 from common.db import make_engine
 from common.migrate import COMMAND, SchemaNotReady, check_schema, current, head, upgrade
-from tests.migrations.schema import (  # noqa: F401  (fixture)
-    empty_databases,
-    fingerprint,
-    load_sql,
-    main_fixture,
-    rows,
-)
+from tests.migrations.schema import fingerprint, load_sql, main_fixture, rows
 
 TABLES = {
     # gateway
@@ -171,7 +165,8 @@ def test_services_refuse_a_database_that_is_not_migrated(
 
 
 def _migrate(url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(PROJECT_ROOT)}
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": path}
     return subprocess.Popen(
         [sys.executable, "-m", "common.migrate", *args],
         env=env,
