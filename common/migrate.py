@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -26,6 +27,7 @@ from common.config import PROJECT_ROOT, database_url
 from common.db import make_engine
 
 COMMAND = "python -m common.migrate upgrade"
+VERSION_TABLE = "alembic_version"
 
 
 class SchemaNotReady(RuntimeError):
@@ -94,9 +96,10 @@ def require_current(database_url: str) -> None:
 
 
 def _revision(connection: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(connection).get_current_revision()
+    # alembic's table, read without alembic's context (which logs at every service start).
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import sys
 from aiohttp import web
 
 from common.config import ConfigError
-from common.migrate import SchemaNotReady
+from common.migrate import SchemaNotReady, require_current
 from integrations.app import create_app
 from integrations.settings import Settings
 
@@ -26,17 +26,18 @@ def main() -> int:
         print(f"gateway: configuration error: {err}", file=sys.stderr)
         return 2
     try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=lambda _: logging.getLogger("integrations").info(
-                "gateway listening on http://%s:%s", settings.host, settings.port
-            ),
-        )
+        require_current(settings.database_url)
     except SchemaNotReady as err:
         print(f"gateway: {err}", file=sys.stderr)
         return 2
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda _: logging.getLogger("integrations").info(
+            "gateway listening on http://%s:%s", settings.host, settings.port
+        ),
+    )
     return 0
 
 
