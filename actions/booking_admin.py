@@ -37,12 +37,13 @@ def load_reference_data() -> tuple[dict[str, Any], dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     from actions.booking_store import BookingStore
     from common.db import make_engine
+    from common.migrate import upgrade
 
     parser = argparse.ArgumentParser(prog="python -m actions.booking_admin")
     parser.add_argument("command", choices=["seed", "show"])
     args = parser.parse_args(argv)
+    upgrade(database_url())
     store = BookingStore(make_engine(database_url()))
-    store.create_schema()
     if args.command == "seed":
         try:
             counts = store.seed(*load_reference_data())

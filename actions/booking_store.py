@@ -40,6 +40,7 @@ from sqlalchemy.types import TypeDecorator
 from actions.booking_rules import is_open, opening_days
 from actions.datetime_fr import PARIS, UTC
 from common.db import Base, make_engine, make_session_factory, session_scope
+from common.migrate import check_schema
 from common.text import key
 
 logger = logging.getLogger(__name__)
@@ -235,10 +236,7 @@ class BookingStore:
         self.engine = engine
         self.sessions: sessionmaker = make_session_factory(engine)
 
-    # --- schema and reference data ----------------------------------------------------
-    def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine, tables=TABLES)
-
+    # --- reference data (the tables come from the migrations: common.migrate) ----------
     def is_seeded(self) -> bool:
         with self.sessions() as session:
             return session.execute(select(SiteRow.id).limit(1)).first() is not None
@@ -681,12 +679,13 @@ def _free_own_slots(session: Session, agent_id: str, booking_id: int) -> int:
 
 
 def get_store(url: str) -> BookingStore:
-    """The store of ``url``: tables created and sample data seeded on first use."""
+    """The store of ``url`` (migrated, else :class:`SchemaNotReady`): sample data seeded
+    on first use."""
     with _stores_lock:
         store = _stores.get(url)
         if store is None:
             store = BookingStore(make_engine(url))
-            store.create_schema()
+            check_schema(store.engine)
             if not store.is_seeded():
                 from actions.booking_admin import load_reference_data
 

@@ -51,6 +51,8 @@ from sqlalchemy.engine import Engine
 
 from actions import geo, hours_convert, place_dedup, place_store
 from common import hours
+from common.config import database_url
+from common.migrate import upgrade
 from common.text import fold
 
 SUFFIXES = (".csv", ".json", ".geojson")
@@ -679,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         mapping = Mapping.load(args.mapping) if args.mapping else None
+        upgrade(args.database_url or database_url())
         report = import_path(args.path, place_store.engine(args.database_url), mapping)
     except ImportFailure as err:
         print(f"Erreur : {err}", file=sys.stderr)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from actions import place_store
+from common.config import database_url
+from common.migrate import upgrade
 from common.place_quality import DEFAULT_MONTHS, Report, build
 
 
@@ -70,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.months < 1:
         parser.error("--months doit être au moins 1")
+    upgrade(args.database_url or database_url())
     report = build(place_store.engine(args.database_url), args.months)
     print(text(report))
     if args.json:

@@ -12,9 +12,8 @@ Three tables:
 - ``digital_place_rejects``: the rows the last import of each file refused, with line
   and reason.
 
-The tables are created on first use; an empty installation is filled from the shipped
-data (``DATA_DIR/places/``) so it answers at once. ``digital_places`` is derived
-data: when its columns are from an older version it is dropped and rebuilt.
+The tables come from the migrations (``python -m common.migrate upgrade``); an empty
+installation is filled from the shipped data (``DATA_DIR/places/``) so it answers at once.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
     update,
 )  # fmt: skip
@@ -47,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from common.config import data_dir, database_url
 from common.db import make_engine
+from common.migrate import check_schema
 
 logger = logging.getLogger(__name__)
 
@@ -163,28 +162,16 @@ def _now() -> datetime:
 
 
 def engine(url: str | None = None) -> Engine:
-    """The engine for ``url`` (default ``DATABASE_URL``), with the places tables created."""
+    """The engine for ``url`` (default ``DATABASE_URL``), once its schema is checked."""
     url = url or database_url()
     with _lock:
         if url not in _engines:
             _engines[url] = make_engine(url)
         created = _engines[url]
         if url not in _ready:
-            _prepare(created)
+            check_schema(created)
             _ready.add(url)
     return created
-
-
-def _prepare(db: Engine) -> None:
-    inspector = inspect(db)
-    for table in (sources_table, places_table):
-        if inspector.has_table(table.name):
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            if not {c.name for c in table.columns} <= present:
-                # Derived or older-format rows: rebuilt from the files at the next import.
-                logger.warning("table %s is from an older version: recreated", table.name)
-                table.drop(db)
-    metadata.create_all(db)
 
 
 # ---------------------------------------------------------------- writing

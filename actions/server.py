@@ -27,7 +27,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from common.config import ConfigError, env_int, env_str
+from common.config import ConfigError, database_url, env_int, env_str
+from common.migrate import SchemaNotReady, require_current
 from common.secret import ACTION_SECRET_HEADER, same_secret
 
 SECRET_HEADER = ACTION_SECRET_HEADER
@@ -109,6 +110,11 @@ def main() -> int:
         settings = ActionServerSettings.from_env()
     except ConfigError as err:
         print(f"action server: configuration error: {err}", file=sys.stderr)
+        return 2
+    try:
+        require_current(database_url())
+    except SchemaNotReady as err:
+        print(f"action server: {err}", file=sys.stderr)
         return 2
     app = create_app(settings.secret)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)

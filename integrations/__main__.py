@@ -9,6 +9,7 @@ import sys
 from aiohttp import web
 
 from common.config import ConfigError
+from common.migrate import SchemaNotReady, require_current
 from integrations.app import create_app
 from integrations.settings import Settings
 
@@ -23,6 +24,11 @@ def main() -> int:
         settings = Settings.from_env()
     except ConfigError as err:
         print(f"gateway: configuration error: {err}", file=sys.stderr)
+        return 2
+    try:
+        require_current(settings.database_url)
+    except SchemaNotReady as err:
+        print(f"gateway: {err}", file=sys.stderr)
         return 2
     web.run_app(
         create_app(settings),

@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from common.db import make_engine
+from common.migrate import check_schema
 from integrations import admin, bookings, console, handoff, keys, privacy, widget
 from integrations.channels import matrix, telegram
 from integrations.channels import web as web_channel
@@ -143,7 +144,7 @@ async def health(request: web.Request) -> web.Response:
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(app[keys.SETTINGS].database_url)
     store = Store(engine)
-    await asyncio.to_thread(store.create_tables)
+    await asyncio.to_thread(check_schema, engine)
     app[keys.STORE] = store
     yield
     engine.dispose()

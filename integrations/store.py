@@ -316,9 +316,6 @@ class Store:
         self.engine = engine
         self._sessions = make_session_factory(engine)
 
-    def create_tables(self) -> None:
-        Base.metadata.create_all(self.engine, tables=TABLES)
-
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("select 1"))

@@ -4,6 +4,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 scripts/setup.sh
 scripts/train.sh
+"$VENV/bin/python" -m common.migrate upgrade
 # The model an admin activated or rolled back to (models/active, written by
 # integrations/admin), unless train.sh has since trained a newer one from changed data;
 # else the newest model in models/.

@@ -13,13 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from common.config import PROJECT_ROOT
+from common.config import PROJECT_ROOT, database_url
+from common.migrate import upgrade
 from tools.stack import Stack, running_stack, train
 
 os.environ.setdefault("TZ", "Europe/Paris")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # Required by the gateway's settings; scripts/test.sh (env.sh) sets it, a bare pytest not.
 os.environ.setdefault("GATEWAY_CHANNEL_SECRET", secrets.token_hex(24))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database() -> None:
+    """DATABASE_URL (the checkout's var/assistant.db under scripts/test.sh), migrated as
+    scripts/run.sh does: tests that run actions in-process use it."""
+    upgrade(database_url())
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from actions.booking import (
 )
 from actions.datetime_fr import UTC
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 from tests.nlu_data import load
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 24 November 2026, 10:00 in Paris
@@ -49,6 +50,7 @@ FULL = {
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'actions.db'}")
+    upgrade(f"sqlite:///{tmp_path / 'actions.db'}")
     monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://assistant.departement.example")
     monkeypatch.setenv("VISIO_BASE_URL", "https://visio.departement.example")
     monkeypatch.setattr(booking_actions, "now", lambda: NOW)

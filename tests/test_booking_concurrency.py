@@ -18,6 +18,7 @@ from actions.booking_admin import load_reference_data
 from actions.booking_store import TABLES, BookingRow, BookingStore, Outcome, SlotRow
 from actions.datetime_fr import UTC
 from common.db import make_engine
+from common.migrate import upgrade
 
 ATTEMPTS = 50
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -31,8 +32,8 @@ def store(request, tmp_path) -> BookingStore:
         url = f"sqlite:///{tmp_path / 'concurrency.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
+    upgrade(url)
     booking_store = BookingStore(make_engine(url))
-    booking_store.create_schema()
     with booking_store.engine.begin() as connection:  # a test database: start clean
         for table in reversed(TABLES):
             if table.name in {"bookings", "booking_slots"}:

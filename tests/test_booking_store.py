@@ -11,6 +11,7 @@ from actions.booking_rules import check_attendees, check_when, describe_hours, i
 from actions.booking_store import BookingStore, parse_token, slot_starts
 from actions.datetime_fr import PARIS, UTC
 from common.db import make_engine
+from common.migrate import upgrade
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Paris
 THURSDAY_14H = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
@@ -20,8 +21,9 @@ VISIO = "https://visio.departement.example/Departement-test"
 
 @pytest.fixture
 def store(tmp_path) -> BookingStore:
-    booking_store = BookingStore(make_engine(f"sqlite:///{tmp_path / 'booking.db'}"))
-    booking_store.create_schema()
+    url = f"sqlite:///{tmp_path / 'booking.db'}"
+    upgrade(url)
+    booking_store = BookingStore(make_engine(url))
     booking_store.seed(*load_reference_data())
     return booking_store
 

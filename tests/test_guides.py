@@ -17,6 +17,7 @@ from actions.guides import (
     all_guides,
 )
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 
 FIXTURES = Path(__file__).parent / "fixtures" / "places"
 REQUIRED = {"email", "attachment", "password", "phishing", "scan", "video_call"}
@@ -97,6 +98,7 @@ def data_dir(tmp_path, monkeypatch):
     shutil.copy(FIXTURES / "communes.csv", folder / "communes.csv")
     monkeypatch.setenv("DATA_DIR", str(folder))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'assistant.db'}")
+    upgrade(f"sqlite:///{tmp_path / 'assistant.db'}")
     return folder
 
 

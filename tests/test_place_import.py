@@ -12,13 +12,16 @@ import pytest
 from actions import place_store
 from actions.place_import import ImportFailure, Mapping, import_path, main
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 
 FIXTURES = Path(__file__).parent / "fixtures" / "places"
 
 
 @pytest.fixture
 def db(tmp_path):
-    return place_store.engine(f"sqlite:///{tmp_path / 'places.db'}")
+    url = f"sqlite:///{tmp_path / 'places.db'}"
+    upgrade(url)
+    return place_store.engine(url)
 
 
 def by_id(db) -> dict[str, place_store.Place]:
@@ -147,7 +150,9 @@ INCLUSION = "data-inclusion_lieux_mediation_numerique_mednum-cli_20230206_dep29_
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
-    db = place_store.engine(f"sqlite:///{tmp_path_factory.mktemp('real') / 'places.db'}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('real') / 'places.db'}"
+    upgrade(url)
+    db = place_store.engine(url)
     return db, import_path(REAL, db)
 
 
@@ -248,7 +253,9 @@ def test_sources_describing_one_place_are_merged_with_their_labels(real):
 
 
 def test_a_reimport_of_the_real_data_updates_and_does_not_duplicate(real, tmp_path):
-    db = place_store.engine(f"sqlite:///{tmp_path / 'again.db'}")
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    upgrade(url)
+    db = place_store.engine(url)
     first = import_path(REAL, db)
     again = import_path(REAL, db)
     assert (again.inserted, again.updated) == (0, first.inserted)
@@ -261,5 +268,6 @@ def test_a_table_of_the_previous_version_is_rebuilt_from_the_shipped_data(tmp_pa
         old.execute("CREATE TABLE digital_places (id VARCHAR(200) PRIMARY KEY, nom TEXT)")
         old.execute("INSERT INTO digital_places VALUES ('exemple-carhaix', 'EPN (exemple)')")
     monkeypatch.setenv("DATA_DIR", str(PROJECT_ROOT / "data"))
+    upgrade(f"sqlite:///{path}")  # recreates it at the current shape (revision 0002)
     places = place_store.places_with_seed(f"sqlite:///{path}")
     assert len(places) == 289 and "exemple-carhaix" not in {p.id for p in places}

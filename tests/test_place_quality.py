@@ -10,6 +10,7 @@ from pathlib import Path
 from actions import place_quality, place_store
 from actions.place_import import import_path
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 from common.place_quality import build, months_before
 from integrations.settings import Settings
 from tests.gateway.conftest import (  # noqa: F401  (fixtures)
@@ -25,6 +26,7 @@ TODAY = date(2026, 12, 1)
 
 
 def imported(url: str) -> None:
+    upgrade(url)
     db = place_store.engine(url)
     import_path(PROJECT_ROOT / "data" / "places", db)
     import_path(FIXTURES / "bad_rows.csv", db)

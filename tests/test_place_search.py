@@ -11,6 +11,7 @@ from actions import geo, place_search, place_store
 from actions.place_import import import_path
 from common import hours
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=hours.PARIS)  # a Tuesday morning
 
@@ -22,7 +23,9 @@ def index() -> geo.CommuneIndex:
 
 @pytest.fixture(scope="module")
 def places(tmp_path_factory, index) -> list[place_store.Place]:
-    db = place_store.engine(f"sqlite:///{tmp_path_factory.mktemp('search') / 'places.db'}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'places.db'}"
+    upgrade(url)
+    db = place_store.engine(url)
     import_path(PROJECT_ROOT / "data" / "places", db, index=index)
     return place_store.all_places(db)
 

@@ -16,6 +16,7 @@ from actions.place_store import all_places, engine
 from actions.places import UNAVAILABLE, ActionFindDigitalPlace
 from common import hours
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 
 FIXTURES = Path(__file__).parent / "fixtures" / "places"
 PARIS = hours.PARIS
@@ -100,7 +101,9 @@ def index() -> geo.CommuneIndex:
 
 @pytest.fixture
 def places(tmp_path, index):
-    db = engine(f"sqlite:///{tmp_path / 'places.db'}")
+    url = f"sqlite:///{tmp_path / 'places.db'}"
+    upgrade(url)
+    db = engine(url)
     import_path(FIXTURES / "valid.csv", db, index=index)
     return all_places(db)
 
@@ -168,6 +171,7 @@ def data_dir(tmp_path, monkeypatch):
         table.write("\n".join(without_position) + "\n")
     monkeypatch.setenv("DATA_DIR", str(folder))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'assistant.db'}")
+    upgrade(f"sqlite:///{tmp_path / 'assistant.db'}")
     return folder
 
 

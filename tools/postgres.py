@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,3 +94,26 @@ def running_postgres() -> Iterator[str]:
             [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], timeout=60
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the server of ``server_url``, dropped on exit.
+
+    Its URL names the psycopg2 driver, which both environments install (SQLAlchemy 2.1
+    would otherwise pick psycopg 3 for a bare ``postgresql://``).
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine.url import make_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    server = make_url(server_url).set(drivername="postgresql+psycopg2")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 
 PROCFILE = PROJECT_ROOT / "Procfile"
 GATEWAY_CHANNEL_PATH = "/webhooks/gateway/webhook"
@@ -177,8 +178,10 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Start the action server and the Rasa server on free ports; stop them on exit.
 
-    ``token`` (Rasa's API) and the two shared secrets are random unless given.
+    The database is migrated first, as ``scripts/run.sh`` does. ``token`` (Rasa's API) and
+    the two shared secrets are random unless given.
     """
+    upgrade(database_url)
     rasa_port, actions_port = free_port(), free_port()
     token = token or secrets.token_hex(24)
     actions_secret, gateway_secret = secrets.token_hex(24), secrets.token_hex(24)
@@ -246,6 +249,7 @@ async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
         rate_per_address=10**9,
         rate_per_conversation=10**9,
     )
+    upgrade(settings.database_url)
     runner = web.AppRunner(create_app(settings))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.port).start()

@@ -27,6 +27,7 @@ import sys
 from collections.abc import Sequence
 
 from common.db import make_engine
+from common.migrate import upgrade
 from integrations.admin.activation import ActivationError
 from integrations.admin.annotate import Action, AnnotationError
 from integrations.admin.compare import Comparison
@@ -107,7 +108,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     try:
-        Admin.create_tables(engine)
+        upgrade(settings.database_url)
         admin = Admin.build(settings, engine)
         return _command(admin, args)
     except (AnnotationError, ActivationError) as err:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from common.config import PROJECT_ROOT
-from common.db import Base
 from integrations.admin import inbox as inbox_module
 from integrations.admin import registry as registry_module
 from integrations.admin.activation import Activator, RasaModels
@@ -64,10 +63,6 @@ class Admin:
                 rasa_venv=settings.admin.rasa_venv,
             ),
         )
-
-    @staticmethod
-    def create_tables(engine: Engine) -> None:
-        Base.metadata.create_all(engine, tables=TABLES)
 
 
 def child_env(settings: Settings) -> dict[str, str]:

@@ -68,7 +68,6 @@ def _admin(request: web.Request) -> Admin:
 async def admin_ctx(app: web.Application) -> AsyncIterator[None]:
     """The admin service on the gateway's database; stops its training jobs on shutdown."""
     engine = app[keys.STORE].engine
-    await asyncio.to_thread(Admin.create_tables, engine)
     app[keys.ADMIN] = Admin.build(app[keys.SETTINGS], engine)
     app[keys.JOBS] = {}
     yield

@@ -272,7 +272,6 @@ async def staff_ctx(app: web.Application) -> AsyncIterator[None]:
     creates the first admin from CONSOLE_ADMIN_PASSWORD when no account exists."""
     settings = app[keys.SETTINGS]
     store = StaffStore(app[keys.STORE].engine, session_hours=settings.console_session_hours)
-    await asyncio.to_thread(store.create_tables)
     if settings.console_admin_password and await asyncio.to_thread(store.count) == 0:
         await asyncio.to_thread(
             store.add_user, "admin", "Administrateur", settings.console_admin_password, "admin"

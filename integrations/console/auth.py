@@ -32,7 +32,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     UniqueConstraint,
     delete,
@@ -137,54 +136,6 @@ class StaffIdentity(Base):
 TABLES = [StaffAccount.__table__, StaffSession.__table__, StaffIdentity.__table__]
 
 
-def _upgrade_role_check(engine: Engine) -> None:
-    """Databases created before the agent role refuse it: widen their role constraint."""
-    backend = engine.dialect.name
-    if backend == "sqlite":
-        with engine.connect() as connection:
-            row = connection.exec_driver_sql(
-                "select sql from sqlite_master where type = 'table' and name = 'staff_users'"
-            ).first()
-        if row is None or "'agent'" in row[0]:
-            return
-        # SQLite cannot alter a constraint: rebuild the table (its documented procedure,
-        # foreign keys off so that the sessions are neither checked nor cascaded).
-        with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
-            try:
-                with connection.begin():
-                    connection.exec_driver_sql("drop table if exists staff_users_new")
-                    new = StaffAccount.__table__.to_metadata(MetaData(), name="staff_users_new")
-                    new.create(connection)
-                    connection.exec_driver_sql(
-                        "insert into staff_users_new select * from staff_users"
-                    )
-                    connection.exec_driver_sql("drop table staff_users")
-                    connection.exec_driver_sql("alter table staff_users_new rename to staff_users")
-            finally:
-                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                connection.commit()
-    elif backend == "postgresql":
-        with engine.begin() as connection:
-            current = connection.exec_driver_sql(
-                "select pg_get_constraintdef(oid) from pg_constraint "
-                "where conname = 'ck_staff_users_role' "
-                "and conrelid = to_regclass('staff_users')"
-            ).scalar()
-            if current is None or "agent" in current:
-                return
-            connection.exec_driver_sql(
-                "alter table staff_users drop constraint ck_staff_users_role"
-            )
-            connection.exec_driver_sql(
-                f"alter table staff_users add constraint ck_staff_users_role check ({ROLE_CHECK})"
-            )
-    else:
-        return
-    log.info("staff_users: role constraint widened to the agent role")
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -210,10 +161,6 @@ class StaffStore:
         self.engine = engine
         self.session_lifetime = timedelta(hours=session_hours)
         self._sessions = make_session_factory(engine)
-
-    def create_tables(self) -> None:
-        _upgrade_role_check(self.engine)
-        Base.metadata.create_all(self.engine, tables=TABLES)
 
     def add_user(
         self, username: str, display_name: str, password: str, role: StaffRole | str

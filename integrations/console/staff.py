@@ -19,6 +19,7 @@ import sys
 
 from common.config import database_url
 from common.db import make_engine
+from common.migrate import upgrade
 from integrations.console.auth import ROLE_LABELS, StaffRole, StaffStore
 
 
@@ -47,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list", help="list the accounts")
     args = parser.parse_args(argv)
 
+    upgrade(database_url())
     store = StaffStore(make_engine(database_url()))
-    store.create_tables()
     try:
         if args.command == "add":
             user = store.add_user(

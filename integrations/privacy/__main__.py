@@ -23,10 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from common.db import make_engine
-from integrations.admin.service import Admin
+from common.migrate import upgrade
 from integrations.privacy.service import Kind, Person, Privacy, PrivacyError, describe
 from integrations.settings import Settings
-from integrations.store import Store
 
 CONFIRMATION = "EFFACER"
 
@@ -80,10 +79,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except PrivacyError as err:
         print(f"Erreur : {err.reason}", file=sys.stderr)
         return 2
-    engine = make_engine(Settings.from_env().database_url)
+    url = Settings.from_env().database_url
+    engine = make_engine(url)
     try:
-        Store(engine).create_tables()
-        Admin.create_tables(engine)
+        upgrade(url)
         privacy = Privacy(engine)
         if args.command == "find":
             found = privacy.find(person, actor)

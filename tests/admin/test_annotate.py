@@ -10,11 +10,11 @@ import yaml
 
 from common.config import PROJECT_ROOT
 from common.db import make_engine
+from common.migrate import upgrade
 from integrations.admin.annotate import Action, AnnotationError, Annotator, ProjectData
 from integrations.admin.audit import AuditLog
 from integrations.admin.inbox import Inbox, Status
 from integrations.admin.project import Project
-from integrations.admin.service import Admin
 from tests.admin.conftest import RasaEvents
 from tools.validate import validate
 
@@ -26,8 +26,8 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def annotator(project: Path, tmp_path: Path, database_url: str) -> Annotator:
+    upgrade(database_url)
     engine = make_engine(database_url)
-    Admin.create_tables(engine)
     data = ProjectData(Project(root=project, models_dir=tmp_path / "models"))
     return Annotator(Inbox(engine), data, AuditLog(engine))
 

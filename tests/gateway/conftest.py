@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
+from common.migrate import upgrade
 from integrations.app import create_app
 from integrations.settings import Settings
 from tools.stack import Stack, free_port
@@ -22,8 +23,9 @@ def texts(replies: list[dict]) -> str:
 
 @pytest.fixture
 def base_settings(tmp_path: Path) -> Settings:
-    """Settings pointing at nothing: Rasa and the action server on closed ports."""
-    return Settings(
+    """Settings pointing at nothing: Rasa and the action server on closed ports; the
+    database (a fresh SQLite file) migrated."""
+    settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
         rasa_url="http://127.0.0.1:9",
         action_server_url="http://127.0.0.1:9/webhook",
@@ -32,6 +34,8 @@ def base_settings(tmp_path: Path) -> Settings:
         max_message_chars=500,
         max_body_bytes=8 * 1024,
     )
+    upgrade(settings.database_url)
+    return settings
 
 
 @pytest.fixture
@@ -55,6 +59,7 @@ def gateway_client(aiohttp_client) -> GatewayClient:  # type: ignore[no-untyped-
         # (Settings.web_origins) are the test server's own, as in production.
         port = free_port()
         settings = dataclasses.replace(settings, host="127.0.0.1", port=port)
+        upgrade(settings.database_url)  # another database than base_settings' may be given
         return await aiohttp_client(create_app(settings), server_kwargs={"port": port})
 
     return start
@@ -153,10 +158,10 @@ def staff_user(
     from common.db import make_engine
     from integrations.console.auth import StaffStore
 
+    upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         store = StaffStore(engine)
-        store.create_tables()
         return store.add_user(username, name or username.capitalize(), password, role)
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from common.config import PROJECT_ROOT
 from common.db import make_engine
+from common.migrate import upgrade
 from integrations.app import create_app
 from integrations.console import render
 from integrations.console.auth import (
@@ -247,11 +248,11 @@ def test_a_database_from_before_the_agent_role_accepts_agents(tmp_path) -> None:
     with pytest.raises(IntegrityError, match="CHECK constraint failed"):
         StaffStore(engine).add_user("lucie", "Lucie", PASSWORD, "agent")
     store = StaffStore(engine)
-    store.create_tables()
+    upgrade(url)
     store.add_user("annick", "Annick", PASSWORD, "mediator")
     assert store.add_user("lucie", "Lucie", PASSWORD, "agent").role is StaffRole.AGENT
     assert [u.username for u, _ in store.users()] == ["annick", "lucie"]
-    store.create_tables()  # a second start changes nothing
+    upgrade(url)  # a second run changes nothing
     assert len(store.users()) == 2
 
 
@@ -273,12 +274,13 @@ def test_agents_and_sso_accounts_on_postgresql(postgres_url: str) -> None:
         )
     admin_engine.dispose()
     separator = "&" if "?" in postgres_url else "?"
-    engine = make_engine(f"{postgres_url}{separator}options=-csearch_path%3Dconsole_roles")
+    url = f"{postgres_url}{separator}options=-csearch_path%3Dconsole_roles"
+    engine = make_engine(url)
     with pytest.raises(IntegrityError, match="ck_staff_users_role"):
         StaffStore(engine).add_user("lucie", "Lucie", PASSWORD, "agent")
     store = StaffStore(engine)
-    store.create_tables()
-    store.create_tables()
+    upgrade(url)
+    upgrade(url)
     assert store.add_user("lucie", "Lucie", PASSWORD, "agent").role is StaffRole.AGENT
     issuer = "https://sso.departement.example"
     first = store.sso_user(issuer, "sub-1", "a.martin", "Anne")

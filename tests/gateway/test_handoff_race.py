@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from common.db import make_engine
+from common.migrate import upgrade
 from integrations.handoff.store import HandoffRef, HandoffStore, Mediator
 from integrations.messages import Incoming, Role
 from integrations.settings import Settings
@@ -20,9 +21,9 @@ MEDIATORS = [Mediator(1, "Annick"), Mediator(2, "Bruno"), Mediator(3, "Chloé")]
 
 
 def race(database_url: str) -> None:
+    upgrade(database_url)
     engine = make_engine(database_url)
     store = Store(engine)
-    store.create_tables()
     try:
         handoffs = HandoffStore(engine)
         for round_ in range(ROUNDS):

@@ -11,10 +11,12 @@ from pathlib import Path
 import requests
 
 from common.config import PROJECT_ROOT
+from common.migrate import upgrade
 from tools.stack import free_port
 
 
 def gateway_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    upgrade(f"sqlite:///{tmp_path / 'gateway.db'}")
     return {
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),
@@ -70,3 +72,18 @@ def test_a_configuration_error_names_the_variable(tmp_path: Path):
     )
     assert result.returncode == 2
     assert "TELEGRAM_WEBHOOK_SECRET is required" in result.stderr
+
+
+def test_a_database_not_migrated_is_refused_with_the_command_to_run(tmp_path: Path):
+    env = gateway_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    result = subprocess.run(
+        [sys.executable, "-m", "integrations"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "lancez « python -m common.migrate upgrade »" in result.stderr
+    assert "Traceback" not in result.stderr

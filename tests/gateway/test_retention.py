@@ -22,8 +22,7 @@ def record(store: Store, chat: str, age_days: int) -> None:
 
 
 def test_purge_deletes_old_messages_and_their_empty_conversations(base_settings: Settings):
-    store = Store(make_engine(base_settings.database_url))
-    store.create_tables()
+    store = Store(make_engine(base_settings.database_url))  # base_settings: migrated
     record(store, "old", 31)
     record(store, "recent", 29)
 
@@ -37,7 +36,6 @@ async def test_the_gateway_applies_the_retention_period_by_itself(
     gateway_client: GatewayClient, base_settings: Settings
 ):
     store = Store(make_engine(base_settings.database_url))
-    store.create_tables()
     record(store, "old", 31)
     record(store, "recent", 29)
 

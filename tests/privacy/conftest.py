@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.engine.url import make_url
 
 from common.db import make_engine
+from common.migrate import upgrade
 from tests.gateway.conftest import (  # noqa: F401  (fixtures shared with tests/gateway)
     base_settings,
     gateway_client,
 )
+from tools.postgres import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,32 +24,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'privacy.db'}"
         return
-    server = request.getfixturevalue("postgres_url")
-    name = f"privacy_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(request.getfixturevalue("postgres_url"), "privacy") as url:
+        yield url
 
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    """The gateway's, the admin area's, Rasa's and the booking tables, all created."""
+    """The gateway's, the admin area's, Rasa's and the booking tables, all created
+    (Rasa's by Rasa's own definition, the others by the migrations)."""
     from rasa.core.tracker_store import SQLTrackerStore
 
-    from actions.booking_store import BookingStore
-    from integrations.admin.service import Admin
-    from integrations.store import Store
-
+    upgrade(database_url)
     made = make_engine(database_url)
-    Store(made).create_tables()
-    Admin.create_tables(made)
-    BookingStore(made).create_schema()
     SQLTrackerStore.SQLEvent.__table__.create(made, checkfirst=True)
     yield made
     made.dispose()

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
+from common.migrate import upgrade
 from integrations import keys
 from integrations.app import create_app
 from integrations.settings import Settings
@@ -74,6 +75,7 @@ class LiveGateway:
             settings_ = with_telegram(settings_, str(self.telegram_server.make_url("/bot")))
         port = free_port()
         settings_ = dataclasses.replace(settings_, host="127.0.0.1", port=port)
+        upgrade(settings_.database_url)
         client = TestClient(TestServer(create_app(settings_), port=port))
         await client.start_server()
         if telegram:  # the channel gets ready in the background (getMe on the fake API)

@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from common.migrate import upgrade
 from integrations.app import create_app
 from integrations.console import auth
 from integrations.console.auth import SESSION_COOKIE, LoginThrottle
@@ -32,12 +33,15 @@ PASSWORD = "mot-de-passe-de-annick"
 
 @pytest.fixture
 def base_settings(tmp_path: Path) -> Settings:
-    """A gateway on a fresh SQLite database; Rasa and the action server on closed ports."""
-    return Settings(
+    """A gateway on a fresh SQLite database (migrated); Rasa and the action server on
+    closed ports."""
+    settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
         rasa_url="http://127.0.0.1:9",
         action_server_url="http://127.0.0.1:9/webhook",
     )
+    upgrade(settings.database_url)
+    return settings
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from common.db import make_engine
+from common.migrate import upgrade
 from integrations import keys
 from integrations.app import create_app
 from integrations.console.auth import SESSION_COOKIE, StaffRole, StaffStore, require_page
@@ -63,12 +64,15 @@ USERS = [
 
 @pytest.fixture
 def base_settings(tmp_path: Path) -> Settings:
-    """A gateway on a fresh SQLite database; Rasa and the action server on closed ports."""
-    return Settings(
+    """A gateway on a fresh SQLite database (migrated); Rasa and the action server on
+    closed ports."""
+    settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'gateway.db'}",
         rasa_url="http://127.0.0.1:9",
         action_server_url="http://127.0.0.1:9/webhook",
     )
+    upgrade(settings.database_url)
+    return settings
 
 
 async def _agent_page(request: web.Request) -> web.Response:

@@ -529,8 +529,7 @@ def test_unused_keys_expire_with_the_retention(base_settings: Settings):
 
     engine = make_engine(base_settings.database_url)
     try:
-        store = Store(engine)
-        store.create_tables()
+        store = Store(engine)  # base_settings: migrated
         store.add_key("jamais-servi", "cle-jamais-servie-" + "x" * 30)
         store.add_key("en-cours", "cle-en-cours-" + "x" * 30)
         store.record_incoming(Incoming("web", "en-cours", None, "bonjour", Role.CITIZEN))
