@@ -204,16 +204,16 @@ async def booking_invitation(request: web.Request) -> web.Response:
     The reference is random (``secrets.token_urlsafe``) and is the only key: the link is
     given to the agent who booked, in the confirmation.
     """
-    from actions.booking import ics_for_ref
+    from actions.booking_calendar import ics_for_ref
 
     ref = request.match_info["ref"]
     if not _BOOKING_REF.fullmatch(ref):
         raise ApiError(404, "not_found", "Invitation introuvable.")
     body = await asyncio.to_thread(ics_for_ref, ref)
     if body is None:
-        raise ApiError(404, "not_found", "Invitation introuvable ou réservation annulée.")
+        raise ApiError(404, "not_found", "Invitation introuvable.")
     return web.Response(
-        body=body,
+        text=body,
         content_type="text/calendar",
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="reservation-{ref}.ics"'},
