@@ -344,7 +344,8 @@ async def test_change_the_time_of_a_booking():
     messages, proposal, _ = await run(ActionBookingMovePropose(), tracker("à 16h", slots=slots))
     assert proposal["booking_option"] == "brest-penfeld|2026-11-26T15:00Z"
     messages, _, _ = await run(
-        ActionBookingAnswer(), tracker("oui", slots={**slots, **proposal, "booking_confirmed": True})
+        ActionBookingAnswer(),
+        tracker("oui", slots={**slots, **proposal, "booking_confirmed": True}),
     )
     assert "maintenant le jeudi 26 novembre 2026 de 16 h à 17 h" in text_of(messages)
     [booking] = store().upcoming("a.martin", NOW)

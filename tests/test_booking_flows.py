@@ -166,7 +166,7 @@ async def test_an_unknown_site_gives_the_nearest_ones_and_a_typo_the_closest_nam
     assert slots == {"site": None}
     text = text_of(messages)
     assert "Il n'y a pas de salle de visioconférence à Landerneau" in text
-    assert [b["title"] for b in messages[0]["buttons"]][0] == "Maison du Département, Brest"
+    assert messages[0]["buttons"][0]["title"] == "Maison du Département, Brest"
     assert messages[0]["buttons"][0]["payload"] == '/inform{"site":"Brest"}'
     messages, slots, _ = await validate("brset", {}, "site")
     assert "Vouliez-vous dire : Brest ?" in text_of(messages)
@@ -183,8 +183,9 @@ async def test_the_site_question_lists_the_sites_as_buttons():
 async def test_overlapping_bookings_are_warned_about():
     await book_full()  # Brest, Thursday 14:00-15:00
     _, proposal, _ = await run(ActionBookingPropose(), tracker(slots={**FULL, "site": "Quimper"}))
-    assert "Attention : vous avez déjà une réservation sur ce créneau" in (
-        proposal["booking_question"]
+    assert (
+        "Attention : vous avez déjà une réservation sur ce créneau"
+        in (proposal["booking_question"])
     )
     assert "Salle Penfeld à Brest" in proposal["booking_question"]
 

@@ -107,7 +107,11 @@ def test_one_number_in_digits_or_words(word, value):
         ),
         ("lundi prochain", None, BookingRequest(date(2026, 11, 30))),
         ("le 20/11", None, BookingRequest(passed_day=date(2026, 11, 20))),
-        ("le 20 novembre à 10h", None, BookingRequest(start=time(10), passed_day=date(2026, 11, 20))),
+        (
+            "le 20 novembre à 10h",
+            None,
+            BookingRequest(start=time(10), passed_day=date(2026, 11, 20)),
+        ),
         ("le 20/11/2026", None, BookingRequest(date(2026, 11, 20))),
         ("le 5 janvier", None, BookingRequest(date(2027, 1, 5))),
         ("le 3/06", None, BookingRequest(date(2027, 6, 3))),
