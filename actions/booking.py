@@ -6,16 +6,16 @@ Flow (rules in ``bot/rules/booking.yml``)::
                                           └─ agent ─► booking_form (site, date, time, duration,
                                                       attendees; validate_booking_form)
                                                       └─► action_booking_propose
-                       free room ─► "je confirme ?" (booking_step=confirm) ─► affirm/deny
-                                    ─► action_booking_answer ─► saved (visio link, .ics) or
-                                       taken meanwhile ─► alternatives
+                       free room ─► booking_confirm_form (booking_confirmed: yes / no, asked
+                                    again when unclear) ─► action_booking_answer ─► saved
+                                    (visio link, .ics) or taken meanwhile ─► alternatives
                        taken ─► up to 3 alternatives as buttons ─► choose_option
-                                    ─► action_booking_choose ─► "je confirme ?"
+                                    ─► action_booking_choose ─► booking_confirm_form
     list_bookings ─► action_booking_list
-    cancel_booking ─► action_booking_cancel_start ─► (choose_option) ─► confirm ─► answer
-    change_booking ─► action_booking_move_start ─► (choose_option) ─► new time
-                                    (booking_step=new_time, inform) ─► action_booking_move_propose
-                                    ─► confirm ─► answer
+    cancel_booking ─► action_booking_cancel_start ─► (choose_option) ─► booking_confirm_form
+    change_booking ─► action_booking_move_start ─► new time in the same sentence ("décale à
+                                    16h") or asked (booking_step=new_time, inform
+                                    ─► action_booking_move_propose) ─► booking_confirm_form
 
 Only agents of the directory book, and every query is filtered on the agent's id:
 nobody sees, cancels or moves another agent's booking.
@@ -24,13 +24,19 @@ A ``choose_option`` payload is only a request: the options this conversation off
 are kept in the ``booking_offered`` slot, and at confirmation the option is checked
 again (offered, in the future, within the site's hours, large enough; free is the
 database's ``UNIQUE`` slot rows). A forged option is refused and nothing is saved.
+
+Every action does its database work in a worker thread (:class:`BookingAction`), never
+on the action server's event loop. The French sentences are in ``actions.booking_texts``,
+the calendar in ``actions.booking_calendar``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -39,8 +45,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions import booking_texts as say
 from actions.agents import channel_identity
-from actions.booking_rules import check_attendees, check_option, check_when
+from actions.booking_calendar import ics_url
+from actions.booking_rules import Problem, check_attendees, check_option, check_when
+from actions.booking_sites import closest_sites, nearest_sites
 from actions.booking_store import (
     Agent,
     Booking,
@@ -52,15 +61,14 @@ from actions.booking_store import (
 )
 from actions.datetime_fr import (
     UTC,
-    format_day,
-    format_span,
-    format_time,
+    BookingRequest,
     parse_request,
     to_paris,
     to_utc,
 )
+from actions.geo import communes
 from actions.visio import VisioError, provider_from_env
-from common.config import ConfigError, database_url, env_str
+from common.config import ConfigError, database_url
 from common.text import fold
 
 logger = logging.getLogger(__name__)
@@ -68,8 +76,8 @@ logger = logging.getLogger(__name__)
 FORM_SLOTS = ("site", "booking_date", "booking_time", "booking_duration", "booking_attendees")
 # The questions booking_form asks (Rasa's form sends them, not our code). Named here so
 # that tools/validate excuses them like other responses sent outside stories and rules.
+# The site question is an action (buttons from the rooms data): action_ask_site.
 FORM_QUESTIONS = {
-    "site": "utter_ask_site",
     "booking_date": "utter_ask_booking_date",
     "booking_time": "utter_ask_booking_time",
     "booking_duration": "utter_ask_booking_duration",
@@ -78,14 +86,6 @@ FORM_QUESTIONS = {
 STEP_CONFIRM, STEP_NEW_TIME = "confirm", "new_time"
 BOOK, CANCEL, MOVE = "book", "cancel", "move"
 MAX_LISTED = 5
-CONFIRM_BUTTONS = [
-    {"title": "Oui, je confirme", "payload": "/affirm"},
-    {"title": "Non", "payload": "/deny"},
-]
-UNAVAILABLE = (
-    "Le service de réservation de salles ne répond pas pour le moment, désolé. "
-    "Réessayez dans quelques minutes ou contactez la logistique de votre site."
-)
 ORDINALS = {
     "premier": 0,
     "premiere": 0,
@@ -115,6 +115,64 @@ ORDINALS = {
     "dernier": -1,
     "derniere": -1,
 }
+# Yes and no as agents type them (folded, whole words), and as emoji.
+YES = (
+    "oui",
+    "ouais",
+    "ouai",
+    "ouii",
+    "oue",
+    "vi",
+    "wi",
+    "ui",
+    "ok",
+    "okay",
+    "oke",
+    "dac",
+    "d'acc",
+    "d'accord",
+    "daccord",
+    "yes",
+    "yep",
+    "parfait",
+    "confirme",
+    "je confirme",
+    "c bon",
+    "c'est bon",
+    "cest bon",
+    "ca marche",
+    "ca me va",
+    "go",
+    "vas y",
+    "valide",
+    "bien sur",
+    "tout a fait",
+    "exactement",
+)
+NO = (
+    "non",
+    "nan",
+    "nn",
+    "no",
+    "nope",
+    "laisse tomber",
+    "laissez tomber",
+    "pas la peine",
+    "surtout pas",
+    "oublie",
+    "oubliez",
+    "stop",
+)
+YES_EMOJI, NO_EMOJI = ("👍", "👌", "✅", "🆗"), ("👎", "❌", "🚫")
+# "suivant": the week after the day just noted ("jeudi prochain" → the Thursday after).
+LATER_WORDS = r"^\s*(?:non\W+)?(?:le |celui |l'|la semaine )?(?:suivant|d'apres|autre|apres)\W*$"
+# "celle de jeudi", "ma réservation du 12/12": which booking, not its new time.
+WHICH_DAY = re.compile(
+    r"\b(?:celle|celui|resa|reservation|salle|reunion|visio|creneau)\s+(?:de|du|d')\s*"
+    r"((?:(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\s*)?"
+    r"(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}\s+[a-z]+|1er\s+[a-z]+)?|demain|aujourd'? ?hui"
+    r"|ce matin|cet apres midi|apres demain)"
+)
 
 
 def now() -> datetime:
@@ -126,33 +184,14 @@ def store() -> BookingStore:
     return get_store(database_url())
 
 
-def gateway_url() -> str:
-    return env_str("GATEWAY_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
-
-
-def ics_url(booking: Booking) -> str:
-    """The gateway serves ``GET /bookings/{ref}.ics`` (see ``actions.booking.ics_for_ref``)."""
-    return f"{gateway_url()}/bookings/{booking.ref}.ics"
-
-
-def ics_for_ref(ref: str, stamp: datetime | None = None) -> bytes | None:
-    """The .ics invitation of a confirmed booking, for the gateway route; ``None`` if unknown."""
-    from actions.ics import booking_ics
-
-    booking = store().by_ref(ref)
-    if booking is None:
-        return None
-    return booking_ics(
-        uid=f"{booking.ref}@assistant.departement",
-        start_utc=booking.start_utc,
-        end_utc=booking.end_utc,
-        summary=f"Visioconférence – {booking.room_name} ({booking.site})",
-        location=f"{booking.room_name}, {booking.site_label}, {booking.address}",
-        description=f"Salle {booking.room_name}, {booking.attendees} personnes.\n"
-        f"Lien de la visio : {booking.visio_url}",
-        url=booking.visio_url,
-        stamp=stamp or now(),
-    )
+def yes_or_no(text: str, intent: str | None) -> bool | None:
+    """True for a yes, False for a no, None when unclear (both, or neither)."""
+    if text.startswith("/"):
+        return {"affirm": True, "deny": False}.get(intent or "")
+    folded = " " + " ".join(re.findall(r"[\w']+", fold(text).replace("’", "'"))) + " "
+    yes = any(f" {w} " in folded for w in YES) or any(e in text for e in YES_EMOJI)
+    no = any(f" {w} " in folded for w in NO) or any(e in text for e in NO_EMOJI)
+    return yes if yes != no else None
 
 
 def current_agent(tracker: Tracker) -> Agent | None:
@@ -160,25 +199,6 @@ def current_agent(tracker: Tracker) -> Agent | None:
     if identity is None:
         return None
     return store().agent_for(*identity)
-
-
-def booking_line(booking: Booking) -> str:
-    return (
-        f"{format_span(booking.start_utc, booking.end_utc)} : {booking.room_name} "
-        f"à {booking.site} ({booking.attendees} pers.)"
-    )
-
-
-def option_text(option: Option) -> str:
-    start = to_paris(option.start_utc)
-    return f"{format_day(start.date())} à {format_time(start)}, {option.room_name}"
-
-
-def alternative_buttons(options: list[Option] | tuple[Option, ...]) -> list[dict[str, str]]:
-    return [
-        {"title": option_text(o), "payload": f'/choose_option{{"option":"{o.token()}"}}'}
-        for o in options
-    ]
 
 
 def ordinal_choice(text: str) -> int | None:
@@ -200,12 +220,22 @@ def reset_events() -> list[EventType]:
             "booking_ref",
             "booking_choices",
             "booking_offered",
+            "booking_question",
+            "booking_confirmed",
         )
     ]
 
 
 def _latest_entity(tracker: Tracker, name: str) -> Any:
     return next(tracker.get_latest_entity_values(name), None)
+
+
+def _intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def _text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
 
 
 def _form_values(tracker: Tracker) -> tuple[date | None, time | None, int | None, int | None]:
@@ -222,8 +252,21 @@ def _form_values(tracker: Tracker) -> tuple[date | None, time | None, int | None
     )
 
 
-class AgentAction(Action, ABC):
-    """An action for agents only: anyone else gets the polite "staff only" answer."""
+def confirm_events(question: str, action: str, option: Option | None = None) -> list[EventType]:
+    """Hand over to booking_confirm_form, which asks ``question`` until yes or no."""
+    events: list[EventType] = [
+        SlotSet("booking_step", STEP_CONFIRM),
+        SlotSet("booking_action", action),
+        SlotSet("booking_question", question),
+        SlotSet("booking_confirmed", None),
+    ]
+    if option is not None:
+        events.append(SlotSet("booking_option", option.token()))
+    return events
+
+
+class BookingAction(Action, ABC):
+    """An action whose (synchronous, database) work runs in a worker thread."""
 
     @abstractmethod
     def name(self) -> str: ...
@@ -231,32 +274,40 @@ class AgentAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        return await asyncio.to_thread(self.work, dispatcher, tracker)
+
+    @abstractmethod
+    def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]: ...
+
+
+class AgentAction(BookingAction, ABC):
+    """An action for agents only: anyone else gets the polite "staff only" answer."""
+
+    def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         agent = current_agent(tracker)
         if agent is None:
             dispatcher.utter_message(response="utter_booking_agents_only")
             return reset_events()
-        return await self.run_for_agent(dispatcher, tracker, agent)
+        return self.work_for_agent(dispatcher, tracker, agent)
 
     @abstractmethod
-    async def run_for_agent(
+    def work_for_agent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]: ...
 
 
-class ActionBookingIdentify(Action):
+class ActionBookingIdentify(BookingAction):
     """Check the directory; for an agent, start a fresh request (keeping what this message says)."""
 
     def name(self) -> str:
         return "action_booking_identify"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         try:
             agent = current_agent(tracker)
         except SQLAlchemyError:
             logger.exception("agent directory unavailable")
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(text=say.UNAVAILABLE)
             return [SlotSet("booking_agent", False)]
         events: list[EventType] = [SlotSet("booking_agent", agent is not None)]
         events += [e for e in reset_events() if e["name"] != "site"]
@@ -265,83 +316,174 @@ class ActionBookingIdentify(Action):
         return events
 
 
-class ValidateBookingForm(Action):
+class ActionAskSite(BookingAction):
+    """The form's site question, with a button per site of the rooms data."""
+
+    def name(self) -> str:
+        return "action_ask_site"
+
+    def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        try:
+            sites = store().sites()
+        except SQLAlchemyError:
+            logger.exception("rooms unavailable")
+            sites = []
+        dispatcher.utter_message(text=say.ASK_SITE, buttons=say.site_buttons(sites))
+        return []
+
+
+@dataclass
+class _Reply:
+    """What validate_booking_form says and sets; ``heard`` once the message was understood."""
+
+    updates: dict[str, Any]
+    heard: bool = False
+    messages: list[tuple[str, list[dict[str, str]]]] = field(default_factory=list)
+
+    def say(self, text: str, buttons: list[dict[str, str]] | None = None) -> None:
+        self.messages.append((text, buttons or []))
+        self.heard = True
+
+
+class ValidateBookingForm(BookingAction):
     """Read every booking detail from each message, in any order, and check them together."""
 
     def name(self) -> str:
         return "validate_booking_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
+    def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         requested = tracker.get_slot("requested_slot")
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        text = tracker.latest_message.get("text") or ""
+        text = _text(tracker)
         clock = now()
         parsed = parse_request(text, clock, requested) if not text.startswith("/") else None
-        updates: dict[str, Any] = {}
+        reply = _Reply(_parsed_updates(parsed or BookingRequest()))
+        reply.heard = bool(reply.updates)
         if parsed is not None:
-            if parsed.day is not None:
-                updates["booking_date"] = parsed.day.isoformat()
-            if parsed.start is not None:
-                updates["booking_time"] = parsed.start.strftime("%H:%M")
-            if parsed.duration_minutes is not None:
-                updates["booking_duration"] = float(parsed.duration_minutes)
-            if parsed.attendees is not None:
-                updates["booking_attendees"] = float(parsed.attendees)
-        site_name = tracker.get_slot("site")
+            self._doubtful_day(tracker, text, parsed, reply)
         site_given = "site" in tracker.slots_to_validate()
-        if not updates and not site_given:
-            if intent in {"deny", "request_human"} or requested is None:
-                return []  # let the rules stop the form (or nothing to check at activation)
-            dispatcher.utter_message(response="utter_booking_not_understood")
-            return [SlotSet(requested, None)]
-
+        if not reply.heard and not site_given and _intent(tracker) in {"deny", "request_human"}:
+            return []  # let the rules stop the form
         try:
-            site = store().site(site_name) if site_name else None
+            site = self._site(tracker, text, requested, site_given, reply)
         except SQLAlchemyError:
             logger.exception("rooms unavailable")
-            dispatcher.utter_message(text=UNAVAILABLE)
+            reply.say(say.UNAVAILABLE)
             site = None
-        if site_name and site is None:
-            dispatcher.utter_message(
-                text=f"Je ne connais pas de salle de visioconférence à {site_name}."
-            )
-            updates["site"] = None
-        elif site is not None and (site_given or site.name != site_name):
-            updates["site"] = site.name
-
-        merged = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS} | updates
-        day = date.fromisoformat(merged["booking_date"]) if merged["booking_date"] else None
-        start = time.fromisoformat(merged["booking_time"]) if merged["booking_time"] else None
-        duration = merged["booking_duration"]
-        attendees = merged["booking_attendees"]
-        problem = check_when(
-            day,
-            start,
-            int(duration) if duration is not None else None,
-            clock,
-            site.opening_hours if site else None,
-            site.name if site else None,
-        ) or check_attendees(
-            int(attendees) if attendees is not None else None,
-            site.max_capacity if site else None,
-            site.name if site else None,
-        )
+        if not reply.heard and not site_given:
+            if requested is None:
+                return []  # nothing to check at activation
+            dispatcher.utter_message(response="utter_booking_not_understood")
+            return [SlotSet(requested, None)]
+        problem = _check(tracker, reply.updates, site, clock)
         if problem:
-            dispatcher.utter_message(text=problem.message)
-            updates[problem.slot] = None
-        return [SlotSet(slot, value) for slot, value in updates.items()]
+            buttons = say.day_buttons(problem.choices)
+            reply.say(say.next_open_days(problem.message) if buttons else problem.message, buttons)
+            reply.updates[problem.slot] = None
+        if requested and not reply.updates:
+            reply.updates[requested] = None  # asked again (the form needs a slot event)
+        for message, buttons in reply.messages:
+            dispatcher.utter_message(text=message, buttons=buttons)
+        return [SlotSet(slot, value) for slot, value in reply.updates.items()]
+
+    @staticmethod
+    def _doubtful_day(tracker: Tracker, text: str, parsed: BookingRequest, reply: _Reply) -> None:
+        """A day that passed this year, "jeudi prochain", and the one-word correction."""
+        noted = tracker.get_slot("booking_date")
+        if noted and re.search(LATER_WORDS, fold(text)):
+            later = date.fromisoformat(noted) + timedelta(weeks=1)
+            reply.updates["booking_date"] = later.isoformat()
+            reply.say(say.day_noted(later))
+        if parsed.passed_day is not None:
+            next_year = _next_year(parsed.passed_day)
+            reply.say(
+                say.passed_day(parsed.passed_day, next_year),
+                say.day_buttons([next_year] if next_year else []),
+            )
+        if parsed.day is not None and parsed.later_day is not None:
+            reply.say(
+                say.later_day_note(parsed.day, parsed.later_day),
+                [say.later_day_button(parsed.later_day)],
+            )
+
+    @staticmethod
+    def _site(
+        tracker: Tracker, text: str, requested: str | None, site_given: bool, reply: _Reply
+    ) -> Site | None:
+        """The site meant, or None with the closest names / nearest sites suggested."""
+        site_name = tracker.get_slot("site")
+        commune = _latest_entity(tracker, "commune")
+        named = site_name or (commune if requested in (None, "site") else None)
+        if named:
+            site = store().site(named)
+            if site is not None:
+                if site_given or site.name != site_name:
+                    reply.updates["site"] = site.name
+                    reply.heard = True
+                return site
+            sites = store().sites()
+            nearest = nearest_sites(named, sites, communes())
+            shown = [s for s, _ in nearest] or sites
+            reply.say(say.unknown_site(named, nearest), say.site_buttons(shown))
+            reply.updates["site"] = None
+            return None
+        if requested == "site" and not reply.heard and not text.startswith("/"):
+            close = closest_sites(text, store().sites())
+            if close:
+                names = [s.name for s in close]
+                reply.say(say.did_you_mean(text.strip(), names), say.site_buttons(close))
+                reply.updates["site"] = None
+        return None
 
 
-class ActionBookingPropose(Action):
+def _parsed_updates(parsed: BookingRequest) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    if parsed.day is not None:
+        updates["booking_date"] = parsed.day.isoformat()
+    if parsed.start is not None:
+        updates["booking_time"] = parsed.start.strftime("%H:%M")
+    if parsed.duration_minutes is not None:
+        updates["booking_duration"] = float(parsed.duration_minutes)
+    if parsed.attendees is not None:
+        updates["booking_attendees"] = float(parsed.attendees)
+    return updates
+
+
+def _next_year(day: date) -> date | None:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return None
+
+
+def _check(
+    tracker: Tracker, updates: dict[str, Any], site: Site | None, clock: datetime
+) -> Problem | None:
+    merged = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS} | updates
+    day = date.fromisoformat(merged["booking_date"]) if merged["booking_date"] else None
+    start = time.fromisoformat(merged["booking_time"]) if merged["booking_time"] else None
+    duration, attendees = merged["booking_duration"], merged["booking_attendees"]
+    return check_when(
+        day,
+        start,
+        int(duration) if duration is not None else None,
+        clock,
+        site.opening_hours if site else None,
+        site.name if site else None,
+    ) or check_attendees(
+        int(attendees) if attendees is not None else None,
+        site.max_capacity if site else None,
+        site.name if site else None,
+    )
+
+
+class ActionBookingPropose(AgentAction):
     """The form is complete: propose the free room, or up to three alternatives."""
 
     def name(self) -> str:
         return "action_booking_propose"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    def work_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
         day, start, duration, attendees = _form_values(tracker)
         site_name = tracker.get_slot("site")
@@ -352,54 +494,35 @@ class ActionBookingPropose(Action):
         try:
             site = store().site(site_name)
             if site is None:
-                dispatcher.utter_message(
-                    text=f"Je ne connais pas de salle de visioconférence à {site_name}."
-                )
+                dispatcher.utter_message(text=say.unknown_site(site_name, []))
                 return reset_events()
             option = store().free_room(site, start_utc, end_utc, attendees)
-            alternatives = (
-                [] if option else store().alternatives(site, start_utc, end_utc, attendees, now())
-            )
+            if option is None:
+                alternatives = store().alternatives(site, start_utc, end_utc, attendees, now())
+                return offer_alternatives(dispatcher, alternatives, BOOK, site)
+            overlaps = store().overlapping(agent.id, start_utc, end_utc)
         except SQLAlchemyError:
             logger.exception("availability unavailable")
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(text=say.UNAVAILABLE)
             return reset_events()
-        if option:
-            dispatcher.utter_message(
-                text=(
-                    f"« {option.room_name} » ({site.label}) est libre "
-                    f"{format_span(start_utc, end_utc)}, pour {attendees} "
-                    f"personne{'s' if attendees > 1 else ''}. Je la réserve ?"
-                ),
-                buttons=CONFIRM_BUTTONS,
-            )
-            return [
-                SlotSet("booking_step", STEP_CONFIRM),
-                SlotSet("booking_action", BOOK),
-                SlotSet("booking_option", option.token()),
-                SlotSet("booking_offered", [option.token()]),
-            ]
-        return offer_alternatives(dispatcher, alternatives, BOOK, site)
+        question = say.proposal(option, site, attendees, overlaps)
+        return [
+            *confirm_events(question, BOOK, option),
+            SlotSet("booking_offered", [option.token()]),
+        ]
 
 
 def offer_alternatives(
     dispatcher: CollectingDispatcher,
-    alternatives: list[Option] | tuple,
+    alternatives: list[Option] | tuple[Option, ...],
     action: str,
     site: Site | None,
 ) -> list[EventType]:
     if not alternatives:
-        where = f" à {site.name}" if site else ""
-        dispatcher.utter_message(
-            text=(
-                f"Ce créneau est déjà pris et je ne trouve pas d'autre salle libre{where} "
-                "ces prochains jours. Essayez un autre jour ou un autre site."
-            )
-        )
-        return [*reset_events()]
+        dispatcher.utter_message(text=say.taken(site, False))
+        return reset_events()
     dispatcher.utter_message(
-        text="Ce créneau est déjà pris. Voici d'autres possibilités :",
-        buttons=alternative_buttons(alternatives),
+        text=say.taken(site, True), buttons=say.alternative_buttons(alternatives)
     )
     return [
         SlotSet("booking_step", None),
@@ -410,36 +533,17 @@ def offer_alternatives(
 
 
 def ask_confirmation(
-    dispatcher: CollectingDispatcher,
     option: Option,
     action: str,
     attendees: int | None,
+    agent: Agent,
     booking: Booking | None = None,
 ) -> list[EventType]:
-    span = format_span(option.start_utc, option.end_utc)
-    if action == MOVE and booking is not None:
-        text = (
-            f"Je déplace votre réservation de « {booking.room_name} » au {span}"
-            + (f", dans « {option.room_name} »" if option.room_id != booking.room_id else "")
-            + ". Je confirme ?"
-        )
-    else:
-        people = (
-            f", pour {attendees} personne{'s' if (attendees or 0) > 1 else ''}" if attendees else ""
-        )
-        text = f"Je réserve « {option.room_name} » à {option.site}, {span}{people}. Je confirme ?"
-    dispatcher.utter_message(text=text, buttons=CONFIRM_BUTTONS)
-    return [
-        SlotSet("booking_step", STEP_CONFIRM),
-        SlotSet("booking_action", action),
-        SlotSet("booking_option", option.token()),
-    ]
-
-
-NOT_OFFERED = (
-    "Ce créneau ne fait pas partie de ceux que je vous ai proposés : je n'ai rien "
-    "réservé. Choisissez l'un des boutons ou demandez-moi un autre horaire."
-)
+    overlaps = store().overlapping(
+        agent.id, option.start_utc, option.end_utc, booking.id if booking else None
+    )
+    question = say.choice_question(option, action, attendees, booking, overlaps)
+    return confirm_events(question, action, option)
 
 
 def offered(tracker: Tracker) -> list[str]:
@@ -455,10 +559,11 @@ def refusal(
     start_utc: datetime,
     end_utc: datetime,
     attendees: int | None,
+    action: str,
 ) -> str | None:
     """Why the option about to be saved must not be, whatever the client sent; or None."""
     if token not in offered(tracker):
-        return NOT_OFFERED
+        return say.not_offered(action)
     room_id = token.split("|", 1)[0]
     room = site.room(room_id) if site is not None else None
     if site is None or room is None:
@@ -474,108 +579,111 @@ def refusal(
             room.capacity,
             attendees,
         )
-    if problem is None:
-        return None
-    return f"{problem} Je n'ai rien réservé : demandez-moi un autre créneau."
+    return None if problem is None else say.nothing_saved(problem, action)
+
+
+def choose(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> list[EventType]:
+    """A button (or "la deuxième") picked an alternative slot or one of the agent's bookings."""
+    action = tracker.get_slot("booking_action")
+    if action == MOVE and tracker.get_slot("booking_step") == STEP_NEW_TIME:
+        return propose_move(dispatcher, tracker, agent, _text(tracker))
+    choice = _latest_entity(tracker, "option")
+    choices = tracker.get_slot("booking_choices") or []
+    if choice is None:
+        index = ordinal_choice(_text(tracker))
+        if index is not None and -len(choices) <= index < len(choices):
+            choice = choices[index]
+    if choice is None or action not in (BOOK, CANCEL, MOVE):
+        dispatcher.utter_message(response="utter_booking_choice_unknown")
+        return []
+    if str(choice).startswith("booking:"):
+        booking = store().get(agent.id, int(str(choice).split(":", 1)[1]))
+        if booking is None or booking.status != "confirmed":
+            dispatcher.utter_message(response="utter_booking_not_found")
+            return reset_events()
+        return choose_booking(dispatcher, agent, booking, action, _moment_slots(tracker))
+    token = parse_token(str(choice))
+    if token is None:
+        dispatcher.utter_message(response="utter_booking_choice_unknown")
+        return []
+    if str(choice) not in offered(tracker):
+        dispatcher.utter_message(text=say.not_offered(action))
+        return []
+    room_id, start_utc = token
+    attendees = tracker.get_slot("booking_attendees")
+    booking = None
+    if action == MOVE:
+        booking = store().get(agent.id, int(tracker.get_slot("booking_ref") or 0))
+        if booking is None:
+            dispatcher.utter_message(response="utter_booking_not_found")
+            return reset_events()
+        length = booking.end_utc - booking.start_utc
+        site_name = booking.site
+    else:
+        length = timedelta(minutes=float(tracker.get_slot("booking_duration") or 60))
+        site_name = tracker.get_slot("site") or ""
+    site = store().site(site_name)
+    room = site.room(room_id) if site else None
+    if room is None:
+        dispatcher.utter_message(response="utter_booking_choice_unknown")
+        return []
+    option = Option(room.id, room.name, site.name, start_utc, start_utc + length)
+    count = int(attendees) if attendees else (booking.attendees if booking else None)
+    return ask_confirmation(option, action, count, agent, booking)
 
 
 class ActionBookingChoose(AgentAction):
-    """A button (or "la deuxième") picked an alternative slot or one of the agent's bookings."""
-
     def name(self) -> str:
         return "action_booking_choose"
 
-    async def run_for_agent(
+    def work_for_agent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        action = tracker.get_slot("booking_action")
-        if action == MOVE and tracker.get_slot("booking_step") == STEP_NEW_TIME:
-            return await propose_move(dispatcher, tracker, agent)
-        choice = _latest_entity(tracker, "option")
-        choices = tracker.get_slot("booking_choices") or []
-        if choice is None:
-            index = ordinal_choice(tracker.latest_message.get("text") or "")
-            if index is not None and -len(choices) <= index < len(choices):
-                choice = choices[index]
-        if choice is None or action not in (BOOK, CANCEL, MOVE):
-            dispatcher.utter_message(response="utter_booking_choice_unknown")
-            return []
-        if str(choice).startswith("booking:"):
-            booking = store().get(agent.id, int(str(choice).split(":", 1)[1]))
-            if booking is None or booking.status != "confirmed":
-                dispatcher.utter_message(response="utter_booking_not_found")
-                return reset_events()
-            return choose_booking(dispatcher, booking, action)
-        token = parse_token(str(choice))
-        if token is None:
-            dispatcher.utter_message(response="utter_booking_choice_unknown")
-            return []
-        if str(choice) not in offered(tracker):
-            dispatcher.utter_message(text=NOT_OFFERED)
-            return []
-        room_id, start_utc = token
-        attendees = tracker.get_slot("booking_attendees")
-        booking = None
-        if action == MOVE:
-            booking = store().get(agent.id, int(tracker.get_slot("booking_ref") or 0))
-            if booking is None:
-                dispatcher.utter_message(response="utter_booking_not_found")
-                return reset_events()
-            length = booking.end_utc - booking.start_utc
-            site_name = booking.site
-        else:
-            length = timedelta(minutes=float(tracker.get_slot("booking_duration") or 60))
-            site_name = tracker.get_slot("site") or ""
-        site = store().site(site_name)
-        room = site.room(room_id) if site else None
-        if room is None:
-            dispatcher.utter_message(response="utter_booking_choice_unknown")
-            return []
-        option = Option(room.id, room.name, site.name, start_utc, start_utc + length)
-        return ask_confirmation(
-            dispatcher, option, action, int(attendees) if attendees else None, booking
-        )
+        return choose(dispatcher, tracker, agent)
+
+
+def _moment_slots(tracker: Tracker) -> BookingRequest:
+    """The new moment of a move said with the request, kept in the form's slots."""
+    day, start, _, _ = _form_values(tracker)
+    return BookingRequest(day=day, start=start)
 
 
 def choose_booking(
-    dispatcher: CollectingDispatcher, booking: Booking, action: str
+    dispatcher: CollectingDispatcher,
+    agent: Agent,
+    booking: Booking,
+    action: str,
+    moment: BookingRequest,
 ) -> list[EventType]:
+    """One of the agent's bookings is meant: confirm its cancellation, or move it (to
+    ``moment`` when the request said when)."""
     if action == CANCEL:
-        dispatcher.utter_message(
-            text=f"J'annule votre réservation du {booking_line(booking)} ?",
-            buttons=CONFIRM_BUTTONS,
-        )
         return [
-            SlotSet("booking_step", STEP_CONFIRM),
-            SlotSet("booking_action", CANCEL),
+            *confirm_events(say.cancel_question(booking), CANCEL),
             SlotSet("booking_ref", str(booking.id)),
         ]
-    dispatcher.utter_message(
-        text=(
-            f"Votre réservation : {booking_line(booking)}. À quelle heure voulez-vous "
-            "la déplacer ? Vous pouvez aussi donner un autre jour, par exemple "
-            "« jeudi à 10h »."
-        )
-    )
-    return [
+    events: list[EventType] = [
         SlotSet("booking_step", STEP_NEW_TIME),
         SlotSet("booking_action", MOVE),
         SlotSet("booking_ref", str(booking.id)),
     ]
+    if moment.start is not None:  # said with the request ("décale ma réunion de jeudi à 16h")
+        return [*events, *move_to(dispatcher, agent, booking, moment, stay_on_failure=False)]
+    dispatcher.utter_message(text=say.ask_new_time(booking))
+    return events
 
 
 class ActionBookingAnswer(AgentAction):
-    """Yes or no to "je confirme ?": save, cancel or move — or do nothing."""
+    """The confirmation form's yes or no: save, cancel or move — or do nothing."""
 
     def name(self) -> str:
         return "action_booking_answer"
 
-    async def run_for_agent(
+    def work_for_agent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
         action = tracker.get_slot("booking_action")
-        if intent != "affirm":
+        if tracker.get_slot("booking_confirmed") is not True:
             dispatcher.utter_message(response="utter_booking_nothing_done")
             return reset_events()
         try:
@@ -587,7 +695,7 @@ class ActionBookingAnswer(AgentAction):
                 return self.move(dispatcher, tracker, agent)
         except (SQLAlchemyError, VisioError, ConfigError):
             logger.exception("booking action %s failed", action)
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(text=say.UNAVAILABLE)
             return reset_events()
         dispatcher.utter_message(response="utter_booking_nothing_done")
         return reset_events()
@@ -604,7 +712,7 @@ class ActionBookingAnswer(AgentAction):
         room_id, start_utc = token
         end_utc = start_utc + timedelta(minutes=float(duration))
         site = store().site(tracker.get_slot("site") or "")
-        problem = refusal(tracker, chosen, site, start_utc, end_utc, int(attendees))
+        problem = refusal(tracker, chosen, site, start_utc, end_utc, int(attendees), BOOK)
         if problem:
             dispatcher.utter_message(text=problem)
             return reset_events()
@@ -613,16 +721,7 @@ class ActionBookingAnswer(AgentAction):
         outcome = store().book(agent.id, room_id, start_utc, end_utc, int(attendees), visio, clock)
         if outcome.booking is None:
             return offer_alternatives(dispatcher, outcome.alternatives, BOOK, site)
-        booking = outcome.booking
-        dispatcher.utter_message(
-            text=(
-                f"C'est réservé : « {booking.room_name} », {booking.site_label}, "
-                f"{format_span(booking.start_utc, booking.end_utc)}, pour "
-                f"{booking.attendees} personne{'s' if booking.attendees > 1 else ''}.\n"
-                f"Lien de la visio : {booking.visio_url}\n"
-                f"Invitation pour votre agenda (.ics) : {ics_url(booking)}"
-            )
-        )
+        dispatcher.utter_message(text=say.booked(outcome.booking, ics_url(outcome.booking)))
         return reset_events()
 
     @staticmethod
@@ -632,9 +731,7 @@ class ActionBookingAnswer(AgentAction):
         if booking is None or not store().cancel(agent.id, booking_id, now()):
             dispatcher.utter_message(response="utter_booking_not_found")
             return reset_events()
-        dispatcher.utter_message(
-            text=f"C'est annulé : {booking_line(booking)}. La salle est libérée."
-        )
+        dispatcher.utter_message(text=say.cancelled(booking, ics_url(booking)))
         return reset_events()
 
     @staticmethod
@@ -648,43 +745,71 @@ class ActionBookingAnswer(AgentAction):
         room_id, start_utc = token
         end_utc = start_utc + (booking.end_utc - booking.start_utc)
         site = store().site(booking.site)
-        problem = refusal(tracker, chosen, site, start_utc, end_utc, booking.attendees)
+        problem = refusal(tracker, chosen, site, start_utc, end_utc, booking.attendees, MOVE)
         if problem:
-            dispatcher.utter_message(text=problem.replace("rien réservé", "rien changé"))
+            dispatcher.utter_message(text=problem)
             return reset_events()
         outcome = store().move(agent.id, booking.id, room_id, start_utc, end_utc, now())
         if outcome.booking is None:
             if not outcome.alternatives and store().get(agent.id, booking.id) is None:
                 dispatcher.utter_message(response="utter_booking_not_found")
                 return reset_events()
-            events = offer_alternatives(
-                dispatcher, outcome.alternatives, MOVE, store().site(booking.site)
-            )
+            events = offer_alternatives(dispatcher, outcome.alternatives, MOVE, site)
             return [*events, SlotSet("booking_ref", str(booking.id))]
-        moved = outcome.booking
-        dispatcher.utter_message(
-            text=(
-                f"C'est fait : votre réservation est maintenant le "
-                f"{format_span(moved.start_utc, moved.end_utc)}, « {moved.room_name} » "
-                f"à {moved.site}. Le lien de la visio ne change pas : {moved.visio_url}\n"
-                f"Invitation mise à jour (.ics) : {ics_url(moved)}"
-            )
-        )
+        dispatcher.utter_message(text=say.moved(outcome.booking, ics_url(outcome.booking)))
         return reset_events()
+
+
+class ValidateBookingConfirmForm(AgentAction):
+    """booking_confirm_form: a yes or a no, however typed; anything else asks again.
+
+    A choice among the buttons shown before (an alternative) is taken here too, and the
+    new question asked. A request for a person is left to the rules.
+    """
+
+    def name(self) -> str:
+        return "validate_booking_confirm_form"
+
+    def work_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
+    ) -> list[EventType]:
+        if tracker.get_slot("requested_slot") is None:
+            return []  # activation: the question is not asked yet
+        intent = _intent(tracker)
+        if intent == "request_human":
+            return []
+        if intent == "choose_option" or _latest_entity(tracker, "option"):
+            return [*choose(dispatcher, tracker, agent), SlotSet("booking_confirmed", None)]
+        answer = yes_or_no(_text(tracker), intent)
+        if answer is None:
+            dispatcher.utter_message(text=say.ANSWER_YES_OR_NO)
+        return [SlotSet("booking_confirmed", answer)]
+
+
+class ActionAskBookingConfirmed(BookingAction):
+    """booking_confirm_form's question: the proposal being confirmed, with yes / no buttons."""
+
+    def name(self) -> str:
+        return "action_ask_booking_confirmed"
+
+    def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        question = tracker.get_slot("booking_question") or "Je confirme ?"
+        dispatcher.utter_message(text=question, buttons=say.CONFIRM_BUTTONS)
+        return []
 
 
 class ActionBookingList(AgentAction):
     def name(self) -> str:
         return "action_booking_list"
 
-    async def run_for_agent(
+    def work_for_agent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
         bookings = store().upcoming(agent.id, now())
         if not bookings:
             dispatcher.utter_message(response="utter_booking_none")
             return []
-        lines = [f"- {booking_line(b)}\n  visio : {b.visio_url}" for b in bookings]
+        lines = [f"- {say.booking_line(b)}\n  visio : {b.visio_url}" for b in bookings]
         dispatcher.utter_message(
             text="Vos réservations à venir :\n" + "\n".join(lines),
             buttons=[
@@ -695,17 +820,24 @@ class ActionBookingList(AgentAction):
         return []
 
 
-def _matching_bookings(tracker: Tracker, bookings: list[Booking]) -> list[Booking]:
-    """Narrow the agent's bookings with the site and the day named in the message, if any."""
-    site = _latest_entity(tracker, "site")
-    text = tracker.latest_message.get("text") or ""
-    day = None if text.startswith("/") else parse_request(text, now()).day
-    found = [
-        b
-        for b in bookings
-        if (site is None or b.site == site) and (day is None or to_paris(b.start_utc).date() == day)
-    ]
-    return found or bookings
+def split_request(text: str, clock: datetime, action: str) -> tuple[date | None, BookingRequest]:
+    """Which booking a cancel or move names (its day), and, for a move, the new moment.
+
+    "annule celle de jeudi" → (jeudi, –); "décale à 16h" → (None, 16 h);
+    "décale ma réservation de jeudi à 16h" → (jeudi, 16 h); "mets-la à 10h demain" →
+    (None, demain 10 h).
+    """
+    if text.startswith("/"):
+        return None, BookingRequest()
+    if action == CANCEL:
+        return parse_request(text, clock).day, BookingRequest()
+    folded = fold(text).replace("’", "'").replace("-", " ")
+    which = WHICH_DAY.search(folded)
+    if which is None:
+        return None, parse_request(text, clock, "booking_time")
+    day = parse_request(which.group(1), clock).day
+    rest = folded[: which.start(1)] + " " + folded[which.end(1) :]
+    return day, parse_request(rest, clock, "booking_time")
 
 
 class _StartOnBooking(AgentAction):
@@ -713,37 +845,34 @@ class _StartOnBooking(AgentAction):
 
     action = ""
 
-    async def run_for_agent(
+    def work_for_agent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        bookings = store().upcoming(agent.id, now())
+        clock = now()
+        bookings = store().upcoming(agent.id, clock)
         if not bookings:
             dispatcher.utter_message(response="utter_booking_none")
             return reset_events()
-        candidates = _matching_bookings(tracker, bookings)
+        day, moment = split_request(_text(tracker), clock, self.action)
+        site = _latest_entity(tracker, "site")
+        candidates = [
+            b
+            for b in bookings
+            if (site is None or b.site == site)
+            and (day is None or to_paris(b.start_utc).date() == day)
+        ] or bookings
+        start: list[EventType] = [*reset_events(), SlotSet("booking_action", self.action)]
+        if moment.start is not None:  # the new time of a move, kept until the booking is known
+            start.append(SlotSet("booking_time", moment.start.strftime("%H:%M")))
+            if moment.day is not None:
+                start.append(SlotSet("booking_date", moment.day.isoformat()))
         if len(candidates) == 1:
-            return [*reset_events(), *choose_booking(dispatcher, candidates[0], self.action)]
+            return [*start, *choose_booking(dispatcher, agent, candidates[0], self.action, moment)]
         shown = candidates[:MAX_LISTED]
-        question = (
-            "Quelle réservation voulez-vous annuler ?"
-            if self.action == CANCEL
-            else "Quelle réservation voulez-vous déplacer ?"
-        )
         dispatcher.utter_message(
-            text=question,
-            buttons=[
-                {
-                    "title": booking_line(b),
-                    "payload": f'/choose_option{{"option":"booking:{b.id}"}}',
-                }
-                for b in shown
-            ],
+            text=say.which_booking(self.action), buttons=say.booking_buttons(shown)
         )
-        return [
-            *reset_events(),
-            SlotSet("booking_action", self.action),
-            SlotSet("booking_choices", [f"booking:{b.id}" for b in shown]),
-        ]
+        return [*start, SlotSet("booking_choices", [f"booking:{b.id}" for b in shown])]
 
 
 class ActionBookingCancelStart(_StartOnBooking):
@@ -760,39 +889,54 @@ class ActionBookingMoveStart(_StartOnBooking):
         return "action_booking_move_start"
 
 
-async def propose_move(
-    dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
+def propose_move(
+    dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent, text: str
 ) -> list[EventType]:
+    """The answer to "à quelle heure ?" for a booking being moved."""
     booking = store().get(agent.id, int(tracker.get_slot("booking_ref") or 0))
     if booking is None:
         dispatcher.utter_message(response="utter_booking_not_found")
         return reset_events()
+    moment = parse_request(text, now(), "booking_time")
+    return move_to(dispatcher, agent, booking, moment, stay_on_failure=True)
+
+
+def move_to(
+    dispatcher: CollectingDispatcher,
+    agent: Agent,
+    booking: Booking,
+    moment: BookingRequest,
+    stay_on_failure: bool,
+) -> list[EventType]:
+    """Propose ``booking`` at the new ``moment`` (same room if free), or alternatives.
+
+    When the moment is unreadable or refused, the question is asked again
+    (``stay_on_failure``: the agent is already answering it) or asked for the first time.
+    """
+    again: list[EventType] = [] if stay_on_failure else [SlotSet("booking_step", STEP_NEW_TIME)]
+    if moment.start is None:
+        dispatcher.utter_message(text=say.ASK_NEW_TIME)
+        return again
     clock = now()
-    parsed = parse_request(tracker.latest_message.get("text") or "", clock, "booking_time")
-    if parsed.start is None:
-        dispatcher.utter_message(
-            text="Je n'ai pas compris l'heure. Dites par exemple « à 15h » ou « jeudi à 10h »."
-        )
-        return []
-    local_start = to_paris(booking.start_utc)
-    day = parsed.day or local_start.date()
-    duration = parsed.duration_minutes or int(
+    day = moment.day or to_paris(booking.start_utc).date()
+    duration = moment.duration_minutes or int(
         (booking.end_utc - booking.start_utc).total_seconds() // 60
     )
     site = store().site(booking.site)
     if site is None:
         dispatcher.utter_message(response="utter_booking_not_found")
         return reset_events()
-    problem = check_when(day, parsed.start, duration, clock, site.opening_hours, site.name)
+    problem = check_when(day, moment.start, duration, clock, site.opening_hours, site.name)
     if problem:
-        dispatcher.utter_message(text=problem.message + " Quelle autre heure ?")
-        return []
-    start_utc = to_utc(day, parsed.start)
+        buttons = say.day_buttons(problem.choices)
+        dispatcher.utter_message(text=problem.message + " Quelle autre heure ?", buttons=buttons)
+        return again
+    start_utc = to_utc(day, moment.start)
     end_utc = start_utc + timedelta(minutes=duration)
     same = Option(booking.room_id, booking.room_name, site.name, start_utc, end_utc)
     if store().is_free(booking.room_id, start_utc, end_utc, ignore_booking=booking.id):
         return [
-            *ask_confirmation(dispatcher, same, MOVE, booking.attendees, booking),
+            *ask_confirmation(same, MOVE, booking.attendees, agent, booking),
             SlotSet("booking_offered", [same.token()]),
         ]
     alternatives = store().alternatives(
@@ -812,7 +956,7 @@ class ActionBookingMovePropose(AgentAction):
     def name(self) -> str:
         return "action_booking_move_propose"
 
-    async def run_for_agent(
+    def work_for_agent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
-        return await propose_move(dispatcher, tracker, agent)
+        return propose_move(dispatcher, tracker, agent, _text(tracker))

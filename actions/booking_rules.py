@@ -10,12 +10,26 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
+from dateutil.easter import easter
 from opening_hours import OpeningHours, State
 
-from actions.datetime_fr import PARIS, UTC, to_utc
+from actions.datetime_fr import PARIS, UTC, WEEKDAYS, format_day, to_utc
 
 MIN_DURATION, MAX_DURATION = 15, 10 * 60
 MAX_DAYS_AHEAD = 365
+NEXT_OPEN_DAYS = 3
+# France's public holidays (those "PH off" closes), fixed ones by (month, day).
+FIXED_HOLIDAYS = {
+    (1, 1): "jour de l'An",
+    (5, 1): "fête du Travail",
+    (5, 8): "Victoire 1945",
+    (7, 14): "fête nationale",
+    (8, 15): "Assomption",
+    (11, 1): "Toussaint",
+    (11, 11): "Armistice 1918",
+    (12, 25): "Noël",
+}
+EASTER_HOLIDAYS = {1: "lundi de Pâques", 39: "Ascension", 50: "lundi de Pentecôte"}
 
 
 @lru_cache(maxsize=64)
@@ -64,6 +78,43 @@ def opening_days(
     return intervals
 
 
+def public_holiday(day: date) -> str | None:
+    """The French name of the public holiday on ``day`` ("Noël"), or ``None``."""
+    fixed = FIXED_HOLIDAYS.get((day.month, day.day))
+    if fixed:
+        return fixed
+    return EASTER_HOLIDAYS.get((day - easter(day.year)).days)
+
+
+def is_open_on(expression: str, day: date) -> bool:
+    """Whether the site opens at all on ``day`` (Paris time)."""
+    start = datetime.combine(day, time(0, 0))
+    return any(
+        state == State.OPEN
+        for _, _, state, _ in _hours(expression).intervals(start, start + timedelta(days=1))
+    )
+
+
+def next_open_days(expression: str, after: date, count: int = NEXT_OPEN_DAYS) -> list[date]:
+    """The first ``count`` days after ``after`` when the site opens (three weeks at most)."""
+    days = [after + timedelta(days=n) for n in range(1, 22)]
+    return [day for day in days if is_open_on(expression, day)][:count]
+
+
+def closed_day_reason(expression: str, day: date, site: str | None) -> str | None:
+    """Why the site is closed all day on ``day`` (« fermé le samedi », « jour férié : Noël »)."""
+    if is_open_on(expression, day):
+        return None
+    where = f"Le site de {site}" if site else "Le site"
+    holiday = public_holiday(day)
+    if holiday:
+        return f"{where} est fermé le {format_day(day)} : jour férié ({holiday})."
+    weekday = WEEKDAYS[day.weekday()]
+    if not any(is_open_on(expression, day + timedelta(weeks=n)) for n in range(1, 5)):
+        return f"{where} est fermé le {weekday}."
+    return f"{where} est fermé le {format_day(day)}."
+
+
 def describe_hours(expression: str) -> str:
     """The OSM expression in French words, good enough for "le site est ouvert …"."""
     words = {
@@ -106,6 +157,8 @@ class Problem:
 
     slot: str
     message: str
+    # Days to offer instead (the next open days after a closed one).
+    choices: tuple[date, ...] = ()
 
 
 def check_when(
@@ -122,6 +175,14 @@ def check_when(
         return Problem("booking_date", "Cette date est déjà passée.")
     if day is not None and day > today + timedelta(days=MAX_DAYS_AHEAD):
         return Problem("booking_date", "Je ne peux pas réserver plus d'un an à l'avance.")
+    if day is not None and opening_hours:
+        closed = closed_day_reason(opening_hours, day, site)
+        if closed:
+            return Problem(
+                "booking_date",
+                closed,
+                tuple(next_open_days(opening_hours, max(day, today - timedelta(days=1)))),
+            )
     if duration is not None and not MIN_DURATION <= duration <= MAX_DURATION:
         return Problem(
             "booking_duration", "La durée doit être comprise entre 15 minutes et 10 heures."

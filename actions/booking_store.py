@@ -119,6 +119,9 @@ class BookingRow(Base):
     attendees = Column(Integer, nullable=False)
     visio_url = Column(String(500), nullable=False)
     status = Column(String(20), nullable=False, default=CONFIRMED)
+    # The calendar's SEQUENCE (RFC 5545): raised on every move and on the cancellation, so
+    # that calendars replace the invitation they hold (same UID) instead of adding one.
+    sequence = Column(Integer, nullable=False, default=0, server_default="0")
     created_at = Column(UTCDateTime, nullable=False)
     updated_at = Column(UTCDateTime, nullable=False)
 
@@ -196,6 +199,7 @@ class Booking:
     attendees: int
     visio_url: str
     status: str
+    sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -542,6 +546,7 @@ class BookingStore:
             attendees=row.attendees,
             visio_url=row.visio_url,
             status=row.status,
+            sequence=row.sequence or 0,
         )
 
     def get(self, agent_id: str, booking_id: int) -> Booking | None:
@@ -555,12 +560,33 @@ class BookingStore:
             return self._booking(session, row) if row else None
 
     def by_ref(self, ref: str) -> Booking | None:
-        """For the gateway's .ics route: the reference is the capability."""
+        """For the .ics route: the reference is the capability. Cancelled bookings too, so
+        that calendars learn of the cancellation."""
         with self.sessions() as session:
             row = session.execute(
-                select(BookingRow).where(BookingRow.ref == ref, BookingRow.status == CONFIRMED)
+                select(BookingRow).where(BookingRow.ref == ref)
             ).scalar_one_or_none()
             return self._booking(session, row) if row else None
+
+    def overlapping(
+        self,
+        agent_id: str,
+        start_utc: datetime,
+        end_utc: datetime,
+        ignore_booking: int | None = None,
+    ) -> list[Booking]:
+        """The agent's confirmed bookings that overlap [start, end), in any room."""
+        query = select(BookingRow).where(
+            BookingRow.agent_id == agent_id,
+            BookingRow.status == CONFIRMED,
+            BookingRow.start_utc < end_utc,
+            BookingRow.end_utc > start_utc,
+        )
+        if ignore_booking is not None:
+            query = query.where(BookingRow.id != ignore_booking)
+        with self.sessions() as session:
+            rows = session.execute(query.order_by(BookingRow.start_utc)).scalars()
+            return [self._booking(session, row) for row in rows]
 
     def upcoming(self, agent_id: str, now: datetime) -> list[Booking]:
         with self.sessions() as session:
@@ -583,6 +609,7 @@ class BookingStore:
             if row is None:
                 return False
             row.status, row.updated_at = CANCELLED, now
+            row.sequence = (row.sequence or 0) + 1
             logger.info("booking %s cancelled (%s slots freed)", booking_id, deleted)
         return True
 
@@ -608,6 +635,7 @@ class BookingStore:
                     return Outcome(None)
                 row.room_id = room_id
                 row.start_utc, row.end_utc, row.updated_at = start_utc, end_utc, now
+                row.sequence = (row.sequence or 0) + 1
                 session.add_all(
                     SlotRow(room_id=room_id, slot_start=s, booking_id=row.id)
                     for s in slot_starts(start_utc, end_utc)

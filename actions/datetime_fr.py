@@ -2,10 +2,12 @@
 
 Duckling cannot run here, so booking requests such as "salle visio à Brest jeudi
 14h pour 6 pendant 1h" are read with regular expressions for times, durations
-and numbers of people, and with ``dateparser`` for calendar dates ("le 3 mars",
-"12/12", "1er décembre"). Every function takes ``now`` (an aware datetime) so
-that tests freeze the clock. Local times are Europe/Paris; the database stores
-UTC (see :func:`to_utc`), which is where the daylight-saving change is handled.
+and numbers of people, after :func:`actions.numbers_fr.digits_in` has turned number
+words into digits ("dix-huit" → 18, "quatorze heures trente" → 14 heures 30), and with
+``dateparser`` for calendar dates ("le 3 mars", "12/12", "1er décembre"). Every
+function takes ``now`` (an aware datetime) so that tests freeze the clock. Local times
+are Europe/Paris; the database stores UTC (see :func:`to_utc`), which is where the
+daylight-saving change is handled.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
+from actions.numbers_fr import digits_in, number
 from common.config import TIMEZONE
 from common.text import MONTHS, fold
 
@@ -38,27 +41,11 @@ MONTHS_DISPLAY = (
     "novembre",
     "décembre",
 )
-NUMBER_WORDS = {
-    "un": 1,
-    "une": 1,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "six": 6,
-    "sept": 7,
-    "huit": 8,
-    "neuf": 9,
-    "dix": 10,
-    "onze": 11,
-    "douze": 12,
-    "treize": 13,
-    "quatorze": 14,
-    "quinze": 15,
-    "seize": 16,
-    "vingt": 20,
-    "trente": 30,
-}
+# The small numbers text2num leaves as words (they may be articles: "une heure", "deux jours").
+NUMBER_WORDS = ("un", "une", "deux", "trois", "quatre", "cinq")
+# A date without a year that passed fewer days ago than this is asked about ("le 30/11"
+# on 1 December: this year's, which has passed, or next year's?); an older one is next year's.
+RECENT_PAST_DAYS = 60
 APPROXIMATE = {"dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20, "trentaine": 30}
 # Default start when only a part of the day is given ("demain matin").
 PART_OF_DAY = {
@@ -71,7 +58,7 @@ PART_OF_DAY = {
 }
 
 _NUM = r"(\d{1,2}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")"
-_CLOCK = r"(\d{1,2})\s*(?:h|heures?|:)\s*(\d{2})?(?!\d)"
+_CLOCK = r"(\d{1,2})\s*(?:heures?|h|:)\s*(\d{2})?(?!\d)"
 
 
 @dataclass(frozen=True)
@@ -82,22 +69,27 @@ class BookingRequest:
     start: time | None = None
     duration_minutes: int | None = None
     attendees: int | None = None
+    # "le 30/11" when that day passed a little while ago: this year's date (``day`` is None).
+    passed_day: date | None = None
+    # "jeudi prochain" said on a Tuesday: ``day`` is this week's, this is the one after.
+    later_day: date | None = None
 
     def is_empty(self) -> bool:
         return all(v is None for v in (self.day, self.start, self.duration_minutes, self.attendees))
 
 
-def _number(word: str) -> int | None:
-    if word.isdigit():
-        return int(word)
-    return NUMBER_WORDS.get(word)
+@dataclass(frozen=True)
+class _Day:
+    day: date | None = None
+    passed: date | None = None
+    later: date | None = None
 
 
 class _Text:
     """Folded text whose matched spans are blanked so that one number is read once."""
 
     def __init__(self, text: str) -> None:
-        folded = fold(text).replace("’", "'")
+        folded = fold(digits_in(text)).replace("’", "'")
         folded = re.sub(r"[-‐]", " ", folded)
         self.value = " " + re.sub(r"\s+", " ", folded) + " "
 
@@ -121,63 +113,90 @@ def _clock(hours: str, minutes: str | None) -> time | None:
     return None
 
 
-def _take_day(text: _Text, today: date) -> date | None:
-    if text.take(r"\bavant hier\b"):
-        return today - timedelta(days=2)
-    if text.take(r"\bhier\b"):
-        return today - timedelta(days=1)
-    if text.take(r"\bapres demain\b"):
-        return today + timedelta(days=2)
-    if text.take(r"\bdemain\b"):
-        return today + timedelta(days=1)
-    if text.take(r"\b(aujourd'? ?hui|ce matin|cet apres midi|cet aprem|ce soir|ce midi)\b"):
-        return today
+def _take_day(text: _Text, today: date) -> _Day:
+    """The day named in ``text``, and what makes it doubtful (see :class:`BookingRequest`)."""
+    for pattern, offset in _RELATIVE_DAYS:
+        if text.take(pattern):
+            return _Day(today + timedelta(days=offset))
     # A calendar date, with or without a weekday before it ("lundi 4 novembre", "le 12/12").
     calendar = text.take(
         r"\b(?:(?:" + "|".join(WEEKDAYS) + r")\s+)?(?:le\s+)?"
-        r"(\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:1er|\d{1,2})\s+(?:" + "|".join(MONTHS) + r")"
+        r"(\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:1er|premier|\d{1,2})\s+(?:" + "|".join(MONTHS) + r")"
         r"(?:\s+\d{4})?)\b"
     )
     if calendar:
         return _calendar_date(calendar.group(1), today)
     relative = text.take(r"\bdans\s+" + _NUM + r"\s+jours?\b")
     if relative:
-        count = _number(relative.group(1))
-        return today + timedelta(days=count) if count is not None else None
+        count = number(relative.group(1))
+        return _Day(today + timedelta(days=count) if count is not None else None)
     weekday = text.take(
-        r"\b(" + "|".join(WEEKDAYS) + r")(\s+(?:prochain|en huit|de la semaine prochaine))?\b"
+        r"\b(" + "|".join(WEEKDAYS) + r")(\s+(?:prochain|en (?:huit|8)|de la semaine prochaine))?\b"
     )
     if weekday:
-        ahead = (WEEKDAYS.index(weekday.group(1)) - today.weekday()) % 7 or 7
-        if weekday.group(2) and "huit" in weekday.group(2):
+        wanted, qualifier = WEEKDAYS.index(weekday.group(1)), weekday.group(2) or ""
+        ahead = (wanted - today.weekday()) % 7 or 7
+        if qualifier.startswith(" en") or ("semaine" in qualifier and wanted > today.weekday()):
             ahead += 7
-        return today + timedelta(days=ahead)
-    return None
+        day = today + timedelta(days=ahead)
+        # "jeudi prochain" on a Tuesday: this week's Thursday or next week's?
+        doubtful = qualifier.strip() == "prochain" and wanted > today.weekday()
+        return _Day(day, later=day + timedelta(days=7) if doubtful else None)
+    return _Day()
 
 
-def _calendar_date(fragment: str, today: date) -> date | None:
-    """A day and month (year optional) read by dateparser, in the future when no year is given."""
+_RELATIVE_DAYS = (
+    (r"\bavant hier\b", -2),
+    (r"\bhier\b", -1),
+    (r"\bapres demain\b", 2),
+    (r"\bdemain\b", 1),
+    (r"\b(aujourd'? ?hui|ce matin|cet apres midi|cet aprem|ce soir|ce midi)\b", 0),
+)
+
+
+def _calendar_date(fragment: str, today: date) -> _Day:
+    """A day and month (year optional) read by dateparser.
+
+    Without a year, a day that passed long ago is next year's; one that passed recently
+    is doubtful and given as ``passed`` (the caller asks).
+    """
     settings = {
         "DATE_ORDER": "DMY",
-        "PREFER_DATES_FROM": "future",
+        "PREFER_DATES_FROM": "current_period",
         "RELATIVE_BASE": datetime.combine(today, time(0, 0)),
         "REQUIRE_PARTS": ["day", "month"],
     }
-    parsed = dateparser.parse(fragment.replace("1er", "1"), languages=["fr"], settings=settings)
+    cleaned = re.sub(r"^(1er|premier)\b", "1", fragment)
+    parsed = dateparser.parse(cleaned, languages=["fr"], settings=settings)
     if parsed is None:
-        return None
+        return _Day()
     day = parsed.date()
-    has_year = bool(re.search(r"(/\d{2,4}|\d{4})$", fragment))
-    if not has_year and day < today:
-        day = day.replace(year=day.year + 1)
-    return day
+    if re.search(r"(/\d{1,2}/\d{2,4}|\s\d{4})$", fragment):
+        return _Day(day)
+    try:
+        day = day.replace(year=today.year)
+    except ValueError:  # 29 February of a common year
+        return _Day()
+    if day >= today:
+        return _Day(day)
+    next_year = _same_day_next_year(day)
+    if (today - day).days <= RECENT_PAST_DAYS:
+        return _Day(next_year, passed=day)
+    return _Day(next_year)
+
+
+def _same_day_next_year(day: date) -> date | None:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return None
 
 
 def _duration_words(text: _Text) -> int | None:
     spelled = [
         (r"\btoute la (?:matinee|matine)\b", 180),
         (r"\btout l'? ?apres midi\b", 180),
-        (r"\btrois quarts? d'? ?heure\b", 45),
+        (r"\b(?:trois|3) quarts? d'? ?heure\b", 45),
         (r"\bun quart d'? ?heure\b", 15),
         (r"\b(?:une )?demi heure\b", 30),
         (r"\bune (?:petite |bonne )?heure et demie\b", 90),
@@ -188,7 +207,7 @@ def _duration_words(text: _Text) -> int | None:
             return minutes
     match = re.search(r"\b" + _NUM + r"\s+heures?(?:\s+et demie)?\b(?!\s*\d)", text.value)
     if match and not re.search(r"\b(a|vers|des|de|pour)\s*$", text.value[: match.start()]):
-        hours = _number(match.group(1))
+        hours = number(match.group(1))
         if hours is not None and hours <= 10:
             text.blank(match)
             return hours * 60 + (30 if "demie" in match.group(0) else 0)
@@ -257,23 +276,23 @@ def _take_attendees(text: _Text, context: str | None) -> int | None:
         return APPROXIMATE[approx.group(1)]
     colleagues = text.take(r"\bavec\s+" + _NUM + r"\s+(?:collegues?|personnes?|agents?)\b")
     if colleagues:
-        count = _number(colleagues.group(1))
+        count = number(colleagues.group(1))
         return count + 1 if count is not None else None
     people = text.take(
         r"\b" + _NUM + r"\s*(?:personnes?|pers\b|participants?|agents?|collegues?|gens|invites?)"
     )
     if people:
-        return _number(people.group(1))
+        return number(people.group(1))
     we_are = text.take(r"\b(?:on|nous)\s+(?:sera|serons|est|sommes|seront)\s+" + _NUM + r"\b")
     if we_are:
-        return _number(we_are.group(1))
+        return number(we_are.group(1))
     for_n = text.take(r"\bpour\s+(\d{1,3})\b(?!\s*(?:h|heures?|min|mn|/|:))")
     if for_n:
         return int(for_n.group(1))
     if context == "booking_attendees":
         bare = text.take(r"^\s*(?:a\s+)?" + _NUM + r"\s*$")
         if bare:
-            return _number(bare.group(1))
+            return number(bare.group(1))
     return None
 
 
@@ -286,7 +305,7 @@ def parse_request(text: str, now: datetime, requested_slot: str | None = None) -
     """
     today = now.astimezone(PARIS).date()
     scanned = _Text(text)
-    day = _take_day(scanned, today)
+    found = _take_day(scanned, today)
     start: time | None = None
     duration: int | None = None
     ranged = _take_range(scanned)
@@ -302,7 +321,14 @@ def parse_request(text: str, now: datetime, requested_slot: str | None = None) -
             if re.search(rf"\b{words}\b", fold(text).replace("-", " ")):
                 start = default
                 break
-    return BookingRequest(day=day, start=start, duration_minutes=duration, attendees=attendees)
+    return BookingRequest(
+        day=None if found.passed else found.day,
+        start=start,
+        duration_minutes=duration,
+        attendees=attendees,
+        passed_day=found.passed,
+        later_day=found.later,
+    )
 
 
 def to_utc(day: date, start: time) -> datetime:
@@ -365,7 +391,7 @@ def parse_moment(text: str, today: date) -> Moment:
         reading.take(r"\b" + match.group(1) + r"\b")
         day: date | None = today
     else:
-        day = _take_day(reading, today)
+        day = _take_day(reading, today).day
     if day is None and reading.take(r"\b(ce week ?end|ce we)\b"):
         day = today + timedelta(days=(5 - today.weekday()) % 7)
     part = None

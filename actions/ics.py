@@ -22,6 +22,7 @@ def booking_ics(
     organizer_email: str = "",
     organizer_name: str = "",
     cancelled: bool = False,
+    sequence: int = 0,
 ) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -29,6 +30,7 @@ def booking_ics(
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     event = Event()
     event.add("uid", uid)
+    event.add("sequence", sequence)
     event.add("dtstamp", stamp)
     event.add("dtstart", start_utc)
     event.add("dtend", end_utc)

@@ -76,16 +76,16 @@ def require_secret(app: Sanic, secret: str) -> None:
 
 async def booking_invitation(request: Request, name: str) -> HTTPResponse:
     """``GET /bookings/{ref}.ics``: the invitation of a booking, or 404."""
-    from actions.booking import ics_for_ref
+    from actions.booking_calendar import ics_for_ref
 
     found = _INVITATION.fullmatch(name)
     body = await asyncio.to_thread(ics_for_ref, found.group(1)) if found else None
     if body is None:
         return response.json(
-            {"error": "Invitation introuvable ou réservation annulée.", "code": "not_found"},
+            {"error": "Invitation introuvable.", "code": "not_found"},
             status=404,
         )
-    return response.raw(body, content_type="text/calendar; charset=utf-8")
+    return response.text(body, content_type="text/calendar; charset=utf-8")
 
 
 def create_app(secret: str) -> Sanic:

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import actions.booking as booking_actions
 from actions.booking import (
     FORM_QUESTIONS,
+    ActionAskBookingConfirmed,
     ActionBookingAnswer,
     ActionBookingCancelStart,
     ActionBookingChoose,
@@ -21,9 +22,9 @@ from actions.booking import (
     ActionBookingMoveStart,
     ActionBookingPropose,
     ValidateBookingForm,
-    ics_for_ref,
     store,
 )
+from actions.booking_calendar import ics_for_ref
 from actions.datetime_fr import UTC
 from common.config import PROJECT_ROOT
 from common.migrate import upgrade
@@ -152,7 +153,7 @@ async def test_validation_rejects_past_closed_and_too_big():
         slots={"requested_slot": "booking_date", "site": "Brest", "booking_duration": 60.0},
     )
     messages, slots, _ = await run(ValidateBookingForm(), t)
-    assert slots["booking_time"] is None
+    assert slots["booking_date"] is None and "fermé le samedi" in text_of(messages)
     t = tracker("nous serons 30", slots={"requested_slot": "booking_attendees", "site": "Morlaix"})
     messages, slots, _ = await run(ValidateBookingForm(), t)
     assert slots["booking_attendees"] is None
@@ -167,7 +168,8 @@ async def test_unknown_site_and_gibberish_are_asked_again():
     )
     messages, slots, _ = await run(ValidateBookingForm(), t)
     assert slots == {"site": None}
-    assert "Je ne connais pas de salle de visioconférence à Landerneau" in text_of(messages)
+    assert "Il n'y a pas de salle de visioconférence à Landerneau" in text_of(messages)
+    assert "Les sites les plus proches qui en ont : Brest" in text_of(messages)
     t = tracker("euh je sais pas", slots={"requested_slot": "booking_time"})
     messages, slots, _ = await run(ValidateBookingForm(), t)
     assert slots == {"booking_time": None}
@@ -184,18 +186,21 @@ async def book_full(metadata=AGENT, slots=FULL) -> tuple[list, dict]:
     _, proposal, _ = await run(ActionBookingPropose(), tracker(slots=slots, metadata=metadata))
     assert proposal["booking_step"] == "confirm"
     return await run(
-        ActionBookingAnswer(), tracker("oui", "affirm", metadata, slots={**slots, **proposal})
+        ActionBookingAnswer(),
+        tracker("oui", "affirm", metadata, slots={**slots, **proposal, "booking_confirmed": True}),
     )
 
 
 async def test_propose_confirm_and_save_with_visio_link_and_ics():
     messages, proposal, _ = await run(ActionBookingPropose(), tracker(slots=FULL))
+    assert messages == []  # booking_confirm_form asks the question
     assert proposal["booking_option"] == "brest-penfeld|2026-11-26T13:00Z"
+    messages, _, _ = await run(ActionAskBookingConfirmed(), tracker(slots=proposal))
     assert "« Salle Penfeld » (Maison du Département, Brest)" in text_of(messages)
     assert "est libre jeudi 26 novembre 2026 de 14 h à 15 h, pour 6 personnes" in text_of(messages)
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
     messages, slots, _ = await run(
-        ActionBookingAnswer(), tracker("oui", "affirm", slots={**FULL, **proposal})
+        ActionBookingAnswer(), tracker("oui", slots={**FULL, **proposal, "booking_confirmed": True})
     )
     text = text_of(messages)
     assert "C'est réservé : « Salle Penfeld », Maison du Département, Brest" in text
@@ -206,13 +211,14 @@ async def test_propose_confirm_and_save_with_visio_link_and_ics():
     [booking] = store().upcoming("a.martin", NOW)
     assert text.count(booking.visio_url) == 1
     ics = ics_for_ref(booking.ref, stamp=NOW)
-    assert b"DTSTART:20261126T130000Z" in ics and booking.visio_url.encode() in ics
+    assert "DTSTART:20261126T130000Z" in ics and booking.visio_url in ics.replace("\r\n ", "")
 
 
 async def test_deny_saves_nothing():
     _, proposal, _ = await run(ActionBookingPropose(), tracker(slots=FULL))
     messages, _, _ = await run(
-        ActionBookingAnswer(), tracker("non", "deny", slots={**FULL, **proposal})
+        ActionBookingAnswer(),
+        tracker("non", "deny", slots={**FULL, **proposal, "booking_confirmed": False}),
     )
     assert messages[0]["response"] == "utter_booking_nothing_done"
     assert store().upcoming("a.martin", NOW) == []
@@ -234,7 +240,8 @@ async def test_taken_slot_offers_alternatives_as_buttons_then_choice_and_booking
     assert chosen["booking_option"] == slots["booking_choices"][1]
     assert chosen["booking_step"] == "confirm"
     messages, _, _ = await run(
-        ActionBookingAnswer(), tracker("oui", "affirm", slots={**FULL, **slots, **chosen})
+        ActionBookingAnswer(),
+        tracker("oui", slots={**FULL, **slots, **chosen, "booking_confirmed": True}),
     )
     assert "C'est réservé" in text_of(messages)
     assert len(store().upcoming("a.martin", NOW)) == 2
@@ -244,7 +251,7 @@ async def test_the_slot_taken_between_proposal_and_yes_gives_alternatives():
     _, proposal, _ = await run(ActionBookingPropose(), tracker(slots=FULL))
     await book_full(OTHER_AGENT)  # someone else was quicker
     messages, _, _ = await run(
-        ActionBookingAnswer(), tracker("oui", "affirm", slots={**FULL, **proposal})
+        ActionBookingAnswer(), tracker("oui", slots={**FULL, **proposal, "booking_confirmed": True})
     )
     assert "déjà pris" in text_of(messages) and messages[0]["buttons"]
     assert store().upcoming("a.martin", NOW) == []
@@ -256,7 +263,8 @@ async def test_citizens_cannot_book_list_or_cancel():
         assert messages[0]["response"] == "utter_booking_agents_only"
     _, proposal, _ = await run(ActionBookingPropose(), tracker(slots=FULL, metadata=CITIZEN))
     messages, _, _ = await run(
-        ActionBookingAnswer(), tracker("oui", "affirm", CITIZEN, slots={**FULL, **proposal})
+        ActionBookingAnswer(),
+        tracker("oui", "affirm", CITIZEN, slots={**FULL, **proposal, "booking_confirmed": True}),
     )
     assert messages[0]["response"] == "utter_booking_agents_only"
     assert store().upcoming("a.martin", NOW) == []
@@ -287,7 +295,8 @@ async def test_cancel_with_confirmation_and_never_someone_elses():
         ActionBookingCancelStart(), tracker("annuler ma réservation", "cancel_booking")
     )
     assert slots["booking_step"] == "confirm" and slots["booking_action"] == "cancel"
-    assert "J'annule votre réservation du jeudi 26 novembre 2026" in text_of(messages)
+    assert "J'annule votre réservation du jeudi 26 novembre 2026" in slots["booking_question"]
+    slots["booking_confirmed"] = True
     mine = slots["booking_ref"]
     theirs = store().upcoming("y.le-gall", NOW)[0]
     # Forged payload with the other agent's booking id: not found, nothing cancelled.
@@ -324,7 +333,8 @@ async def test_cancel_asks_which_one_when_several():
     messages, slots, _ = await run(
         ActionBookingCancelStart(), tracker("annuler ma réservation de vendredi", "cancel_booking")
     )
-    assert "vendredi 27 novembre" in text_of(messages) and slots["booking_step"] == "confirm"
+    assert "vendredi 27 novembre" in slots["booking_question"]
+    assert slots["booking_step"] == "confirm"
 
 
 async def test_change_the_time_of_a_booking():
@@ -336,7 +346,8 @@ async def test_change_the_time_of_a_booking():
     messages, proposal, _ = await run(ActionBookingMovePropose(), tracker("à 16h", slots=slots))
     assert proposal["booking_option"] == "brest-penfeld|2026-11-26T15:00Z"
     messages, _, _ = await run(
-        ActionBookingAnswer(), tracker("oui", "affirm", slots={**slots, **proposal})
+        ActionBookingAnswer(),
+        tracker("oui", slots={**slots, **proposal, "booking_confirmed": True}),
     )
     assert "maintenant le jeudi 26 novembre 2026 de 16 h à 17 h" in text_of(messages)
     [booking] = store().upcoming("a.martin", NOW)
@@ -349,4 +360,5 @@ async def test_change_the_time_of_a_booking():
 def test_every_form_question_is_in_the_domain():
     domain = load(PROJECT_ROOT / "bot" / "domain" / "booking.yml")
     assert set(FORM_QUESTIONS.values()) <= set(domain["responses"])
-    assert list(FORM_QUESTIONS) == domain["forms"]["booking_form"]["required_slots"]
+    assert ["site", *FORM_QUESTIONS] == domain["forms"]["booking_form"]["required_slots"]
+    assert {"action_ask_site", "action_ask_booking_confirmed"} <= set(domain["actions"])

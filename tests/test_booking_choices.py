@@ -58,6 +58,7 @@ async def confirm(option: str, offered: list[str], **slots) -> str:
                 **FULL,
                 **slots,
                 "booking_step": "confirm",
+                "booking_confirmed": True,
                 "booking_action": "book",
                 "booking_option": option,
                 "booking_offered": offered,
@@ -145,7 +146,11 @@ async def test_a_move_to_a_time_never_offered_changes_nothing() -> None:
     forged = "brest-penfeld|2026-11-27T08:00Z"  # Friday 9:00, free, but never offered
     messages, _, _ = await run(
         ActionBookingAnswer(),
-        tracker("oui", "affirm", slots={**started, **proposal, "booking_option": forged}),
+        tracker(
+            "oui",
+            "affirm",
+            slots={**started, **proposal, "booking_option": forged, "booking_confirmed": True},
+        ),
     )
     assert "je n'ai rien changé" in text_of(messages)
     [booking] = store().upcoming("a.martin", NOW)

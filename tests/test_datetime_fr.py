@@ -30,7 +30,10 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=PARIS)
             "salle visio à Brest jeudi 14h pour 6 pendant 1h",
             BookingRequest(date(2026, 11, 26), time(14, 0), 60, 6),
         ),
-        ("jeudi prochain à 14h", BookingRequest(date(2026, 11, 26), time(14, 0))),
+        (
+            "jeudi prochain à 14h",
+            BookingRequest(date(2026, 11, 26), time(14, 0), later_day=date(2026, 12, 3)),
+        ),
         ("demain matin", BookingRequest(date(2026, 11, 25), time(9, 0))),
         ("le 12/12 à 9h30", BookingRequest(date(2026, 12, 12), time(9, 30))),
         (

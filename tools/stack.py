@@ -187,7 +187,9 @@ def running_stack(
     actions_secret, gateway_secret = secrets.token_hex(24), secrets.token_hex(24)
     env = {
         **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
+        ),
         "DATABASE_URL": database_url,
         "ACTIONS_HOST": "127.0.0.1",
         "ACTIONS_PORT": str(actions_port),

@@ -1,10 +1,11 @@
-"""``GET /bookings/{ref}.ics``: the invitation of a confirmed booking, and nothing else."""
+"""``GET /bookings/{ref}.ics``: a booking's invitation, kept right through a move and a cancel."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import pytest
+from icalendar import Calendar
 
 from actions.booking_store import get_store
 from actions.datetime_fr import UTC
@@ -50,3 +51,34 @@ async def test_an_unknown_or_malformed_reference_is_404(
         response = await client.get(f"/bookings/{ref}.ics")
         assert response.status == 404
         assert (await response.json())["code"] == "not_found"
+
+
+async def test_a_moved_then_cancelled_booking_updates_the_same_invitation(
+    gateway_client: GatewayClient, base_settings: Settings, booking_ref: str
+):
+    client = await gateway_client(base_settings)
+    store = get_store(base_settings.database_url)
+    booking = store.by_ref(booking_ref)
+
+    async def event():
+        response = await client.get(f"/bookings/{booking_ref}.ics")
+        assert response.status == 200 and response.content_type == "text/calendar"
+        calendar = Calendar.from_ical(await response.text())
+        [found] = calendar.walk("VEVENT")
+        return str(calendar["METHOD"]), found
+
+    method, first = await event()
+    assert method == "PUBLISH" and int(first["SEQUENCE"]) == 0
+    assert str(first["DESCRIPTION"]).startswith("Salle Penfeld, 6 personnes.")
+    later = START + timedelta(hours=2)
+    moved = store.move(
+        "a.martin", booking.id, "brest-penfeld", later, later + timedelta(hours=1), START
+    )
+    assert moved.booking is not None
+    method, second = await event()
+    assert str(second["UID"]) == str(first["UID"]) and int(second["SEQUENCE"]) == 1
+    assert second.decoded("DTSTART") == later
+    assert store.cancel("a.martin", booking.id, START)
+    method, third = await event()
+    assert method == "CANCEL" and str(third["STATUS"]) == "CANCELLED"
+    assert str(third["UID"]) == str(first["UID"]) and int(third["SEQUENCE"]) == 2

@@ -145,7 +145,8 @@ def test_action_server_runs_nothing_without_the_secret(
     """The issue's attack: a forged tracker cancels an agent's booking. Refused unless signed."""
     store, booking_id = agent_booking
     call = forged_action_call(
-        "action_booking_answer", {"booking_action": "cancel", "booking_ref": str(booking_id)}
+        "action_booking_answer",
+        {"booking_action": "cancel", "booking_ref": str(booking_id), "booking_confirmed": True},
     )
     webhook = f"{rasa_stack.actions_url}/webhook"
 

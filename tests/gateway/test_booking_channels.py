@@ -1,0 +1,174 @@
+"""Room booking on Telegram (fake Bot API) and Matrix (real Synapse), with the real model.
+
+The closed-day path (the next open days as buttons), a yes as typed, the one-sentence
+move and the cancel, with the invitation served at the same link updated each time.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date, datetime, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from actions.booking_admin import load_reference_data
+from actions.booking_rules import is_open_on
+from actions.booking_store import IdentityRow, get_store
+from actions.datetime_fr import PARIS
+from common.db import session_scope
+from integrations import keys
+from integrations.channels.telegram import SECRET_HEADER
+from tests.gateway.conftest import (
+    TELEGRAM_SECRET,
+    GatewayClient,
+    wait_until,
+    with_matrix,
+    with_telegram,
+)
+from tests.gateway.fake_telegram import FakeBotApi, callback_update, text_update
+from tests.gateway.matrix_user import MatrixUser
+from tools.stack import Stack
+
+pytestmark = [pytest.mark.stack]
+
+TELEGRAM_AGENT = 5252
+
+
+def link_agent(rasa_stack: Stack, channel: str, user_id: str, agent_id: str) -> None:
+    """Give an agent of the directory one more channel identity (as data/agents.yml would)."""
+    store = get_store(rasa_stack.database_url)
+    with session_scope(store.sessions) as session:
+        session.add(IdentityRow(channel=channel, user_id=user_id, agent_id=agent_id))
+
+
+def closed_day(site: str) -> date:
+    rooms, _ = load_reference_data()
+    hours = next(s["opening_hours"] for s in rooms["sites"] if s["name"] == site)
+    day = datetime.now(PARIS).date() + timedelta(days=2)
+    while is_open_on(hours, day):
+        day += timedelta(days=1)
+    return day
+
+
+async def invitation(client, ref: str) -> tuple[str, int, str]:
+    """METHOD, SEQUENCE and UID of the invitation served at the booking's link."""
+    response = await client.get(f"/bookings/{ref}.ics")
+    assert response.status == 200
+    calendar = Calendar.from_ical(await response.text())
+    [event] = calendar.walk("VEVENT")
+    return str(calendar["METHOD"]), int(event["SEQUENCE"]), str(event["UID"])
+
+
+def ics_ref(text: str) -> str:
+    return re.search(r"/bookings/([\w-]+)\.ics", text).group(1)
+
+
+async def test_booking_on_telegram_closed_day_move_and_cancel(
+    gateway_client: GatewayClient,
+    stack_settings,
+    fake_telegram: FakeBotApi,
+    rasa_stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("DATABASE_URL", rasa_stack.database_url)  # the .ics route reads it
+    link_agent(rasa_stack, "telegram", str(TELEGRAM_AGENT), "y.le-gall")
+    settings = with_telegram(stack_settings, fake_telegram.api_url)  # type: ignore[attr-defined]
+    client = await gateway_client(settings)
+    await wait_until(lambda: client.app[keys.TELEGRAM].state == "ok", what="Telegram ready")
+    headers = {SECRET_HEADER: TELEGRAM_SECRET}
+    updates = iter(range(1, 100))
+
+    async def post(update: dict, wanted: str) -> dict:
+        seen = len(fake_telegram.sent())
+        response = await client.post("/webhooks/telegram", json=update, headers=headers)
+        assert response.status == 200
+
+        def found() -> list[dict]:
+            return [m for m in fake_telegram.sent()[seen:] if wanted in m.get("text", "")]
+
+        await wait_until(lambda: bool(found()), what=wanted)
+        return found()[0]
+
+    def say(text: str, wanted: str):
+        return post(text_update(next(updates), TELEGRAM_AGENT, text), wanted)
+
+    closed = closed_day("Carhaix")
+    refused = await say(
+        f"salle visio à Carhaix le {closed:%d/%m/%Y} à 10h pour trois pendant une heure",
+        "est fermé le",
+    )
+    assert "prochains jours" in refused["text"]
+    [first_day, *_] = [b for row in refused["reply_markup"]["inline_keyboard"] for b in row]
+    proposal = await post(
+        callback_update(next(updates), TELEGRAM_AGENT, first_day["callback_data"]), "est libre"
+    )
+    assert "de 10 h à 11 h, pour 3 personnes" in proposal["text"]
+    booked = await say("vi", "réservé :")
+    ref = ics_ref(booked["text"])
+    method, sequence, uid = await invitation(client, ref)
+    assert (method, sequence) == ("PUBLISH", 0)
+
+    await say("décale ma réservation de Carhaix à 11h", "Je déplace votre réservation")
+    await say("ok", "maintenant le")
+    assert await invitation(client, ref) == ("PUBLISH", 1, uid)
+
+    await say("annule ma réservation de Carhaix", "annule votre réservation")
+    await say("oui", "annulé :")
+    assert await invitation(client, ref) == ("CANCEL", 2, uid)
+
+
+async def wait_for_text(user: MatrixUser, room: str, sender: str, wanted: str, after: int) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        new = user.messages_from(room, sender)[after:]
+        found = next((m for m in new if wanted in m), None)
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no message with {wanted!r} from {sender}: {new}")
+        await user.sync(1000)
+
+
+@pytest.mark.matrix
+async def test_booking_on_matrix_closed_day_move_and_cancel(
+    gateway_client: GatewayClient,
+    stack_settings,
+    synapse,
+    annick: MatrixUser,
+    tmp_path,
+    rasa_stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("DATABASE_URL", rasa_stack.database_url)
+    link_agent(rasa_stack, "matrix", synapse.users["annick"], "m.kerouac")
+    client = await gateway_client(with_matrix(stack_settings, synapse, tmp_path / "m"))
+    await wait_until(lambda: client.app[keys.MATRIX].state == "ok", what="Matrix synced")
+    bot = synapse.users["assistant"]
+    room = await annick.create_room(invite=[bot])
+    await annick.wait_membership(room, bot, "join")
+
+    async def say(text: str, wanted: str) -> str:
+        seen = len(annick.messages_from(room, bot))
+        await annick.say(room, text)
+        return await wait_for_text(annick, room, bot, wanted, seen)
+
+    closed = closed_day("Quimperlé")
+    refused = await say(
+        f"une salle à Quimperlé le {closed:%d/%m/%Y} à quatorze heures pour 2 pendant 1h",
+        "est fermé le",
+    )
+    assert "1. " in refused and "prochains jours" in refused
+    proposal = await say("1", "est libre")
+    assert "de 14 h à 15 h, pour 2 personnes" in proposal
+    booked = await say("ouais", "réservé :")
+    ref = ics_ref(booked)
+    method, sequence, uid = await invitation(client, ref)
+    assert (method, sequence) == ("PUBLISH", 0)
+    await say("décale ma réservation de Quimperlé à 16h", "Je déplace votre réservation")
+    await say("c bon", "maintenant le")
+    assert await invitation(client, ref) == ("PUBLISH", 1, uid)
+    await say("annule ma réservation de Quimperlé", "annule votre réservation")
+    await say("👍", "annulé :")
+    assert await invitation(client, ref) == ("CANCEL", 2, uid)
