@@ -50,8 +50,9 @@ def head() -> str:
     return ScriptDirectory.from_config(_config("")).get_current_head()
 
 
-def upgrade(database_url: str) -> None:
-    """Bring the database at ``database_url`` to the latest revision (nothing if it is).
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database at ``database_url`` to ``revision``, the latest by default
+    (nothing if it is there).
 
     A database made by ``create_all`` before migrations existed is taken as it is: the
     first revision creates only the tables it lacks, the second fixes older shapes.
@@ -61,7 +62,7 @@ def upgrade(database_url: str) -> None:
     from alembic import command
 
     with _sqlite_lock(database_url):
-        command.upgrade(_config(database_url), "head")
+        command.upgrade(_config(database_url), revision)
 
 
 def current(database_url: str) -> str | None:

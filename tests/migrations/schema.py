@@ -110,17 +110,19 @@ def _sqlite_autoincrement(engine: Engine, table: str) -> bool | None:
     return "AUTOINCREMENT" in sql.upper()
 
 
-def rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+def rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table of the application, in primary-key order."""
     metadata = MetaData()
-    found: dict[str, list[tuple[Any, ...]]] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as connection:
         for name in sorted(inspect(connection).get_table_names()):
             if name in NOT_OURS:
                 continue
             table = Table(name, metadata, autoload_with=connection)
             order = list(table.primary_key.columns) or list(table.columns)
-            found[name] = [tuple(r) for r in connection.execute(select(table).order_by(*order))]
+            found[name] = [
+                dict(r._mapping) for r in connection.execute(select(table).order_by(*order))
+            ]
     return found
 
 
@@ -135,3 +137,13 @@ def load_sql(connection: Connection, sql: str) -> None:
 def main_fixture(dialect: str) -> str:
     """The schema of main at c4ccb4b with a few rows, for ``dialect``."""
     return (FIXTURES / f"main-c4ccb4b.{dialect}.sql").read_text(encoding="utf-8")
+
+
+def kept(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]]) -> bool:
+    """Every row of ``before`` is in ``after`` with the same values in its columns (a later
+    revision may add columns)."""
+    return before.keys() <= after.keys() and all(
+        len(after[t]) == len(r)
+        and all(a.items() >= b.items() for a, b in zip(after[t], r, strict=True))
+        for t, r in before.items()
+    )
