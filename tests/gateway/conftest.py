@@ -115,18 +115,16 @@ def synapse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 def with_matrix(settings: Settings, synapse, store_path: Path, **overrides) -> Settings:  # type: ignore[no-untyped-def]
     from integrations.settings import MatrixSettings
 
-    return dataclasses.replace(
-        settings,
-        matrix=MatrixSettings(
-            homeserver=synapse.url,
-            user_id=synapse.users["assistant"],
-            password="pw-assistant",
-            store_path=store_path,
-            sync_timeout_ms=2000,
-            max_backoff_s=1.0,
-            **overrides,
-        ),
-    )
+    fields = {
+        "homeserver": synapse.url,
+        "user_id": synapse.users["assistant"],
+        "password": "pw-assistant",
+        "store_path": store_path,
+        "sync_timeout_ms": 2000,
+        "max_backoff_s": 1.0,
+        **overrides,
+    }
+    return dataclasses.replace(settings, matrix=MatrixSettings(**fields))
 
 
 @pytest.fixture
