@@ -3,11 +3,13 @@
 ``scripts/postgres.sh`` installs Debian's server when it is missing; this module creates
 a cluster in a temporary folder, starts it on a free 127.0.0.1 port and removes it on
 exit. As root, the server runs as the ``postgres`` system user (PostgreSQL refuses root).
+:func:`fresh_database` gives each test module a database of its own on that server.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -15,10 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 from common.config import PROJECT_ROOT
 from tools.stack import free_port
 
 DATABASE = "assistant"
+START_ATTEMPTS = 3  # another process may take the free port before the server binds it
 
 
 def _bin_dir() -> Path:
@@ -56,23 +62,31 @@ def running_postgres() -> Iterator[str]:
         ],
         timeout=120,
     )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
-    _as_server_user(
-        [
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(root / "log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        timeout=90,
-    )
+    for attempt in range(1, START_ATTEMPTS + 1):
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
+        try:
+            _as_server_user(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                timeout=90,
+            )
+            break
+        except subprocess.CalledProcessError:
+            log = (root / "log").read_text(errors="replace")
+            if attempt == START_ATTEMPTS or "Address already in use" not in log:
+                raise
+            port = free_port()
     try:
         _as_server_user(
             [
@@ -93,3 +107,22 @@ def running_postgres() -> Iterator[str]:
             [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], timeout=60
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def fresh_database(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty database called after ``name`` on the server of ``server_url``
+    (dropped on exit, with whatever connections are left); yields its URL."""
+    database = "t_" + re.sub(r"[^a-z0-9_]", "_", name.lower())[-50:]
+    admin = create_engine(
+        make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
+        yield make_url(server_url).set(database=database).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from integrations.settings import Settings
 from tools.stack import Stack, free_port
 
 GatewayClient = Callable[..., Awaitable[TestClient]]
+PORT_ATTEMPTS = 3
 
 
 def texts(replies: list[dict]) -> str:
@@ -52,10 +54,17 @@ def gateway_client(aiohttp_client) -> GatewayClient:  # type: ignore[no-untyped-
 
     async def start(settings: Settings) -> TestClient:
         # The server listens on settings.port, so that the public origins derived from it
-        # (Settings.web_origins) are the test server's own, as in production.
-        port = free_port()
-        settings = dataclasses.replace(settings, host="127.0.0.1", port=port)
-        return await aiohttp_client(create_app(settings), server_kwargs={"port": port})
+        # (Settings.web_origins) are the test server's own, as in production. Another
+        # process may bind the free port first: then another one.
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            port = free_port()
+            app = create_app(dataclasses.replace(settings, host="127.0.0.1", port=port))
+            try:
+                return await aiohttp_client(app, server_kwargs={"port": port})
+            except OSError as err:
+                if err.errno != errno.EADDRINUSE or attempt == PORT_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     return start
 
