@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from common.migrate import upgrade
 from tools.stack import Stack, running_stack, train
 
 os.environ.setdefault("TZ", "Europe/Paris")
+time.tzset()  # the C library reads TZ once: without this, local times stay the old zone
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 # Required by the gateway's settings; scripts/test.sh (env.sh) sets it, a bare pytest not.
 os.environ.setdefault("GATEWAY_CHANNEL_SECRET", secrets.token_hex(24))
@@ -60,9 +62,18 @@ async def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """A real PostgreSQL server on loopback (installed by scripts/postgres.sh if missing)."""
     from tools.postgres import running_postgres
 
     with running_postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database of each test module's own on the session's PostgreSQL server."""
+    from tools.postgres import fresh_database
+
+    with fresh_database(postgres_server, request.module.__name__) as url:
         yield url

@@ -3,11 +3,13 @@
 ``scripts/postgres.sh`` installs Debian's server when it is missing; this module creates
 a cluster in a temporary folder, starts it on a free 127.0.0.1 port and removes it on
 exit. As root, the server runs as the ``postgres`` system user (PostgreSQL refuses root).
+:func:`fresh_database` gives each test module a database of its own on that server.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,10 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 from common.config import PROJECT_ROOT
 from tools.stack import free_port
 
 DATABASE = "assistant"
+START_ATTEMPTS = 3  # another process may take the free port before the server binds it
 
 
 def _bin_dir() -> Path:
@@ -57,23 +63,31 @@ def running_postgres() -> Iterator[str]:
         ],
         timeout=120,
     )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
-    _as_server_user(
-        [
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(root / "log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        timeout=90,
-    )
+    for attempt in range(1, START_ATTEMPTS + 1):
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
+        try:
+            _as_server_user(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(root / "log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                timeout=90,
+            )
+            break
+        except subprocess.CalledProcessError:
+            log = (root / "log").read_text(errors="replace")
+            if attempt == START_ATTEMPTS or "Address already in use" not in log:
+                raise
+            port = free_port()
     try:
         _as_server_user(
             [
@@ -98,22 +112,22 @@ def running_postgres() -> Iterator[str]:
 
 @contextmanager
 def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty database on the server of ``server_url``, dropped on exit.
+    """A new, empty database on the server of ``server_url``, dropped on exit (with
+    whatever connections are left); yields its URL.
 
-    Its URL names the psycopg2 driver, which both environments install (SQLAlchemy 2.1
+    Its name is ``prefix`` (e.g. a test module's name) made safe, plus a random part, and
+    its URL names the psycopg2 driver, which both environments install (SQLAlchemy 2.1
     would otherwise pick psycopg 3 for a bare ``postgresql://``).
     """
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine.url import make_url
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    safe = re.sub(r"[^a-z0-9_]", "_", prefix.lower())[-40:]
+    database = f"t_{safe}_{uuid.uuid4().hex[:12]}"
     server = make_url(server_url).set(drivername="postgresql+psycopg2")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{database}"'))
+        yield server.set(database=database).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    finally:
         admin.dispose()

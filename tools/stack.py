@@ -30,6 +30,30 @@ PROCFILE = PROJECT_ROOT / "Procfile"
 GATEWAY_CHANNEL_PATH = "/webhooks/gateway/webhook"
 
 
+# What the Rasa server and the action server take from the environment of whoever starts
+# them; every setting they read is given explicitly, so that a developer's .env (DATA_DIR,
+# VISIO_BASE_URL, DATABASE_URL...) cannot change what the tests see.
+INHERITED_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TMPDIR",
+    # A clock moved by faketime (scripts/faketime.sh) is the children's clock too.
+    "LD_PRELOAD",
+    "FAKETIME",
+    "DONT_FAKE_MONOTONIC",
+)
+
+
+def child_env(settings: dict[str, str]) -> dict[str, str]:
+    """``settings`` and the few variables of :data:`INHERITED_ENV` that are set, no more."""
+    inherited = {name: os.environ[name] for name in INHERITED_ENV if name in os.environ}
+    return {**inherited, **settings}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -185,28 +209,29 @@ def running_stack(
     rasa_port, actions_port = free_port(), free_port()
     token = token or secrets.token_hex(24)
     actions_secret, gateway_secret = secrets.token_hex(24), secrets.token_hex(24)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p
-        ),
-        "DATABASE_URL": database_url,
-        "ACTIONS_HOST": "127.0.0.1",
-        "ACTIONS_PORT": str(actions_port),
-        "ACTIONS_SECRET": actions_secret,
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "RASA_HOST": "127.0.0.1",
-        "RASA_PORT": str(rasa_port),
-        "RASA_MODEL": str(model),
-        "RASA_TOKEN": token,
-        "RASA_ENDPOINTS": "bot/endpoints.yml",
-        "RASA_CREDENTIALS": "bot/credentials.yml",
-        "GATEWAY_CHANNEL_SECRET": gateway_secret,
-        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
-        "TZ": "Europe/Paris",
-        "RASA_TELEMETRY_ENABLED": "false",
-        **(extra_env or {}),
-    }
+    env = child_env(
+        {
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "DATABASE_URL": database_url,
+            "ACTIONS_HOST": "127.0.0.1",
+            "ACTIONS_PORT": str(actions_port),
+            "ACTIONS_SECRET": actions_secret,
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+            "RASA_HOST": "127.0.0.1",
+            "RASA_PORT": str(rasa_port),
+            "RASA_MODEL": str(model),
+            "RASA_TOKEN": token,
+            "RASA_ENDPOINTS": "bot/endpoints.yml",
+            "RASA_CREDENTIALS": "bot/credentials.yml",
+            "GATEWAY_CHANNEL_SECRET": gateway_secret,
+            "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+            "TZ": "Europe/Paris",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "LOG_LEVEL": "INFO",
+            **(extra_env or {}),
+        }
+    )
     actions = Process("action server", procfile_command("actions"), env, log_dir / "actions.log")
     rasa = Process("rasa server", procfile_command("rasa"), env, log_dir / "rasa.log")
     with ExitStack() as stack:

@@ -126,6 +126,7 @@ class MatrixChannel:
         self._token_file = settings.store_path / f"{_safe(settings.user_id)}.sync.json"
         self._next_batch: str | None = None
         self._logged_in = False
+        self._token_refused = False
         # Rooms joined by this process, and the local time (ms) of the join: timeline
         # events before our own join event are history.
         self._joining: dict[str, int] = {}
@@ -159,16 +160,19 @@ class MatrixChannel:
             self.state = "stopped"
 
     async def _login(self) -> None:
-        if self.settings.access_token and not self._logged_in:
+        """The configured access token, or the password once the token has been refused."""
+        if self.settings.access_token and not self._token_refused:
             self.client.restore_login(
                 self.settings.user_id, self.settings.device_id, self.settings.access_token
             )
-        else:
+        elif self.settings.password:
             response = await self.client.login(
                 password=self.settings.password, device_name="Assistant du Département"
             )
             if not isinstance(response, LoginResponse):
                 raise MatrixUnavailable(f"login refused: {response}")
+        else:
+            raise MatrixUnavailable("MATRIX_ACCESS_TOKEN refused and no MATRIX_PASSWORD set")
         self._logged_in = True
 
     async def _sync_loop(self) -> None:
@@ -202,6 +206,7 @@ class MatrixChannel:
         if isinstance(response, ErrorResponse):
             if response.status_code == "M_UNKNOWN_TOKEN":
                 self._logged_in = False
+                self._token_refused = True
             raise MatrixUnavailable(f"sync refused: {response}")
         assert isinstance(response, SyncResponse)
         await self._on_invites(response)

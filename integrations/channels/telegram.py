@@ -10,6 +10,16 @@ Two modes:
 ``/start`` greets (it is sent to Rasa as the ``/greet`` intent). Buttons become an
 inline keyboard whose callbacks come back as the button's payload. Texts are sent as
 HTML (escaped, Markdown links turned into ``<a>``) and split under Telegram's limit.
+
+When the Bot API fails (:func:`bot_call`):
+
+    429 Too Many Requests   wait ``retry_after`` (at most RETRY_AFTER_CAP_S), try again
+    403 Forbidden           the person blocked the bot: log, stop sending to that chat
+    5xx, timeout, network   try again after a short backoff, SEND_ATTEMPTS tries in all
+    400 and the rest        not retried
+
+An update whose message could not be stored is answered 503, so that Telegram sends it
+again; once stored, it is answered 200 even if the reply could not be delivered.
 """
 
 from __future__ import annotations
@@ -19,13 +29,16 @@ import hashlib
 import html
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from functools import partial
+from typing import TypeVar
 
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -51,6 +64,43 @@ TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096 characters after entity parsin
 CALLBACK_LIMIT = 64  # bytes of callback_data
 ONLY_TEXT = "Je ne peux lire que des messages écrits. Pouvez-vous écrire votre question ?"
 START_PAYLOAD = "/greet"
+SEND_ATTEMPTS = 3
+BACKOFF_S = 0.5  # before the second try; doubled before each next one
+RETRY_AFTER_CAP_S = 60.0
+
+T = TypeVar("T")
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    if isinstance(retry_after, timedelta):
+        return retry_after.total_seconds()
+    return float(retry_after)
+
+
+async def bot_call(what: str, call: Callable[[], Awaitable[T]]) -> T:
+    """``call()`` (one Bot API request), tried again on flood control and server trouble.
+
+    Raises the last error when every try failed, and at once on 4xx other than 429.
+    """
+    delay = BACKOFF_S
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as err:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            wait = min(_seconds(err.retry_after), RETRY_AFTER_CAP_S)
+            log.warning("Telegram flood control on %s: retrying in %.0f s", what, wait)
+            await asyncio.sleep(wait)
+        except BadRequest:
+            raise  # our request is wrong: the same again would fail the same way
+        except NetworkError as err:  # 5xx, timeouts, connection refused or reset
+            if attempt == SEND_ATTEMPTS:
+                raise
+            log.warning("Telegram failed on %s (%s); retrying in %.1f s", what, err, delay)
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
 
 
 def render_html(text: str) -> str:
@@ -108,6 +158,8 @@ class TelegramChannel:
         self.state = "starting"
         # callback_data is limited to 64 bytes: longer payloads are kept here by digest.
         self._long_payloads: OrderedDict[str, str] = OrderedDict()
+        # Updates whose message could not be stored (the webhook answers 503 for them).
+        self._not_stored: set[int] = set()
         application.add_handler(CommandHandler("start", self._on_start))
         application.add_handler(CallbackQueryHandler(self._on_callback))
         application.add_handler(MessageHandler(filters.TEXT, self._on_text))
@@ -188,6 +240,9 @@ class TelegramChannel:
         except Exception as err:  # untrusted input: KeyError, AttributeError, OverflowError…
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.") from err
         await self.application.process_update(update)
+        if update.update_id in self._not_stored:
+            self._not_stored.discard(update.update_id)
+            raise ApiError(503, "update_not_stored", "Message non enregistré, à renvoyer.")
         return web.json_response({"ok": True})
 
     def _incoming(self, update: Update, text: str) -> Incoming | None:
@@ -210,7 +265,18 @@ class TelegramChannel:
         incoming = self._incoming(update, text)
         if incoming is None:
             return
-        replies = await self.gateway.handle(incoming)
+        stored = False
+
+        async def on_stored(_message: Reply) -> None:
+            nonlocal stored
+            stored = True
+
+        try:
+            replies = await self.gateway.handle(incoming, echo=on_stored)
+        except Exception:
+            if not stored:
+                self._not_stored.add(update.update_id)
+            raise
         await self.send(incoming.chat_id, replies)
 
     async def _on_start(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -274,7 +340,17 @@ class TelegramChannel:
         )
 
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
-        """Render ``replies`` in chat ``chat_id``: text pieces, keyboard on the last one."""
+        """Render ``replies`` in chat ``chat_id``: text pieces, keyboard on the last one.
+
+        A chat that blocked the bot gets nothing more (logged); other failures that
+        outlast :func:`bot_call`'s tries are raised.
+        """
+        try:
+            await self._send(chat_id, replies)
+        except Forbidden as err:
+            log.warning("Telegram chat %s refuses the bot's messages (%s)", chat_id, err)
+
+    async def _send(self, chat_id: str, replies: Sequence[Reply]) -> None:
         bot = self.application.bot
         for reply in replies:
             markup = self.keyboard(reply.buttons)
@@ -282,14 +358,20 @@ class TelegramChannel:
             if not pieces and markup is not None:
                 pieces = ["Choisissez :"]
             for index, piece in enumerate(pieces):
-                await bot.send_message(
-                    chat_id=chat_id,
-                    text=render_html(piece),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup if index == len(pieces) - 1 else None,
+                await bot_call(
+                    "sendMessage",
+                    partial(
+                        bot.send_message,
+                        chat_id=chat_id,
+                        text=render_html(piece),
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup if index == len(pieces) - 1 else None,
+                    ),
                 )
             if reply.image:
-                await bot.send_photo(chat_id=chat_id, photo=reply.image)
+                await bot_call(
+                    "sendPhoto", partial(bot.send_photo, chat_id=chat_id, photo=reply.image)
+                )
 
 
 # -- wiring (integrations/app.py calls setup) -----------------------------------------

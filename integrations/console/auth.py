@@ -17,6 +17,7 @@ import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from ipaddress import ip_address
@@ -406,6 +407,7 @@ class LoginThrottle:
         max_delay_s: float = 10.0,
         max_wait_s: float = 30.0,
         window_s: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pair_limit = pair_limit
         self.address_limit = address_limit
@@ -414,6 +416,7 @@ class LoginThrottle:
         self.max_delay_s = max_delay_s
         self.max_wait_s = max_wait_s
         self.window_s = window_s
+        self.clock = clock
         self._budgets: dict[str, _Budget] = {}
 
     def _used(self, key: str, now: float) -> tuple[int, float]:
@@ -440,7 +443,7 @@ class LoginThrottle:
         )
 
     def reserve(self, account: str, address: str) -> Reservation | Refused:
-        now = time.monotonic()
+        now = self.clock()
         address_key, pair_key, account_key = (
             f"ip:{address}",
             f"pair:{account}\n{address}",
@@ -470,7 +473,7 @@ class LoginThrottle:
         return Reservation(self, keys_, wait_s=wait)
 
     def _finish(self, keys_: tuple[str, ...], succeeded: bool) -> None:
-        now = time.monotonic()
+        now = self.clock()
         _, pair_key, account_key = keys_
         for key in keys_:
             budget = self._budgets.setdefault(key, _Budget())

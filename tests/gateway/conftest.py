@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from integrations.settings import Settings
 from tools.stack import Stack, free_port
 
 GatewayClient = Callable[..., Awaitable[TestClient]]
+PORT_ATTEMPTS = 3
 
 
 def texts(replies: list[dict]) -> str:
@@ -56,11 +58,18 @@ def gateway_client(aiohttp_client) -> GatewayClient:  # type: ignore[no-untyped-
 
     async def start(settings: Settings) -> TestClient:
         # The server listens on settings.port, so that the public origins derived from it
-        # (Settings.web_origins) are the test server's own, as in production.
-        port = free_port()
-        settings = dataclasses.replace(settings, host="127.0.0.1", port=port)
+        # (Settings.web_origins) are the test server's own, as in production. Another
+        # process may bind the free port first: then another one.
         upgrade(settings.database_url)  # another database than base_settings' may be given
-        return await aiohttp_client(create_app(settings), server_kwargs={"port": port})
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            port = free_port()
+            app = create_app(dataclasses.replace(settings, host="127.0.0.1", port=port))
+            try:
+                return await aiohttp_client(app, server_kwargs={"port": port})
+            except OSError as err:
+                if err.errno != errno.EADDRINUSE or attempt == PORT_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     return start
 
@@ -120,18 +129,16 @@ def synapse(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 def with_matrix(settings: Settings, synapse, store_path: Path, **overrides) -> Settings:  # type: ignore[no-untyped-def]
     from integrations.settings import MatrixSettings
 
-    return dataclasses.replace(
-        settings,
-        matrix=MatrixSettings(
-            homeserver=synapse.url,
-            user_id=synapse.users["assistant"],
-            password="pw-assistant",
-            store_path=store_path,
-            sync_timeout_ms=2000,
-            max_backoff_s=1.0,
-            **overrides,
-        ),
-    )
+    fields = {
+        "homeserver": synapse.url,
+        "user_id": synapse.users["assistant"],
+        "password": "pw-assistant",
+        "store_path": store_path,
+        "sync_timeout_ms": 2000,
+        "max_backoff_s": 1.0,
+        **overrides,
+    }
+    return dataclasses.replace(settings, matrix=MatrixSettings(**fields))
 
 
 @pytest.fixture

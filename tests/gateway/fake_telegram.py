@@ -1,5 +1,10 @@
 """A local stand-in for Telegram's Bot API that records every call (like aiohttp's
-``examples/fake_server.py``). python-telegram-bot reaches it through ``base_url``."""
+``examples/fake_server.py``). python-telegram-bot reaches it through ``base_url``.
+
+``api.fail("sendMessage", flood(2), SERVER_ERROR)`` makes the next two sendMessage
+calls fail as Telegram does (answers and bodies as documented in the Bot API's
+"Making requests"); later calls succeed again. Every call is recorded with its status.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,37 @@ BOT_USER = {"id": 777, "is_bot": True, "first_name": "Assistant", "username": "a
 class Call:
     method: str
     params: dict[str, Any]
+    status: int = 200
+    at: float = 0.0  # time.monotonic() when it arrived
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One failed answer: an HTTP status with Telegram's error body, or a dropped connection."""
+
+    status: int
+    description: str = ""
+    parameters: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.status,
+            "description": self.description,
+        }
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def flood(retry_after: int) -> Fault:
+    return Fault(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+
+
+BLOCKED = Fault(403, "Forbidden: bot was blocked by the user")
+SERVER_ERROR = Fault(500, "Internal Server Error")
+BAD_GATEWAY = Fault(502, "Bad Gateway")
+DROPPED = Fault(0, "connection closed without an answer")
 
 
 @dataclass
@@ -27,14 +63,24 @@ class FakeBotApi:
     calls: list[Call] = field(default_factory=list)
     updates: asyncio.Queue = field(default_factory=asyncio.Queue)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    _faults: dict[str, list[Fault]] = field(default_factory=dict)
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self.handle)
         return app
 
+    def fail(self, method: str, *faults: Fault) -> None:
+        """The next calls of ``method`` get ``faults``, one each, in order."""
+        self._faults.setdefault(method, []).extend(faults)
+
     def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
-        return [c.params for c in self.calls if c.method == method]
+        """The parameters of the successful calls of ``method``."""
+        return [c.params for c in self.calls if c.method == method and c.status == 200]
+
+    def attempts(self, method: str = "sendMessage") -> list[Call]:
+        """Every call of ``method``, failed ones included."""
+        return [c for c in self.calls if c.method == method]
 
     async def wait_for(self, method: str, count: int, within: float = 30) -> list[dict[str, Any]]:
         deadline = time.monotonic() + within
@@ -57,8 +103,17 @@ class FakeBotApi:
         for key in ("reply_markup", "allowed_updates"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
+        pending = self._faults.get(method)
+        fault = pending.pop(0) if pending else None
         if method != "getUpdates":
-            self.calls.append(Call(method, params))
+            status = fault.status if fault else 200
+            self.calls.append(Call(method, params, status, time.monotonic()))
+        if fault is not None and fault.status == 0:
+            assert request.transport is not None
+            request.transport.close()  # the client sees the connection reset
+            return web.Response()
+        if fault is not None:
+            return web.json_response(fault.body(), status=fault.status)
         return web.json_response({"ok": True, "result": await self._result(method, params)})
 
     async def _result(self, method: str, params: dict[str, Any]) -> Any:

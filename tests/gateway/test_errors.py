@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 
@@ -13,6 +14,7 @@ from integrations.settings import Settings
 from integrations.store import Direction
 from tests.gateway.conftest import GatewayClient, texts, wait_until
 from tests.gateway.web_client import FEEDBACK, HISTORY, new_conversation, open_socket
+from tools.stack import Stack
 
 WEBHOOK = "/webhooks/rest/webhook"
 UNAVAILABLE = "service momentanément indisponible"
@@ -134,6 +136,37 @@ async def test_action_server_down_gives_a_polite_answer(
             "input_channel": "web",
         }
     ]
+
+
+@pytest.mark.stack
+async def test_the_real_rasa_with_its_action_server_stopped(
+    gateway_client: GatewayClient, stack_settings: Settings, rasa_stack: Stack
+):
+    """What the fake above assumes, with the real Rasa: the person hears the polite
+    message, the message is kept, and the conversation goes on once the server is back."""
+    client = await gateway_client(stack_settings)
+    question = "quels sont les horaires du cdas de morlaix ?"  # answered by action_contact
+    body = {"sender": "actions-stopped", "message": question}
+    rasa_stack.actions.stop()
+    try:
+        response = await client.post(WEBHOOK, json=body)
+        assert response.status == 200
+        [reply] = await response.json()
+        assert UNAVAILABLE in reply["text"]
+        stored = client.app[keys.STORE].messages("web:actions-stopped")
+        assert [(m.direction, m.text) for m in stored] == [
+            (Direction.IN, question),
+            (Direction.OUT, reply["text"]),
+        ]
+    finally:
+        await asyncio.to_thread(restart_actions, rasa_stack)
+    response = await client.post(WEBHOOK, json=body)
+    assert "CDAS de Morlaix" in texts(await response.json())
+
+
+def restart_actions(stack: Stack) -> None:
+    stack.actions.start()
+    stack.actions.wait_until(f"{stack.actions_url}/health", timeout=120)
 
 
 async def test_cors_only_for_configured_origins(

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import subprocess
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import text
+
+from common.config import PROJECT_ROOT
 from common.db import make_engine
 from integrations import keys
 from integrations.messages import Incoming, Role
 from integrations.settings import Settings
 from integrations.store import Store
-from tests.gateway.conftest import GatewayClient
+from tests.gateway.conftest import GatewayClient, wait_until
+from tools.stack import Stack, child_env
 
 
 def record(store: Store, chat: str, age_days: int) -> None:
@@ -41,12 +49,9 @@ async def test_the_gateway_applies_the_retention_period_by_itself(
 
     client = await gateway_client(dataclasses.replace(base_settings, retention_days=30))
     gateway_store = client.app[keys.STORE]
-    for _ in range(50):
-        if gateway_store.conversation("web:old") is None:
-            break
-        await asyncio.sleep(0.1)
-    assert gateway_store.conversation("web:old") is None
-    assert gateway_store.conversation("web:recent") is not None
+    # One purge deletes every expired message at once: once "old" is gone, it has run.
+    await wait_until(lambda: gateway_store.conversation("web:old") is None, what="purge")
+    assert [m.text for m in gateway_store.messages("web:recent")] == ["message recent"]
 
 
 def test_rasa_tracker_events_older_than_the_period_are_deleted(base_settings: Settings):
@@ -76,3 +81,105 @@ def test_rasa_tracker_events_older_than_the_period_are_deleted(base_settings: Se
         left = connection.execute(select(events.c.sender_id)).scalars().all()
     assert left == ["web:old"]
     assert delete_tracker_events(engine, sender_id="web:old") == 1
+
+
+# --- Rasa's real ``events`` table, purged by the running gateway ----------------------
+
+RASA_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
+# Run in Rasa's environment: Rasa's own SQL tracker store writes the conversations.
+SAVE_TRACKERS = """
+import asyncio, json, sys
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_ext.tracker_store import UrlSQLTrackerStore
+
+async def main(url, conversations):
+    store = UrlSQLTrackerStore(domain=Domain.empty(), host=url)
+    for sender, timestamp in conversations.items():
+        events = [
+            ActionExecuted("action_listen", timestamp=timestamp),
+            UserUttered("bonjour", {"name": "greet"}, timestamp=timestamp),
+            BotUttered("Bonjour !", timestamp=timestamp),
+        ]
+        await store.save(DialogueStateTracker.from_events(sender, events))
+
+asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
+"""
+
+
+def rasa_saves(database_url: str, conversations: dict[str, float]) -> None:
+    subprocess.run(
+        [str(RASA_PYTHON), "-c", SAVE_TRACKERS, database_url, json.dumps(conversations)],
+        cwd=PROJECT_ROOT,
+        env=child_env({"PYTHONPATH": str(PROJECT_ROOT), "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}),
+        check=True,
+        timeout=300,
+    )
+
+
+def events_of(database_url: str) -> Counter[str]:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT sender_id FROM events")).scalars().all()
+    finally:
+        engine.dispose()
+    return Counter(rows)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_the_gateway_purges_rasa_s_events_table(
+    gateway_client: GatewayClient,
+    base_settings: Settings,
+    backend: str,
+    request: pytest.FixtureRequest,
+):
+    url = base_settings.database_url
+    if backend == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    now = datetime.now(UTC)
+    await asyncio.to_thread(
+        rasa_saves,
+        url,
+        {
+            f"web:{backend}-old": (now - timedelta(days=31)).timestamp(),
+            f"web:{backend}-recent": (now - timedelta(days=29)).timestamp(),
+        },
+    )
+    assert events_of(url)[f"web:{backend}-old"] == 3
+
+    await gateway_client(dataclasses.replace(base_settings, database_url=url, retention_days=30))
+    await wait_until(
+        lambda: f"web:{backend}-old" not in events_of(url), what="old tracker events purged"
+    )
+    assert events_of(url)[f"web:{backend}-recent"] == 3
+
+
+@pytest.mark.stack
+async def test_a_conversation_with_the_real_rasa_is_purged_after_the_period(
+    gateway_client: GatewayClient, stack_settings: Settings, rasa_stack: Stack
+):
+    old, recent = "web:retention-old", "web:retention-recent"
+    for sender in (old, recent):
+        await asyncio.to_thread(rasa_stack.send, sender, "bonjour")
+    engine = make_engine(rasa_stack.database_url)
+    try:
+        with engine.begin() as connection:  # the old conversation took place 31 days ago
+            connection.execute(
+                text("UPDATE events SET timestamp = timestamp - :age WHERE sender_id = :sender"),
+                {"age": 31 * 86400, "sender": old},
+            )
+    finally:
+        engine.dispose()
+
+    settings = dataclasses.replace(
+        stack_settings, database_url=rasa_stack.database_url, retention_days=30
+    )
+    await gateway_client(settings)
+    await wait_until(lambda: old not in events_of(rasa_stack.database_url), what="purge")
+    # Rasa itself no longer knows the old conversation, and still knows the recent one.
+    forgotten = await asyncio.to_thread(rasa_stack.tracker, old)
+    assert [e for e in forgotten["events"] if e["event"] == "user"] == []
+    kept = await asyncio.to_thread(rasa_stack.tracker, recent)
+    assert kept["latest_message"]["text"] == "bonjour"

@@ -8,9 +8,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from integrations import keys
-from integrations.channels.telegram import ONLY_TEXT, SECRET_HEADER, split_text
+from integrations.channels.telegram import ONLY_TEXT, SECRET_HEADER, render_html, split_text
 from integrations.messages import Button, Reply
 from integrations.settings import Settings
+from integrations.store import Direction
 from tests.gateway.conftest import (
     TELEGRAM_SECRET,
     GatewayClient,
@@ -78,7 +79,14 @@ async def test_buttons_are_an_inline_keyboard_and_callbacks_send_the_payload(
     assert response.status == 200
     [answered] = fake_telegram.sent("answerCallbackQuery")
     assert answered["callback_query_id"] == "cb3"
-    assert len(fake_telegram.sent()) > before  # the bot answered the choice
+    # The bot answered the choice: what was sent is what the gateway stored for that turn.
+    stored = client.app[keys.STORE].messages("telegram:4343")
+    [choice_at] = [
+        i for i, m in enumerate(stored) if m.direction is Direction.IN and m.text == payload
+    ]
+    answers = [render_html(m.text) for m in stored[choice_at + 1 :] if m.text]
+    assert answers and [m["text"] for m in fake_telegram.sent()[before:]] == answers
+    assert {m["chat_id"] for m in fake_telegram.sent()[before:]} == {"4343"}
     tracker = await asyncio.to_thread(rasa_stack.tracker, "telegram:4343")
     assert tracker["latest_message"]["intent"]["name"] == payload.removeprefix("/")
 

@@ -8,7 +8,6 @@ without ``X-Action-Secret``, Rasa takes messages only on the gateway channel wit
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import subprocess
@@ -26,7 +25,7 @@ from actions.booking_store import CONFIRMED, BookingStore, get_store
 from common.config import PROJECT_ROOT, ConfigError
 from integrations.settings import Settings
 from rasa_ext.serve import rasa_argv
-from tools.stack import Stack, free_port, procfile_command
+from tools.stack import Stack, child_env, free_port, procfile_command
 
 pytestmark = [pytest.mark.model, pytest.mark.stack]
 
@@ -294,11 +293,11 @@ def test_gateway_settings_require_the_channel_secret(monkeypatch: pytest.MonkeyP
 
 
 def test_action_server_will_not_start_without_its_secret():
-    env = {k: v for k, v in os.environ.items() if k != "ACTIONS_SECRET"}
+    env = child_env({"PYTHONPATH": str(PROJECT_ROOT), "ACTIONS_PORT": str(free_port())})
     result = subprocess.run(
         [sys.executable, "-m", "actions.server"],
         cwd=PROJECT_ROOT,
-        env={**env, "PYTHONPATH": str(PROJECT_ROOT), "ACTIONS_PORT": str(free_port())},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -308,8 +307,14 @@ def test_action_server_will_not_start_without_its_secret():
 
 
 def test_rasa_will_not_start_without_the_channel_secret(tmp_path: Path):
-    env = {k: v for k, v in os.environ.items() if k != "GATEWAY_CHANNEL_SECRET"}
-    env.update(PYTHONPATH=str(PROJECT_ROOT), RASA_TOKEN="t", ACTIONS_SECRET="s")
+    env = child_env(
+        {
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "RASA_TOKEN": "t",
+            "ACTIONS_SECRET": "s",
+            "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook",
+        }
+    )
     env.update(RASA_PORT=str(free_port()), DATABASE_URL=f"sqlite:///{tmp_path / 'rasa.db'}")
     result = subprocess.run(
         [sys.executable, "-m", "rasa_ext.serve"],

@@ -17,6 +17,7 @@ from rasa_sdk import Tracker
 
 from actions.agents import channel_identity
 from integrations import keys
+from integrations.admin.web import ADMIN
 from integrations.messages import Author, Reply
 from integrations.settings import Settings
 from tests.gateway.conftest import GatewayClient, console_login, staff_user, texts, wait_until
@@ -278,6 +279,9 @@ async def test_history_websocket_erase_and_feedback_need_the_key(
         assert_refused(response.status, await response.json(), status, code)
     rated = await client.post(FEEDBACK, json=body, headers=mine.headers)
     assert rated.status == 204
+    # The thumbs-down reached the NLU inbox, on the message it answered, redacted.
+    [item] = await asyncio.to_thread(client.app[ADMIN].inbox.items)
+    assert (item.text, item.user_down_count) == ("mon numéro est le <téléphone>", 1)
 
     # Erase: no key, a wrong key, then the key; the key is gone with the conversation.
     for headers, status, code in (
