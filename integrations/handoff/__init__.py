@@ -18,7 +18,7 @@ from integrations import keys as gateway_keys
 async def handoff_ctx(app: web.Application) -> AsyncIterator[None]:
     """The service, once the gateway and the database exist (after ``http_ctx``)."""
     from integrations.handoff.canned import CannedReplies
-    from integrations.handoff.keys import CANNED, CONSOLES, HANDOFF
+    from integrations.handoff.keys import CANNED, CONSOLES, HANDOFF, PRESENCE
     from integrations.handoff.presence import Presence
     from integrations.handoff.relay import presence_frame
     from integrations.handoff.service import HandoffService
@@ -35,6 +35,7 @@ async def handoff_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HANDOFF] = service
     app[CANNED] = CannedReplies(settings.canned_replies_path)
     presence = Presence(consoles, service.release_absent, settings.handoff_presence_timeout_s)
+    app[PRESENCE] = presence
     announcing: set[asyncio.Task[None]] = set()
 
     def announce(_user_id: int, _online: bool) -> None:

@@ -71,6 +71,10 @@ class Presence:
         except Exception:  # the next departure tries again; the queue must stay usable
             log.exception("could not give back the conversations of mediator %s", user_id)
 
+    def pending(self) -> set[int]:
+        """The mediators whose timer runs (offline, holding or having held conversations)."""
+        return set(self._timers)
+
     async def close(self) -> None:
         timers = list(self._timers.values())
         self._timers.clear()
