@@ -30,7 +30,7 @@ async def test_queue_mediator_and_hand_back_on_telegram(
     headers = {SECRET_HEADER: TELEGRAM_SECRET}
     csrf = await console_login(client, "martine", "mot-de-passe-long")
     async with client.ws_connect(f"/console/ws?csrf={csrf}"):
-        # The "Parler à une personne" button comes back as its payload.
+        # The "Parler à un médiateur" button comes back as its payload.
         await client.post(
             "/webhooks/telegram", json=callback_update(1, 77, "/request_human"), headers=headers
         )
