@@ -290,8 +290,14 @@
     window.location.reload();
   }
 
+  // A form of the page is being sent: the page that answers shows the new state.
+  var leaving = false;
+  document.addEventListener("submit", function (event) {
+    if (!event.defaultPrevented) { leaving = true; }
+  });
+
   function onConversation(frame) {
-    if (frame.conversation_id !== conversationId) { return; }
+    if (frame.conversation_id !== conversationId || leaving) { return; }
     var holder = frame.mediator_id === null || frame.mediator_id === undefined ? "" : String(frame.mediator_id);
     if (frame.owner !== root.dataset.owner || (frame.owner === "mediator" && holder !== root.dataset.mediator)) {
       say("L'état de la conversation a changé : la page se met à jour.");
