@@ -317,3 +317,39 @@ async def test_keyboard_only_take_reply_and_hand_back(
         }"""
     )
     assert gap < 2, f"the widget stops {gap} px short of its last message"
+
+
+async def test_one_notification_for_two_tabs_and_settings_kept(
+    gateway_client: GatewayClient, base_settings: Settings, browser: Browser
+) -> None:
+    settings = settings_for(base_settings)
+    staff_user(settings, "annick", PASSWORD, "mediator", "Annick")
+    client = await gateway_client(settings)
+    base = str(client.server.make_url("/"))
+    first = await console(browser, base, "annick")
+    await first.context.grant_permissions(["notifications"])
+    # Each tab counts the notifications it shows (the browser's own stay hidden, headless).
+    await first.context.add_init_script(
+        """window.__shown = [];
+        window.Notification = class { constructor(title, options) {
+            window.__shown.push(title + " | " + options.body); } };
+        window.Notification.permission = "granted";"""
+    )
+    await first.reload()
+    await first.get_by_label("Notification du navigateur").check()
+    await first.reload()  # kept in this browser
+    await expect(first.get_by_label("Notification du navigateur")).to_be_checked()
+    second = await first.context.new_page()
+    await second.goto(base + "console/")
+    for tab in (first, second):
+        await expect(tab.locator("#live-status")).to_contain_text("Connecté")
+
+    await web_say(client, await citizen(client, "alice"), "/request_human")
+    for tab in (first, second):
+        await expect(tab).to_have_title("(1) File d'attente — Assistant du Département")
+    # The tab that alerts marks the event (shared storage) in the step that shows it.
+    await first.wait_for_function(
+        "() => (localStorage.getItem('departement-console:alerted') || '').includes('waiting:')"
+    )
+    shown = await first.evaluate("window.__shown") + await second.evaluate("window.__shown")
+    assert shown == ["Nouvelle demande en attente | Une personne attend un médiateur."]

@@ -104,6 +104,14 @@
     });
   }
 
+  // Settings changed in another tab of the console apply here too.
+  window.addEventListener("storage", function (event) {
+    if (event.key !== SETTINGS_KEY) { return; }
+    settings = load(SETTINGS_KEY, { sound: false, notify: false });
+    if (soundBox) { soundBox.checked = !!settings.sound; }
+    if (notifyBox) { notifyBox.checked = !!settings.notify; }
+  });
+
   function beep() {
     if (!settings.sound || !audio || audio.state !== "running") { return; }
     var oscillator = audio.createOscillator();
