@@ -61,6 +61,8 @@ class Handoff(Protocol):
 
     async def person_typing(self, key: str) -> None: ...
 
+    async def person_left(self, key: str) -> None: ...
+
 
 class Gateway:
     def __init__(self, store: Store, rasa: RasaClient) -> None:
@@ -179,6 +181,11 @@ class Gateway:
         """The person is typing (web): mediators who show the conversation are told."""
         if self.handoff is not None:
             await self.handoff.person_typing(key)
+
+    async def person_left(self, key: str) -> None:
+        """The person's last screen closed (web): mediators who show it are told."""
+        if self.handoff is not None:
+            await self.handoff.person_left(key)
 
     async def push_state(self, conversation: ConversationRef) -> None:
         """Tell the person's screens (web only) that the owner or queue position changed."""

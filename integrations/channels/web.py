@@ -255,6 +255,7 @@ class WebChannel:
         self.per_address = RateLimiter(rate_per_address)
         self.per_conversation = RateLimiter(rate_per_conversation)
         self.max_sockets = max_sockets
+        self._leaving: set[asyncio.Task[None]] = set()  # "the person left" being told
 
     @classmethod
     def from_settings(cls, settings: Settings, gateway: Gateway, hub: Hub) -> WebChannel:
@@ -471,6 +472,11 @@ class WebChannel:
         finally:
             if key is not None:
                 self.hub.remove(key, ws)
+                if not self.hub.connected(key):
+                    # A task: the handler of a closed connection may be cancelled here.
+                    task = asyncio.create_task(self.gateway.person_left(key))
+                    self._leaving.add(task)
+                    task.add_done_callback(self._leaving.discard)
             if not ws.closed:
                 await ws.close()
         return ws

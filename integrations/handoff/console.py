@@ -422,8 +422,9 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     "text", "client_id"?}`` and ``{"action": "typing", "conversation_id"}``. Server
     frames: ``queue``, ``presence`` (who is online), ``tickets``, ``message`` (with
     ``label``: a button's words), ``conversation`` (owner or mediator changed),
-    ``typing`` (the person writes), ``requeued`` (a departed mediator's conversations
-    are back in the queue), ``transferred`` (to this mediator) and ``error``.
+    ``typing`` (the person writes), ``person_left`` (their last screen closed),
+    ``requeued`` (a departed mediator's conversations are back in the queue),
+    ``transferred`` (to this mediator) and ``error``.
     """
     user = await require_api(request)
     await check_csrf(request, request.query.get("csrf"))

@@ -411,6 +411,15 @@ class HandoffService:
             conversation.id, {"type": "typing", "conversation_id": conversation.id}
         )
 
+    async def person_left(self, key: str) -> None:
+        """The person closed the chat's last screen (web): the mediator knows it."""
+        conversation = await asyncio.to_thread(self.gateway.store.conversation, key)
+        if conversation is None or conversation.owner not in (Owner.WAITING, Owner.MEDIATOR):
+            return
+        await self.consoles.to_watchers(
+            conversation.id, {"type": "person_left", "conversation_id": conversation.id}
+        )
+
     async def mediator_typing(self, conversation_id: int, mediator: Mediator) -> None:
         """The mediator who holds the conversation types: the person's screens hear (web)."""
         info = await self.conversation(conversation_id)

@@ -249,6 +249,9 @@ async def test_typing_is_shown_both_ways(
             # Messages carry when they were stored, for the time shown next to them.
             [joined] = [f for f in seen if event_is("mediator_joined")(f)]
             assert "T" in joined["at"] and joined["at"].endswith("+00:00")
+        # Her last screen closed: the mediator is told.
+        [*_, left] = await frames_until(console, lambda f: f["type"] == "person_left")
+        assert left == {"type": "person_left", "conversation_id": fanny_id}
 
 
 async def test_handled_tickets_keep_who_and_when(

@@ -359,6 +359,10 @@
       else if (frame.type === "message") { addMessage(frame); }
       else if (frame.type === "conversation") { onConversation(frame); }
       else if (frame.type === "typing" && frame.conversation_id === conversationId) { showTyping(true); }
+      else if (frame.type === "person_left" && frame.conversation_id === conversationId) {
+        showTyping(false);
+        say("La personne a fermé la discussion. Elle lira vos messages si elle revient.");
+      }
       else if (frame.type === "requeued") { onRequeued(frame); }
       else if (frame.type === "transferred") { onTransferred(frame); }
       else if (frame.type === "error") { say(frame.error); }
