@@ -269,6 +269,9 @@ async def test_keyboard_only_take_reply_and_hand_back(
         "Vous avez pris la conversation en charge : écrivez à la personne."
     )
     await expect(page.locator("#chat-text")).to_be_focused()
+    # A button press reads as the button's words, never as its payload.
+    await expect(page.locator("#transcript")).to_contain_text("bouton « Parler à un médiateur »")
+    await expect(page.locator("#transcript")).not_to_contain_text("/request_human")
     # The newest message is in view: the transcript is scrolled to its end.
     assert await page.evaluate(
         "() => { const t = document.getElementById('transcript');"
