@@ -37,13 +37,13 @@ from common.text import key
 
 logger = logging.getLogger(__name__)
 
-HUMAN_BUTTON = {"title": "Parler à une personne", "payload": "/request_human"}
+HUMAN_BUTTON = {"title": "Parler à un médiateur", "payload": "/request_human"}
 PLACES_BUTTON = {"title": "Un lieu d'aide près de chez moi", "payload": "/find_digital_place"}
 MAX_COMMUNE_BUTTONS = 6
 WORDS_FILE = "followups.yml"
 UNAVAILABLE = (
     "Je ne peux pas consulter les lieux d'aide pour le moment, désolé. "
-    "Vous pouvez demander à votre mairie, ou parler à une personne."
+    "Vous pouvez demander à votre mairie, ou parler à un médiateur."
 )
 NO_LIST = (
     "De quel lieu parlez-vous ? Dites-moi votre commune : je vous donnerai les lieux "

@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 ASK_COMMUNE = "ask_commune"
 UNAVAILABLE = (
     "Je ne peux pas chercher les lieux d'aide pour le moment, désolé. "
-    "Vous pouvez demander à votre mairie, ou parler à une personne."
+    "Vous pouvez demander à votre mairie, ou parler à un médiateur."
 )
-HUMAN_BUTTON = {"title": "Parler à une personne", "payload": "/request_human"}
+HUMAN_BUTTON = {"title": "Parler à un médiateur", "payload": "/request_human"}
 
 
 def answer_places(

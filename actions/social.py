@@ -24,7 +24,7 @@ from common.hours import PARIS
 logger = logging.getLogger(__name__)
 
 TOPIC = "social"
-HUMAN_BUTTON = {"title": "Parler à une personne", "payload": "/request_human"}
+HUMAN_BUTTON = {"title": "Parler à un médiateur", "payload": "/request_human"}
 ASK_COMMUNE = (
     "Les assistantes et assistants sociaux du Département reçoivent dans les CDAS "
     "(centres départementaux d'action sociale), sur rendez-vous, gratuitement. "

@@ -36,7 +36,7 @@ from integrations.tracker_events import delete_tracker_events
 
 log = logging.getLogger(__name__)
 
-# The intent payload the widget's "Parler à une personne" sends: always starts a handoff.
+# The intent payload the widget's "Parler à un médiateur" sends: always starts a handoff.
 REQUEST_HUMAN = "/request_human"
 
 Listener = Callable[[ConversationRef, Sequence[Reply]], Awaitable[None]]
@@ -64,6 +64,10 @@ class Handoff(Protocol):
     async def state(self, key: str) -> dict[str, Any]: ...
 
     async def forgotten(self, conversation_id: int) -> None: ...
+
+    async def person_typing(self, key: str) -> None: ...
+
+    async def person_left(self, key: str) -> None: ...
 
 
 class Gateway:
@@ -128,7 +132,12 @@ class Gateway:
         reason = next((r.handoff_request for r in replies if r.handoff_request), None)
         if reason is None and message.text.strip() == REQUEST_HUMAN:
             reason = "request_human"
-        shown = [r for r in replies if r.text or r.buttons or r.image or not r.handoff_request]
+        if reason is not None and self.handoff is not None:
+            # The handoff's message is the one that says what happens next: the bot's
+            # words asking for it (or a "service unavailable") would contradict it.
+            shown = [r for r in replies if not r.handoff_request and r is not UNAVAILABLE]
+        else:
+            shown = [r for r in replies if r.text or r.buttons or r.image or not r.handoff_request]
         answers = await asyncio.to_thread(self.store.record_replies, conversation.id, shown)
         await self.notify(conversation, answers)
         if reason is not None and self.handoff is not None:
@@ -180,6 +189,16 @@ class Gateway:
         conversation = await asyncio.to_thread(self.store.conversation, key)
         owner = conversation.owner if conversation is not None else Owner.BOT
         return ConversationState(owner).as_dict()
+
+    async def typing(self, key: str) -> None:
+        """The person is typing (web): mediators who show the conversation are told."""
+        if self.handoff is not None:
+            await self.handoff.person_typing(key)
+
+    async def person_left(self, key: str) -> None:
+        """The person's last screen closed (web): mediators who show it are told."""
+        if self.handoff is not None:
+            await self.handoff.person_left(key)
 
     async def push_state(self, conversation: ConversationRef) -> None:
         """Tell the person's screens (web only) that the owner or queue position changed."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from integrations.console.oidc import OidcClient
     from integrations.gateway import Gateway
     from integrations.handoff.canned import CannedReplies
+    from integrations.handoff.presence import Presence
     from integrations.handoff.relay import ConsoleHub
     from integrations.handoff.service import HandoffService
     from integrations.rasa_client import RasaClient
@@ -48,6 +49,7 @@ CONSOLE_SESSION: web.RequestKey[ConsoleSession | None] = web.RequestKey("console
 HANDOFF: web.AppKey[HandoffService] = web.AppKey("handoff")
 CONSOLES: web.AppKey[ConsoleHub] = web.AppKey("consoles")
 CANNED: web.AppKey[CannedReplies] = web.AppKey("canned_replies")
+PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 # --- admin ---
 ADMIN: web.AppKey[Admin] = web.AppKey("admin")
 # Training jobs started by this gateway, with the task that waits for each.

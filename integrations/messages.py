@@ -96,6 +96,8 @@ class Reply:
     author: Author = Author.BOT
     id: int | None = None
     client_id: str | None = None
+    # When it was stored (frames give it as ISO 8601: clients show the time).
+    at: datetime | None = None
 
     @classmethod
     def from_rasa(cls, message: dict[str, Any]) -> Reply:
@@ -141,7 +143,10 @@ class Reply:
 
     def as_frame(self, recipient_id: str) -> dict[str, Any]:
         """The WebSocket / history frame of this message."""
-        return {"type": "message", "author": str(self.author), **self.as_rest(recipient_id)}
+        out = {"type": "message", "author": str(self.author), **self.as_rest(recipient_id)}
+        if self.at is not None:
+            out["at"] = self.at.isoformat()
+        return out
 
     def as_record(self) -> dict[str, Any]:
         """What is stored besides the text (see ``store.Message.payload``)."""

@@ -231,6 +231,9 @@ class Settings:
     mediator_hours: str = "Mo-Fr 09:00-17:00; PH off"
     # Replies a mediator can insert in one click (YAML list of {title, text}).
     canned_replies_path: Path = PROJECT_ROOT / "data" / "canned_replies.yml"
+    # Seconds a mediator may have no console open before their conversations go back to
+    # the head of the queue (a reload or a short network loss is not a departure).
+    handoff_presence_timeout_s: int = 120
 
     def __post_init__(self) -> None:
         if not valid_hours(self.mediator_hours):
@@ -320,6 +323,9 @@ class Settings:
             # --- handoff ---
             mediator_hours=env_str("MEDIATOR_HOURS", d.mediator_hours),
             canned_replies_path=Path(env_str("HANDOFF_CANNED_REPLIES", str(d.canned_replies_path))),
+            handoff_presence_timeout_s=env_int(
+                "HANDOFF_PRESENCE_TIMEOUT", d.handoff_presence_timeout_s, minimum=1
+            ),
         )
 
 

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, relationship
 
-from common.db import Base, make_session_factory, session_scope
+from common.db import Base, as_utc, make_session_factory, session_scope
 from integrations.messages import Author, Button, Incoming, Reply, utcnow
 
 
@@ -137,6 +137,9 @@ class Handoff(Base):
     requested_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     taken_at = Column(DateTime(timezone=True), nullable=True)
     ended_at = Column(DateTime(timezone=True), nullable=True)
+    # Set when a mediator's conversation went back to the queue (the mediator left): such
+    # handoffs come first in the queue, in the order they came back.
+    requeued_at = Column(DateTime(timezone=True), nullable=True)
     # The console's staff account (integrations/console/auth.py) and the first name
     # the person sees.
     mediator_id = Column(Integer, nullable=True)
@@ -254,10 +257,16 @@ class StoredMessage:
 
     def reply(self) -> Reply:
         """The message as the gateway sends it to clients (see ``Reply.as_frame``)."""
-        return reply_of(self.id, self.author, self.text, self.payload)
+        return reply_of(self.id, self.author, self.text, self.payload, self.created_at)
 
 
-def reply_of(id_: int, author: Author | str, text_: str, payload: dict[str, Any] | None) -> Reply:
+def reply_of(
+    id_: int,
+    author: Author | str,
+    text_: str,
+    payload: dict[str, Any] | None,
+    at: datetime | None = None,
+) -> Reply:
     payload = payload or {}
     return Reply(
         text=text_,
@@ -267,6 +276,7 @@ def reply_of(id_: int, author: Author | str, text_: str, payload: dict[str, Any]
         author=Author(author),
         id=id_,
         client_id=payload.get("client_id"),
+        at=as_utc(at) if at is not None else None,
     )
 
 
@@ -355,7 +365,9 @@ class Store:
             )
             session.add(row)
             session.flush()
-            return _ref(conversation), reply_of(row.id, Author.USER, row.text, payload)
+            return _ref(conversation), reply_of(
+                row.id, Author.USER, row.text, payload, message.received_at
+            )
 
     def record_replies(self, conversation_id: int, replies: Sequence[Reply]) -> list[Reply]:
         """Store answers in order; the same answers with their ids."""
@@ -382,7 +394,7 @@ class Store:
                 session.flush()  # one at a time: ids follow the answers' order
                 rows.append(row)
             return [
-                dataclasses.replace(reply, id=row.id)
+                dataclasses.replace(reply, id=row.id, at=now)
                 for reply, row in zip(replies, rows, strict=True)
             ]
 

@@ -51,7 +51,7 @@ def test_two_misses_offer_topics_then_a_mediator(rasa_stack: Stack):
     second = rasa_stack.send("e2e-fallback", "plmk zzrt huuq")
     [offer] = second
     assert "médiateur" in offer["text"]
-    assert {"title": "Oui, parler à une personne", "payload": "/request_human"} in offer["buttons"]
+    assert {"title": "Oui, parler à un médiateur", "payload": "/request_human"} in offer["buttons"]
 
 
 def test_metadata_and_history_are_kept_in_the_sql_tracker_store(rasa_stack: Stack):

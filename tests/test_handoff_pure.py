@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,13 @@ from common.config import ConfigError
 from integrations.channels.web import frame
 from integrations.handoff import texts
 from integrations.handoff.canned import CannedReplies
+from integrations.handoff.canned import parse as canned_parse
 from integrations.handoff.contact import find_contact
+from integrations.handoff.transcript import Summary, labels, summary
 from integrations.messages import Author, Reply
 from integrations.settings import Settings
+from integrations.store import Direction, StoredMessage
+from integrations.widget.config import load_council
 
 
 @pytest.mark.parametrize(
@@ -73,3 +78,58 @@ def test_a_mediator_message_frame_names_its_author() -> None:
     # The "Annick a rejoint" notice is the system's, and bot answers name nobody.
     assert "mediator" not in frame(texts.mediator_joined("Annick"), "alice")
     assert "mediator" not in frame(Reply(text="Bonjour"), "alice")
+
+
+def test_canned_replies_fill_the_mediators_name_and_the_council_phone(tmp_path: Path) -> None:
+    path = tmp_path / "canned.yml"
+    path.write_text('- title: Bonjour\n  text: "Bonjour, ici {prenom}. Tél. {telephone}."\n')
+    [reply] = CannedReplies(path).all()
+    assert (
+        reply.filled("Annick", "02 61 91 00 00").text == "Bonjour, ici Annick. Tél. 02 61 91 00 00."
+    )
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        canned_parse([{"title": "Faux", "text": "Bonjour {nom}"}])
+    shipped = CannedReplies(Settings().canned_replies_path).all()
+    assert all("médiatrice" not in r.text for r in shipped)
+    assert any("{prenom}" in r.text for r in shipped)
+
+
+def test_every_phone_mentioned_is_the_councils() -> None:
+    council = load_council()
+    for told in (
+        texts.no_mediator(False, "", council),
+        texts.no_mediator(True, "ouvre lundi à 9 h", council),
+        texts.unanswered(council),
+        texts.closed_without_message(council),
+    ):
+        assert council.phone in told.text, told.text
+        assert "accueil du Département ou" not in told.text
+
+
+def test_a_departed_mediator_is_said_in_one_sentence() -> None:
+    gone = texts.mediator_gone("Annick")
+    assert gone.text.count(".") == 1 and gone.text.startswith("Annick n'est plus en ligne")
+    assert gone.custom == {"event": "mediator_gone", "queue_position": 1}
+    assert "en 2e position" in texts.place_in_queue(2)
+
+
+def test_button_presses_read_as_their_words_and_conversations_are_named() -> None:
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+    def message(id_: int, author: Author, text: str, payload=None) -> StoredMessage:  # type: ignore[no-untyped-def]
+        return StoredMessage(Direction.IN, author, "web", text, payload, at, id_)
+
+    said = [
+        message(1, Author.USER, "bonjour, j'habite à Saint-Renan"),
+        message(
+            2,
+            Author.BOT,
+            "Que voulez-vous ?",
+            {"buttons": [{"title": "Le RSA", "payload": "/rsa"}]},
+        ),
+        message(3, Author.USER, "/rsa"),
+        message(4, Author.USER, "/request_human"),
+    ]
+    assert labels(said) == {3: "Le RSA", 4: "Parler à un médiateur"}
+    assert summary(said) == Summary(topic="Le RSA", commune="Saint-Renan")
+    assert summary(said[:1]).topic == "bonjour, j'habite à Saint-Renan"

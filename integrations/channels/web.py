@@ -25,16 +25,18 @@ frame, then close code 4401 / 4403). Then, with ``after`` (0 for everything), th
 sends a ``state`` frame (``{"type": "state", "owner", "queue_position", "mediator"}``,
 sent again on every change), every stored message of the conversation with a greater
 id, in order, then live frames; without it, only live frames. The client sends
-``{"message": "...", "client_id"?: "<uuid>", "metadata"?: {...}}``; the server stores it
+``{"message": "...", "client_id"?: "<uuid>", "metadata"?: {...}}`` (or ``{"type": "typing"}``
+while a mediator answers: the mediator sees the person typing); the server stores it
 and, when it has a ``client_id``, pushes it back to every socket of the sender
 (``author: "user"``, same ``client_id``) before the answers. Every message frame is
 ``{"type": "message", "id", "author": "user" | "bot" | "mediator" | "system",
 "recipient_id", "text", "buttons"?, "image"?, "custom"?, "client_id"?, "mediator"?}``
 (``mediator``: the first name of the mediator who wrote it), ``id`` increasing within
 the conversation: clients de-duplicate by it. Errors come as
-``{"type": "error", "error", "code"}``. At most ``max_sockets_per_conversation``
-sockets per conversation; the Origin must be one of the gateway's public origins or of
-``GATEWAY_CORS_ORIGINS``.
+``{"type": "error", "error", "code"}``; ``{"type": "typing", "mediator"}`` says the
+mediator is writing; message frames carry ``at`` (ISO 8601, when stored). At most
+``max_sockets_per_conversation`` sockets per conversation; the Origin must be one of the
+gateway's public origins or of ``GATEWAY_CORS_ORIGINS``.
 
 ``GET /webhooks/rest/history?sender=<id>&after=<n>`` gives ``{"messages": [frames],
 "state": {...}}`` (reload, or polling when WebSockets are unavailable);
@@ -254,6 +256,7 @@ class WebChannel:
         self.per_address = RateLimiter(rate_per_address)
         self.per_conversation = RateLimiter(rate_per_conversation)
         self.max_sockets = max_sockets
+        self._leaving: set[asyncio.Task[None]] = set()  # "the person left" being told
 
     @classmethod
     def from_settings(cls, settings: Settings, gateway: Gateway, hub: Hub) -> WebChannel:
@@ -465,6 +468,11 @@ class WebChannel:
         finally:
             if key is not None:
                 self.hub.remove(key, ws)
+                if not self.hub.connected(key):
+                    # A task: the handler of a closed connection may be cancelled here.
+                    task = asyncio.create_task(self.gateway.person_left(key))
+                    self._leaving.add(task)
+                    task.add_done_callback(self._leaving.discard)
             if not ws.closed:
                 await ws.close()
         return ws
@@ -507,10 +515,12 @@ class WebChannel:
         data: str,
     ) -> None:
         try:
+            body = parse_json_object(data)
+            if body.get("type") == "typing":
+                await self.gateway.typing(key_of(sender))  # throttled by the handoff
+                return
             self.limit_address(request)
-            fields = parse_message(
-                parse_json_object(data), self.max_message_chars, sender_required=False
-            )
+            fields = parse_message(body, self.max_message_chars, sender_required=False)
             self.per_conversation.check(sender, BY_CONVERSATION)
         except ApiError as err:
             await _send_error(ws, err)
@@ -534,6 +544,10 @@ class WebChannel:
     async def send_state(self, chat_id: str, state: dict[str, Any]) -> None:
         """Push a change of owner or queue position."""
         await self.hub.publish(key_of(chat_id), [{"type": "state", **state}])
+
+    async def send_typing(self, chat_id: str, mediator: str) -> None:
+        """Push that the mediator is writing (``{"type": "typing", "mediator"}``)."""
+        await self.hub.publish(key_of(chat_id), [{"type": "typing", "mediator": mediator}])
 
 
 async def _refuse(ws: web.WebSocketResponse, err: ApiError, code: int) -> None:

@@ -1,11 +1,13 @@
-"""Human handoff: conversation ownership, queue, relay, mediator console.
+"""Human handoff: conversation ownership, queue, relay, presence, mediator console.
 
 ``setup(app)`` plugs the handoff service into the gateway (``Gateway.handoff``, and the
-consoles as a listener of every stored message) and registers the console's routes.
+consoles as a listener of every stored message), starts presence (a mediator gone too
+long loses their conversations: ``presence.py``) and registers the console's routes.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -13,7 +15,8 @@ from aiohttp import web
 from integrations import keys
 from integrations.handoff.canned import CannedReplies
 from integrations.handoff.console import setup_routes
-from integrations.handoff.relay import ConsoleHub
+from integrations.handoff.presence import Presence
+from integrations.handoff.relay import ConsoleHub, presence_frame
 from integrations.handoff.service import HandoffService
 from integrations.handoff.store import HandoffStore
 
@@ -27,10 +30,23 @@ async def handoff_ctx(app: web.Application) -> AsyncIterator[None]:
         gateway, HandoffStore(app[keys.STORE].engine), consoles, settings.mediator_hours
     )
     gateway.handoff = service
-    gateway.listeners.append(consoles.on_messages)
+    gateway.listeners.append(service.on_messages)
     app[keys.HANDOFF] = service
     app[keys.CANNED] = CannedReplies(settings.canned_replies_path)
+    presence = Presence(consoles, service.release_absent, settings.handoff_presence_timeout_s)
+    app[keys.PRESENCE] = presence
+    announcing: set[asyncio.Task[None]] = set()
+
+    def announce(_user_id: int, _online: bool) -> None:
+        task = asyncio.create_task(consoles.broadcast(presence_frame(consoles)))
+        announcing.add(task)
+        task.add_done_callback(announcing.discard)
+
+    consoles.on_presence.append(announce)
+    # Who held conversations before this start: their consoles have the timeout to return.
+    presence.watch(await asyncio.to_thread(lambda: list(service.store.holders())))
     yield
+    await presence.close()
 
 
 async def _close_consoles(app: web.Application) -> None:

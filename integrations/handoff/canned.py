@@ -1,9 +1,15 @@
-"""Canned replies of the mediator console, from a YAML file the council edits."""
+"""Canned replies of the mediator console, from a YAML file the council edits.
+
+A text may hold placeholders, filled for the mediator who uses it: ``{prenom}`` (their
+first name, as the person sees it) and ``{telephone}`` (the council's switchboard,
+``data/council.yml``). Any other ``{name}`` makes the file invalid.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import string
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -11,10 +17,16 @@ import yaml
 log = logging.getLogger(__name__)
 
 
+PLACEHOLDERS = frozenset({"prenom", "telephone"})
+
+
 @dataclass(frozen=True)
 class CannedReply:
     title: str
     text: str
+
+    def filled(self, first_name: str, phone: str) -> CannedReply:
+        return replace(self, text=self.text.format(prenom=first_name, telephone=phone))
 
 
 class CannedReplies:
@@ -54,5 +66,16 @@ def parse(data: object) -> list[CannedReply]:
             and isinstance(item.get("text"), str)
         ):
             raise ValueError(f"entry {index}: title and text (strings) are required")
-        replies.append(CannedReply(title=item["title"].strip(), text=item["text"].strip()))
+        text = item["text"].strip()
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as err:
+            raise ValueError(f"entry {index}: {err} (write {{{{ and }}}} for braces)") from err
+        unknown = names - PLACEHOLDERS
+        if unknown:
+            raise ValueError(
+                f"entry {index}: unknown placeholder(s) {sorted(unknown)}, "
+                f"known: {sorted(PLACEHOLDERS)}"
+            )
+        replies.append(CannedReply(title=item["title"].strip(), text=text))
     return replies

@@ -5,12 +5,17 @@ stateDiagram-v2
   bot --> waiting: request_human / button / fallback offer accepted
   bot --> mediator: a mediator takes it proactively
   waiting --> mediator: take (atomic: one mediator wins)
+  waiting --> waiting: closed unanswered (confirmed): live becomes "leave a message"
   waiting --> bot: message left (ticket) or cancelled
+  mediator --> mediator: transfer to another online mediator (with a note)
+  mediator --> waiting: the mediator's consoles gone for HANDOFF_PRESENCE_TIMEOUT (head of queue)
   mediator --> bot: hand back (tracker resumed, short bot message)
   mediator --> closed: close
-  waiting --> closed: close
   closed --> bot: the person writes again
 ```
+
+Each transition tells the person one message, which says what happens next (with the
+council's phone number whenever a phone is mentioned).
 
 Every step is one conditional UPDATE in the database (``HandoffStore``), then the Rasa
 tracker is paused or resumed, then what the person is told is stored and delivered
@@ -21,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,13 +38,14 @@ from integrations.errors import ApiError
 from integrations.gateway import Gateway
 from integrations.handoff import texts
 from integrations.handoff.contact import find_contact
-from integrations.handoff.relay import ConsoleHub
+from integrations.handoff.relay import ConsoleHub, message_frame
 from integrations.handoff.store import (
     ConversationInfo,
     HandoffRef,
     HandoffStore,
     Mediator,
 )
+from integrations.handoff.transcript import is_payload, labels
 from integrations.messages import Author, Incoming, Reply, utcnow
 from integrations.store import (
     ConversationRef,
@@ -48,8 +55,12 @@ from integrations.store import (
     Owner,
     detached,
 )
+from integrations.widget.config import Council, load_council
 
 log = logging.getLogger(__name__)
+
+# A typing frame at most this often per conversation and direction.
+TYPING_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,7 @@ class HandoffService:
         self.consoles = consoles
         self.mediator_hours = mediator_hours
         self.clock = clock
+        self._typing: dict[tuple[str, int | None], float] = {}
 
     # -- called by the gateway (under the conversation's lock) ------------------------
 
@@ -104,7 +116,7 @@ class HandoffService:
             position = (state.queue_position if state else None) or 1
             told = texts.waiting(position)
         else:
-            told = texts.no_mediator(now.outside_hours, now.hours)
+            told = texts.no_mediator(now.outside_hours, now.hours, await _council())
         stored = await self.gateway.post(conversation, [told], deliver=False)
         await self.gateway.push_state(conversation)
         await self.queue_changed()
@@ -243,13 +255,46 @@ class HandoffService:
         """The bot answers again, with a short message; the tracker is resumed."""
         await self._release(conversation_id, mediator, Owner.BOT)
 
-    async def close(self, conversation_id: int, mediator: Mediator) -> None:
+    async def close(
+        self, conversation_id: int, mediator: Mediator, confirmed: bool = False
+    ) -> None:
+        """Close a conversation. Nobody joined yet: only ``confirmed``; then the person is
+        told why and may leave a message (or call) instead of being dropped."""
+        info = await self.conversation(conversation_id)
+        if info.owner is Owner.WAITING:
+            if not confirmed:
+                raise ApiError(
+                    409,
+                    "confirmation_needed",
+                    "Personne n'a encore répondu à cette personne : confirmez la clôture.",
+                )
+            await self._close_unanswered(info, mediator)
+            return
         await self._release(conversation_id, mediator, Owner.CLOSED)
+
+    async def _close_unanswered(self, info: ConversationInfo, mediator: Mediator) -> None:
+        conversation = _ref(info)
+        council = await _council()
+        async with self.gateway.lock(info.key):
+            offered = await asyncio.to_thread(self.store.offer_message, info.id)
+            if offered is not None:
+                told = texts.unanswered(council)
+            else:  # leaving a message already: nobody will call back unless they call
+                ended = await asyncio.to_thread(
+                    self.store.end, info.id, "closed", Owner.CLOSED, (Owner.WAITING,)
+                )
+                if ended is None:
+                    raise ApiError(409, "not_waiting", "Cette conversation n'attend plus.")
+                told = texts.closed_without_message(council)
+                await self.gateway.pause(conversation, paused=False)
+            log.info("%s closes the unanswered %s", mediator.name, info.key)
+            await self.gateway.post(conversation, [told])
+            await self.gateway.push_state(conversation)
+        await self._owner_changed(info.id)
 
     async def _release(self, conversation_id: int, mediator: Mediator, to: Owner) -> None:
         info = await self.conversation(conversation_id)
         conversation = _ref(info)
-        from_owners = (Owner.MEDIATOR,) if to is Owner.BOT else (Owner.MEDIATOR, Owner.WAITING)
         async with self.gateway.lock(info.key):
             current = await asyncio.to_thread(self.store.current, conversation_id)
             only = None
@@ -261,24 +306,152 @@ class HandoffService:
                 only = mediator.id
             outcome = "handed_back" if to is Owner.BOT else "closed"
             ended = await asyncio.to_thread(
-                self.store.end, conversation_id, outcome, to, from_owners, only
+                self.store.end, conversation_id, outcome, to, (Owner.MEDIATOR,), only
             )
             if ended is None:
                 raise ApiError(409, "not_yours", "Cette conversation n'est pas (ou plus) la vôtre.")
             log.info("%s: %s %s", mediator.name, outcome, info.key)
-            told: list[Reply] = []
-            if ended.mediator_name:
-                told.append(texts.mediator_left(ended.mediator_name))
             if to is Owner.BOT:
                 await self.gateway.pause(conversation, paused=False)
-                told.append(texts.handed_back())
+                told = texts.handed_back(ended.mediator_name)
             else:
-                told.append(texts.closed())
-            stored = await self.gateway.post(conversation, told)
+                told = texts.closed(ended.mediator_name)
+            stored = await self.gateway.post(conversation, [told])
             if to is Owner.BOT:
                 await self.gateway.tell_tracker(conversation, stored[-1])
             await self.gateway.push_state(conversation)
         await self._owner_changed(conversation_id)
+
+    async def transfer(
+        self, conversation_id: int, mediator: Mediator, to_id: int, note: str = ""
+    ) -> HandoffRef:
+        """Give a conversation one holds (an admin: any) to another online mediator."""
+        note = note.strip()
+        if len(note) > 4000:
+            raise ApiError(413, "payload_too_large", "Note trop longue (4 000 caractères au plus).")
+        to_name = self.consoles.online_users().get(to_id)
+        if to_name is None:
+            raise ApiError(
+                409, "not_online", "Ce médiateur n'est plus en ligne : choisissez-en un autre."
+            )
+        info = await self.conversation(conversation_id)
+        conversation = _ref(info)
+        to = Mediator(id=to_id, name=to_name)
+        async with self.gateway.lock(info.key):
+            current = await asyncio.to_thread(self.store.current, conversation_id)
+            if current is not None and current.mediator_id == to_id:
+                raise ApiError(409, "same_mediator", f"{to_name} a déjà cette conversation.")
+            from_id = None if mediator.admin else mediator.id
+            moved = await asyncio.to_thread(self.store.transfer, conversation_id, to, from_id)
+            if moved is None or current is None:
+                raise ApiError(409, "not_yours", "Cette conversation n'est pas (ou plus) la vôtre.")
+            log.info("%s transfers %s to %s", mediator.name, info.key, to_name)
+            written = f"Transmise à {to_name}" + (f" : {note}" if note else ".")
+            await asyncio.to_thread(self.store.add_note, conversation_id, mediator, written)
+            await self.gateway.post(
+                conversation, [texts.transferred(current.mediator_name or mediator.name, to_name)]
+            )
+            await self.gateway.push_state(conversation)
+        await self.consoles.to_user(
+            to_id,
+            {
+                "type": "transferred",
+                "conversation_id": conversation_id,
+                "from": mediator.name,
+                "note": note,
+            },
+        )
+        await self._owner_changed(conversation_id)
+        return moved
+
+    async def release_absent(self, mediator_id: int) -> None:
+        """Presence timeout: the conversations of a mediator gone too long go back to the
+        head of the queue; each person is told; the other mediators are alerted."""
+        gone: list[int] = []
+        name = ""
+        for conversation_id in await asyncio.to_thread(self.store.held_by, mediator_id):
+            info = await asyncio.to_thread(self.store.info, conversation_id)
+            if info is None or info.handoff is None:
+                continue
+            conversation = _ref(info)
+            async with self.gateway.lock(info.key):
+                name = info.handoff.mediator_name or ""
+                back = await asyncio.to_thread(self.store.requeue, conversation_id, mediator_id)
+                if back is None:
+                    continue
+                await self.gateway.post(conversation, [texts.mediator_gone(name)])
+                await self.gateway.push_state(conversation)
+            gone.append(conversation_id)
+            await self._owner_changed(conversation_id)
+        if gone:
+            log.info("%d conversation(s) of %s back in the queue", len(gone), name)
+            await self.consoles.broadcast(
+                {"type": "requeued", "mediator": name, "conversations": gone}
+            )
+
+    # -- typing indicators ----------------------------------------------------------------
+
+    def _typing_due(self, key: str, who: int | None) -> bool:
+        now = time.monotonic()
+        if now - self._typing.get((key, who), 0.0) < TYPING_EVERY_S:
+            return False
+        self._typing[(key, who)] = now
+        if len(self._typing) > 10_000:  # forget the old ones now and then
+            self._typing = {k: t for k, t in self._typing.items() if now - t < 60}
+        return True
+
+    async def person_typing(self, key: str) -> None:
+        """The person types while waiting or with a mediator: the consoles showing it hear."""
+        if not self._typing_due(key, None):
+            return
+        conversation = await asyncio.to_thread(self.gateway.store.conversation, key)
+        if conversation is None or conversation.owner not in (Owner.WAITING, Owner.MEDIATOR):
+            return
+        await self.consoles.to_watchers(
+            conversation.id, {"type": "typing", "conversation_id": conversation.id}
+        )
+
+    async def person_left(self, key: str) -> None:
+        """The person closed the chat's last screen (web): the mediator knows it."""
+        conversation = await asyncio.to_thread(self.gateway.store.conversation, key)
+        if conversation is None or conversation.owner not in (Owner.WAITING, Owner.MEDIATOR):
+            return
+        await self.consoles.to_watchers(
+            conversation.id, {"type": "person_left", "conversation_id": conversation.id}
+        )
+
+    async def mediator_typing(self, conversation_id: int, mediator: Mediator) -> None:
+        """The mediator who holds the conversation types: the person's screens hear (web)."""
+        info = await self.conversation(conversation_id)
+        handoff = info.handoff
+        if (
+            info.owner is not Owner.MEDIATOR
+            or handoff is None
+            or handoff.mediator_id != mediator.id
+            or not self._typing_due(info.key, mediator.id)
+        ):
+            return
+        channel = self.gateway.channels.get(info.channel)
+        send_typing = getattr(channel, "send_typing", None)
+        if send_typing is not None:
+            await send_typing(info.chat_id, mediator.name)
+
+    # -- what the consoles show --------------------------------------------------------
+
+    async def on_messages(self, conversation: ConversationRef, replies: Sequence[Reply]) -> None:
+        """Gateway listener: each stored message to the consoles watching its conversation,
+        a button press with the button's words."""
+        shown: dict[int, str] = {}
+        if any(r.author is Author.USER and is_payload(r.text) for r in replies):
+            messages = await asyncio.to_thread(self.gateway.store.messages_of, conversation.id)
+            shown = labels(messages)
+        for reply in replies:
+            await self.consoles.to_watchers(
+                conversation.id,
+                message_frame(
+                    conversation.id, conversation.chat_id, reply, shown.get(reply.id or 0)
+                ),
+            )
 
     async def add_note(self, conversation_id: int, mediator: Mediator, text: str) -> None:
         text = text.strip()
@@ -306,6 +479,7 @@ class HandoffService:
                     "conversation_id": conversation_id,
                     "owner": str(info.owner),
                     "mediator": info.handoff.mediator_name if info.handoff else None,
+                    "mediator_id": info.handoff.mediator_id if info.handoff else None,
                 },
             )
         await self.queue_changed()
@@ -336,3 +510,8 @@ def queue_frame(waiting: list[ConversationInfo], active: list[ConversationInfo])
             for info in active
         ],
     }
+
+
+async def _council() -> Council:
+    """The council's contacts (``data/council.yml``, re-read when it changes)."""
+    return await asyncio.to_thread(load_council)

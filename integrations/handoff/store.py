@@ -56,6 +56,7 @@ class HandoffRef:
     ended_at: datetime | None
     mediator_id: int | None
     mediator_name: str | None
+    requeued_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,12 @@ class TicketRef:
     status: str
     created_at: datetime
     done_by: str | None
+    done_at: datetime | None
+
+
+# The queue's order: conversations a departed mediator left come first (in the order
+# they came back), then the others, first come first.
+QUEUE_ORDER = (Handoff.requeued_at.is_(None), Handoff.requeued_at, Handoff.id)
 
 
 class HandoffStore:
@@ -171,6 +178,70 @@ class HandoffStore:
             session.flush()
             return _handoff(row)
 
+    def requeue(self, conversation_id: int, mediator_id: int) -> HandoffRef | None:
+        """mediator -> waiting, at the head of the queue, when the mediator who holds it
+        left; None when someone else holds it (or nobody)."""
+        with session_scope(self._sessions) as session:
+            row = _open_handoff(session, conversation_id)
+            if (
+                row is None
+                or row.status != HandoffStatus.ACTIVE.value
+                or row.mediator_id != mediator_id
+            ):
+                return None
+            if not move_owner(session, conversation_id, (Owner.MEDIATOR,), Owner.WAITING):
+                return None
+            row.status = HandoffStatus.WAITING.value
+            row.kind = HandoffKind.LIVE.value
+            row.requeued_at = utcnow()
+            row.taken_at = None
+            row.mediator_id = None
+            row.mediator_name = None
+            session.flush()
+            return _handoff(row)
+
+    def transfer(
+        self, conversation_id: int, to: Mediator, from_id: int | None
+    ) -> HandoffRef | None:
+        """The mediator of an active handoff becomes ``to``; with ``from_id``, only if
+        that mediator still holds it. One conditional UPDATE: of two transfers, one wins."""
+        with session_scope(self._sessions) as session:
+            row = _open_handoff(session, conversation_id)
+            if row is None or row.status != HandoffStatus.ACTIVE.value:
+                return None
+            holder = row.mediator_id if from_id is None else from_id
+            changed = session.execute(
+                update(Handoff)
+                .where(
+                    Handoff.id == row.id,
+                    Handoff.status == HandoffStatus.ACTIVE.value,
+                    Handoff.mediator_id == holder,
+                )
+                .values(mediator_id=to.id, mediator_name=to.name)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:
+                return None
+            session.refresh(row)
+            return _handoff(row)
+
+    def offer_message(self, conversation_id: int) -> HandoffRef | None:
+        """A live handoff nobody took becomes a message to leave (the queue is left)."""
+        with session_scope(self._sessions) as session:
+            conversation = session.get(Conversation, conversation_id)
+            row = _open_handoff(session, conversation_id)
+            if (
+                conversation is None
+                or conversation.owner != Owner.WAITING.value
+                or row is None
+                or row.status != HandoffStatus.WAITING.value
+                or row.kind != HandoffKind.LIVE.value
+            ):
+                return None
+            row.kind = HandoffKind.MESSAGE.value
+            session.flush()
+            return _handoff(row)
+
     # -- reading ---------------------------------------------------------------------
 
     def current(self, conversation_id: int) -> HandoffRef | None:
@@ -217,13 +288,41 @@ class HandoffStore:
         """Conversations waiting for a mediator, first come first."""
         return self._with_open_handoffs(Owner.WAITING, HandoffKind.LIVE)
 
-    def leaving_message(self) -> list[ConversationInfo]:
-        return self._with_open_handoffs(Owner.WAITING, HandoffKind.MESSAGE)
+    def leaving_message(self, since: timedelta) -> list[ConversationInfo]:
+        """People offered to leave a message this recently (others have gone, mostly)."""
+        return self._with_open_handoffs(Owner.WAITING, HandoffKind.MESSAGE, utcnow() - since)
 
     def with_mediators(self) -> list[ConversationInfo]:
         return self._with_open_handoffs(Owner.MEDIATOR, None)
 
-    def _with_open_handoffs(self, owner: Owner, kind: HandoffKind | None) -> list[ConversationInfo]:
+    def held_by(self, mediator_id: int) -> list[int]:
+        """The conversations ``mediator_id`` holds (active handoffs)."""
+        with session_scope(self._sessions) as session:
+            return list(
+                session.execute(
+                    select(Handoff.conversation_id).where(
+                        Handoff.status == HandoffStatus.ACTIVE.value,
+                        Handoff.mediator_id == mediator_id,
+                    )
+                ).scalars()
+            )
+
+    def holders(self) -> dict[int, int]:
+        """Mediators holding conversations: their id and how many they hold."""
+        with session_scope(self._sessions) as session:
+            rows = session.execute(
+                select(Handoff.mediator_id, func.count(Handoff.id))
+                .where(
+                    Handoff.status == HandoffStatus.ACTIVE.value,
+                    Handoff.mediator_id.is_not(None),
+                )
+                .group_by(Handoff.mediator_id)
+            ).all()
+            return {mediator_id: count for mediator_id, count in rows}
+
+    def _with_open_handoffs(
+        self, owner: Owner, kind: HandoffKind | None, since: datetime | None = None
+    ) -> list[ConversationInfo]:
         with session_scope(self._sessions) as session:
             query = (
                 select(Conversation)
@@ -232,8 +331,10 @@ class HandoffStore:
                     Conversation.owner == owner.value,
                     Handoff.status != HandoffStatus.ENDED.value,
                 )
-                .order_by(Handoff.id)
+                .order_by(*QUEUE_ORDER)
             )
+            if since is not None:
+                query = query.where(Handoff.requested_at >= since)
             if kind is not None:
                 query = query.where(Handoff.kind == kind.value)
             rows = session.execute(query).scalars().unique().all()
@@ -327,9 +428,11 @@ class HandoffStore:
             return row.id
 
     def tickets(self, status: str = "open", limit: int = 100) -> list[TicketRef]:
+        """Open tickets first come first; handled ones (``done``) last handled first."""
+        order = Ticket.id if status == "open" else Ticket.done_at.desc()
         with session_scope(self._sessions) as session:
             rows = session.execute(
-                select(Ticket).where(Ticket.status == status).order_by(Ticket.id).limit(limit)
+                select(Ticket).where(Ticket.status == status).order_by(order).limit(limit)
             ).scalars()
             return [detached(TicketRef, r) for r in rows]
 
@@ -357,17 +460,20 @@ class HandoffStore:
 
 
 def _position(session: Session, handoff_id: int) -> int:
-    """Place in the queue: live handoffs still waiting, requested before or with this one."""
-    return (
+    """Place in the queue (``QUEUE_ORDER``) of a live handoff still waiting."""
+    queue = (
         session.execute(
-            select(func.count(Handoff.id)).where(
+            select(Handoff.id)
+            .where(
                 Handoff.status == HandoffStatus.WAITING.value,
                 Handoff.kind == HandoffKind.LIVE.value,
-                Handoff.id <= handoff_id,
             )
-        ).scalar_one()
-        or 1
+            .order_by(*QUEUE_ORDER)
+        )
+        .scalars()
+        .all()
     )
+    return queue.index(handoff_id) + 1 if handoff_id in queue else 1
 
 
 def _last_handoff(

@@ -73,7 +73,7 @@ async def test_request_queue_take_chat_and_hand_back(
     client = await gateway_client(settings)
     csrf = await mediator(client, settings, "annick", "Annick")
     async with client.ws_connect(f"/console/ws?csrf={csrf}") as console:
-        queue = await console.receive_json(timeout=10)
+        [*_, queue] = await frames_until(console, lambda f: f["type"] == "queue")
         assert queue == {"type": "queue", "waiting": [], "active": []}
 
         first = await say(client, "alice", "/request_human")
@@ -98,7 +98,9 @@ async def test_request_queue_take_chat_and_hand_back(
                 "mediator": None,
             }
             replayed = await frames_until(user, lambda f: f.get("text") == "il y a quelqu'un ?")
-            assert [f["author"] for f in replayed] == ["user", "system", "system", "user"]
+            # One message says what happens (no "service unavailable" from the down bot).
+            assert [f["author"] for f in replayed] == ["user", "system", "user"]
+            assert replayed[1]["custom"]["event"] == "handoff_waiting"
             assert [f["id"] for f in replayed] == sorted(f["id"] for f in replayed)
 
             taken = await client.post(
@@ -145,7 +147,7 @@ async def test_request_queue_take_chat_and_hand_back(
             left = await frames_until(
                 user, lambda f: (f.get("custom") or {}).get("event") == "handed_back"
             )
-            assert "Annick a quitté la conversation." in [f.get("text") for f in left]
+            assert left[-1]["text"].startswith("Annick a quitté la conversation. L'assistant")
         store = client.app[keys.STORE]
         assert store.conversation(await key(client, "alice")).owner is Owner.BOT
         # Replayed, the mediator's message still names her (the widget labels it so).
@@ -304,9 +306,10 @@ async def test_close_proactive_take_history_and_delete(
     replay = await history(client, henri)
     assert replay["state"]["owner"] == "closed"
     assert [m["custom"]["event"] for m in replay["messages"] if m.get("custom")][-2:] == [
-        "mediator_left",
+        "mediator_joined",
         "closed",
     ]
+    assert replay["messages"][-1]["text"].startswith("Annick a terminé la conversation.")
     ids = [m["id"] for m in replay["messages"]]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     later = await history(client, henri, after=ids[2])

@@ -46,11 +46,15 @@ async def test_web_citizen_and_mediator_in_real_browsers(
     await expect(citizen.locator(BOT_MESSAGES).first).to_contain_text(
         "Bonjour", timeout=ANSWER_TIMEOUT_MS
     )
-    await citizen.get_by_role("button", name="Parler à un humain").click()
+    await citizen.get_by_role("button", name="Parler à un médiateur").click()
     await expect(citizen.locator(".message.system").last).to_contain_text(
         "première personne dans la file", timeout=ANSWER_TIMEOUT_MS
     )
-    await expect(citizen.get_by_text("Vous êtes en position 1 dans la file")).to_be_visible()
+    await expect(
+        citizen.get_by_text(
+            "En attente d'un médiateur : vous êtes la première personne dans la file."
+        )
+    ).to_be_visible()
 
     # The console shows the new waiting conversation live, with the counter in the title.
     await expect(mediator).to_have_title("(1) File d'attente — Assistant du Département")

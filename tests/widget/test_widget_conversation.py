@@ -6,6 +6,8 @@ real Rasa server of the session.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -72,7 +74,9 @@ async def test_a_conversation_with_quick_replies_survives_reload_and_navigation(
     await expect(choices).to_be_visible()
     await choices.get_by_role("button", name="Apprendre le numérique").click()
     # The button's words are shown for the person's message, not the payload.
-    await expect(page.locator(".message.user").last).to_have_text("Vous :Apprendre le numérique")
+    await expect(page.locator(".message.user").last).to_have_text(
+        re.compile(r"^Vous :Apprendre le numérique\d\d:\d\d$")
+    )
     await wait_for_answers(page, 3)
     await expect(message_field(page)).to_be_focused()
     shown = await page.locator(MESSAGES).all_inner_texts()
@@ -127,7 +131,7 @@ async def test_a_whole_session_with_the_keyboard_alone(
         visited.append((await active_element(page))["text"])
         if visited[-1] == "Apprendre le numérique":
             break
-    assert visited[-2:] == ["Parler à une personne", "Apprendre le numérique"], visited
+    assert visited[-2:] == ["Parler à un médiateur", "Apprendre le numérique"], visited
     outline = await page.evaluate(
         """() => { const root = document.querySelector("#departement-assistant").shadowRoot;
                    return getComputedStyle(root.activeElement).outlineStyle; }"""
@@ -179,10 +183,12 @@ async def test_asking_for_a_human_and_clearing_the_conversation(
     await send(page, "bonjour")
     old_sender = await sender_of(page)
 
-    # The visible « Parler à un humain » action sends the request_human intent.
+    # The visible « Parler à un médiateur » action sends the request_human intent.
     before = await page.locator(MESSAGES).count()
-    await page.get_by_role("button", name="Parler à un humain").click()
-    await expect(page.locator(".message.user").last).to_have_text("Vous :Parler à un humain")
+    await page.get_by_role("button", name="Parler à un médiateur").click()
+    await expect(page.locator(".message.user").last).to_have_text(
+        re.compile(r"^Vous :Parler à un médiateur\d\d:\d\d$")
+    )
     await expect(page.locator(MESSAGES).nth(before + 1)).to_contain_text(
         "médiateur", timeout=ANSWER_TIMEOUT_MS
     )

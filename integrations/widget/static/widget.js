@@ -55,13 +55,15 @@
   const OPEN_KEY = KEY + ":open";
   const MAX_CACHED = 300;
   const TYPING_TIMEOUT_MS = 45000; // the gateway answers "indisponible" itself after 30 s
+  const MEDIATOR_TYPING_MS = 6000; // a mediator's "écrit…" lasts this long without news
+  const TYPING_EVERY_MS = 2000; // the person's typing is told a mediator at most this often
   const POLL_MS = 5000;
   const SOCKET_ATTEMPTS_BEFORE_POLLING = 3;
   const SOCKET_RETRY_WHILE_POLLING_MS = 60000;
   // Same breakpoint as widget.css: there the window covers the whole page.
   const FULL_SCREEN = window.matchMedia("(max-width: 40em), (max-height: 34em)");
   const HUMAN_PAYLOAD = "/request_human";
-  const HUMAN_LABEL = "Parler à un humain";
+  const HUMAN_LABEL = "Parler à un médiateur"; // the bot's buttons say the same
   const WELCOME =
     "Bonjour ! Je suis l'assistant automatique du " +
     COUNCIL.name +
@@ -128,6 +130,7 @@
     pollingSince: 0,
     historySupported: true,
     typingTimer: null,
+    typingSent: 0,
     open: false,
     unread: 0,
     inert: [], // page elements made inert while the window covers the page
@@ -229,8 +232,9 @@
     "p",
     { class: "typing", hidden: true },
     el("span", { class: "dots", "aria-hidden": "true" }, el("span"), el("span"), el("span")),
-    el("span", { text: "L'assistant écrit…" }),
+    el("span", { class: "typing-text", text: "L'assistant écrit…" }),
   );
+  const typingText = typing.querySelector(".typing-text");
 
   const input = el("textarea", {
     id: "da-input",
@@ -397,10 +401,19 @@
     if (message.image) {
       item.append(el("img", { src: message.image, alt: "Image envoyée par l'assistant" }));
     }
+    item.append(timeOf(message));
     if (author === "bot" && typeof message.id === "number" && !message.noFeedback) {
       item.append(feedbackButton(message));
     }
     return item;
+  }
+
+  /** When the message was written (stored by the gateway, else when shown here). */
+  function timeOf(message) {
+    if (!message.at) message.at = new Date().toISOString();
+    const date = new Date(message.at);
+    const shown = date.toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" });
+    return el("p", { class: "time" }, el("time", { datetime: message.at, text: shown }));
   }
 
   function feedbackButton(message) {
@@ -519,6 +532,7 @@
       event: frame.custom && typeof frame.custom.event === "string" ? frame.custom.event : undefined,
       clientId: frame.client_id || undefined,
       name: author === "mediator" ? frame.mediator || state.mediator || undefined : undefined,
+      at: typeof frame.at === "string" ? frame.at : undefined,
     };
     const found = findMessage(frame);
     if (found && found.known) return;
@@ -527,8 +541,11 @@
       const mine = state.messages[found.index];
       mine.id = message.id;
       mine.pending = false;
+      if (message.at) mine.at = message.at;
       const node = log.querySelector(`[data-client-id="${CSS.escape(mine.clientId || "")}"]`);
       if (node && message.id !== undefined) node.dataset.id = String(message.id);
+      const time = node && node.querySelector(".time");
+      if (time) time.replaceWith(timeOf(mine));
       saveCache();
       return;
     }
@@ -575,30 +592,60 @@
 
   function applyState(frame) {
     if (!frame || typeof frame.owner !== "string") return;
+    const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 8;
     state.owner = frame.owner;
     state.queuePosition = typeof frame.queue_position === "number" ? frame.queue_position : null;
     state.mediator = typeof frame.mediator === "string" && frame.mediator ? frame.mediator : null;
     if (state.owner === "waiting") {
-      who.textContent =
-        state.queuePosition !== null
-          ? `En attente d'un médiateur. Vous êtes en position ${state.queuePosition} dans la file.`
-          : "En attente d'un médiateur.";
+      // The same words as the gateway's messages (integrations/handoff/texts.py).
+      if (state.queuePosition === 1) {
+        who.textContent = "En attente d'un médiateur : vous êtes la première personne dans la file.";
+      } else if (state.queuePosition !== null) {
+        const rank = `${state.queuePosition}e`;
+        who.textContent = `En attente d'un médiateur : vous êtes en ${rank} position dans la file.`;
+      } else {
+        who.textContent = "Aucun médiateur disponible : vous pouvez laisser un message.";
+      }
     } else if (state.owner === "mediator") {
       who.textContent = `${state.mediator || "Un médiateur"} vous répond.`;
     } else {
-      who.textContent = "Assistant automatique. Un humain peut prendre le relais.";
+      who.textContent = "Assistant automatique. Un médiateur peut prendre le relais.";
     }
     humanButton.hidden = state.owner === "waiting" || state.owner === "mediator";
     if (state.owner !== "bot" && state.owner !== "closed") hideTyping();
+    // The actions row may have grown (the button is back): the newest message stays in view.
+    if (atEnd) scrollToEnd();
   }
 
   // ---------------------------------------------------------------- typing
 
   function showTyping() {
     if (state.owner === "waiting" || state.owner === "mediator") return;
+    typingText.textContent = "L'assistant écrit…";
     typing.hidden = false;
     clearTimeout(state.typingTimer);
     state.typingTimer = setTimeout(hideTyping, TYPING_TIMEOUT_MS);
+  }
+
+  /** The mediator is writing (a ``typing`` frame): said for a few seconds. */
+  function showMediatorTyping(name) {
+    if (state.owner !== "mediator") return;
+    typingText.textContent = `${name || state.mediator || "Le médiateur"} écrit…`;
+    typing.hidden = false;
+    clearTimeout(state.typingTimer);
+    state.typingTimer = setTimeout(hideTyping, MEDIATOR_TYPING_MS);
+  }
+
+  /** Tell the mediator the person is writing (only to a person, and not too often). */
+  function sendTyping() {
+    if (state.owner !== "mediator" && state.owner !== "waiting") return;
+    const now = Date.now();
+    if (now - state.typingSent < TYPING_EVERY_MS || !input.value.trim()) return;
+    const socket = state.socket;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      state.typingSent = now;
+      socket.send(JSON.stringify({ type: "typing" }));
+    }
   }
 
   function hideTyping() {
@@ -684,6 +731,7 @@
   function onFrame(frame) {
     if (!frame || typeof frame !== "object") return;
     if (frame.type === "state") applyState(frame);
+    else if (frame.type === "typing") showMediatorTyping(typeof frame.mediator === "string" ? frame.mediator : "");
     else if (frame.type === "error" && (KEY_REFUSED.includes(frame.code) || frame.code === "too_many_connections")) {
       return; // the socket closes next, and its close code says what to do
     } else if (frame.type === "error") note(frame.error || "Votre message n'a pas pu être envoyé.");
@@ -813,6 +861,8 @@
     send(text);
     input.focus();
   }
+
+  input.addEventListener("input", sendTyping);
 
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
