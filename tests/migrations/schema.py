@@ -70,10 +70,11 @@ def fingerprint(engine: Engine, tables: Iterable[str] | None = None) -> dict[str
         if name in NOT_OURS or not inspector.has_table(name):
             continue
         shape[name] = {
-            "columns": [
+            # In name order: a revision that adds a column appends it, a model may not.
+            "columns": sorted(
                 (c["name"], c["type"].compile(dialect=engine.dialect), c["nullable"])
                 for c in inspector.get_columns(name)
-            ],
+            ),
             "primary_key": inspector.get_pk_constraint(name)["constrained_columns"],
             "foreign_keys": sorted(
                 (
