@@ -63,6 +63,22 @@ policies: []
 """
 
 
+# Components that read the conversation (the tracker, the domain): `rasa train nlu` has no
+# domain to give them, and /model/parse no tracker, where they change nothing.
+NEEDS_DIALOGUE = frozenset({"rasa_ext.button_choice.ButtonChoice"})
+
+
+def nlu_only_config(config: Path, directory: Path) -> Path:
+    """``config`` without the components of ``NEEDS_DIALOGUE``, written into ``directory``."""
+    import yaml
+
+    content = yaml.safe_load(config.read_text(encoding="utf-8"))
+    content["pipeline"] = [c for c in content["pipeline"] if c["name"] not in NEEDS_DIALOGUE]
+    path = directory / f"nlu-only-{config.name}"
+    path.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
 @dataclass
 class Run:
     name: str
@@ -203,7 +219,8 @@ async def main(args: argparse.Namespace) -> None:
         if args.model and not args.dev:
             models.append((f"ours ({args.model.name})", args.model, None))
         else:
-            models.append(("ours", *train_nlu(args.config, data, tmp, "ours")))
+            config = nlu_only_config(args.config, tmp)
+            models.append(("ours", *train_nlu(config, data, tmp, "ours")))
         if not args.no_stock:
             stock_config = tmp / "stock-config.yml"
             stock_config.write_text(STOCK_CONFIG, encoding="utf-8")
