@@ -73,7 +73,7 @@ class LinearIntentEnsemble(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"diet_weight": 0.5, "C": 20.0, "min_ngram": 1, "max_ngram": 5}
+        return {"diet_weight": 0.4, "C": 30.0, "min_ngram": 1, "max_ngram": 5}
 
     def __init__(
         self,
