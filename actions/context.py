@@ -194,9 +194,11 @@ def _word_in(word: str, said: list[str]) -> bool:
         return True
     if len(word) < 5:
         return False
-    # "piece jointe" typed "piéce jointes", "mot de pass": a prefix or a close spelling.
+    # "piece jointe" typed "piéce jointes", "mot de pass": a prefix or a close spelling
+    # with the same first letter ("mail" is no misspelt "gmail").
     return any(
-        s.startswith(word[:-1]) or difflib.SequenceMatcher(None, word, s).ratio() >= 0.84
+        s.startswith(word[:-1])
+        or (s[0] == word[0] and difflib.SequenceMatcher(None, word, s).ratio() >= 0.84)
         for s in said
         if abs(len(s) - len(word)) <= 3
     )

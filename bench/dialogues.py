@@ -11,10 +11,11 @@ Starts the real stack (``tools/stack.py``: Rasa + action server on a fresh SQLit
 database) and the real gateway app on a free port, as ``bench/gateway.py`` does, and
 posts every turn to the gateway's REST webhook.
 
-    python -m bench.dialogues [--split dev|heldout|all] [--model PATH] [--only ID] [-v]
+    python -m bench.dialogues [--split dev|heldout|fresh|all] [--model PATH] [--only ID] [-v]
 
 ``heldout.yml`` was written before any tuning and is never used to tune: work on
-``dev.yml``.
+``dev.yml``. ``fresh.yml`` is a second held-out part, written later (after
+``heldout.yml`` had been looked at) and frozen before the tuning that followed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from common.config import PROJECT_ROOT
 from common.text import fold
 
 FOLDER = Path(__file__).parent / "dialogues"
-SPLITS = ("dev", "heldout")
+SPLITS = ("dev", "heldout", "fresh")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Results:
     passed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     total: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     failures: list[Failure] = field(default_factory=list)
+    split_passed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    split_total: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -81,7 +84,7 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 
 def load(split: str) -> list[Dialogue]:
-    """The dialogues of one split (``dev``, ``heldout``) or of ``all``."""
+    """The dialogues of one split (``dev``, ``heldout``, ``fresh``) or of ``all``."""
     names = SPLITS if split == "all" else (split,)
     dialogues: list[Dialogue] = []
     for name in names:
@@ -145,6 +148,7 @@ async def run_dialogues(gateway_url: str, dialogues: list[Dialogue], verbose: bo
         for dialogue in dialogues:
             sender = f"bench-{run}-{dialogue.id}"
             results.total[dialogue.klass] += 1
+            results.split_total[dialogue.split] += 1
             failure = None
             for number, turn in enumerate(dialogue.turns, start=1):
                 body = {"sender": sender, "message": turn.say}
@@ -161,6 +165,7 @@ async def run_dialogues(gateway_url: str, dialogues: list[Dialogue], verbose: bo
                 results.failures.append(failure)
             else:
                 results.passed[dialogue.klass] += 1
+                results.split_passed[dialogue.split] += 1
     return results
 
 
@@ -171,6 +176,12 @@ def report(results: Results, out: Any = sys.stdout) -> float:
     for klass in sorted(results.total):
         passed, total = results.passed[klass], results.total[klass]
         print(f"{klass:{width}s}  {passed:3d} / {total:3d}  {passed / total:6.1%}", file=out)
+    for split in (s for s in SPLITS if s in results.split_total):
+        passed, total = results.split_passed[split], results.split_total[split]
+        print(
+            f"{'split ' + split:{width}s}  {passed:3d} / {total:3d}  {passed / total:6.1%}",
+            file=out,
+        )
     passed, total = sum(results.passed.values()), sum(results.total.values())
     rate = passed / total if total else 0.0
     print(f"{'overall':{width}s}  {passed:3d} / {total:3d}  {rate:6.1%}", file=out)

@@ -1,12 +1,14 @@
 """NLU quality of the project's pipeline next to Rasa's stock pipeline, trained on the same data.
 
-    python -m bench.nlu                  # train both (NLU only), score on nlu_data/test
+    python -m bench.nlu                  # train both (NLU only), score on both held-out sets
     python -m bench.nlu --model M        # score model M instead of training ours
     python -m bench.nlu --dev 5 --fold 0 # tuning: hold out fold 0 of 5 of the TRAINING data
 
-The held-out split (nlu_data/test) is for measuring, never for tuning: to tune, use
-``--dev``, which trains on four fifths of nlu_data/train and scores on the last fifth
-(a deterministic split of each intent's examples), and leaves nlu_data/test unread.
+The held-out splits are for measuring, never for tuning: nlu_data/test (looked at by
+earlier sessions) and nlu_data/test_fresh (written later, frozen before the tuning that
+followed). To tune, use ``--dev``, which trains on four fifths of nlu_data/train and
+scores on the last fifth (a deterministic split of each intent's examples), and leaves
+both held-out sets unread.
 
 The stock pipeline is what ``rasa init`` configures in Rasa 3.6
 (``rasa/cli/initial_project/config.yml``, the default pipeline written out), with
@@ -31,7 +33,10 @@ from rasa_ext.evaluation import Example, Report, evaluate, load_examples, model_
 
 TRAIN = PROJECT_ROOT / "nlu_data" / "train"
 LOOKUPS = PROJECT_ROOT / "nlu_data" / "lookups"
-HELD_OUT = PROJECT_ROOT / "nlu_data" / "test"
+HELD_OUT = {
+    "held-out nlu_data/test": PROJECT_ROOT / "nlu_data" / "test",
+    "fresh held-out nlu_data/test_fresh": PROJECT_ROOT / "nlu_data" / "test_fresh",
+}
 OURS = PROJECT_ROOT / "config.yml"
 STOCK_CONFIG = """\
 recipe: default.v1
@@ -56,6 +61,22 @@ pipeline:
     ambiguity_threshold: 0.1
 policies: []
 """
+
+
+# Components that read the conversation (the tracker, the domain): `rasa train nlu` has no
+# domain to give them, and /model/parse no tracker, where they change nothing.
+NEEDS_DIALOGUE = frozenset({"rasa_ext.button_choice.ButtonChoice"})
+
+
+def nlu_only_config(config: Path, directory: Path) -> Path:
+    """``config`` without the components of ``NEEDS_DIALOGUE``, written into ``directory``."""
+    import yaml
+
+    content = yaml.safe_load(config.read_text(encoding="utf-8"))
+    content["pipeline"] = [c for c in content["pipeline"] if c["name"] not in NEEDS_DIALOGUE]
+    path = directory / f"nlu-only-{config.name}"
+    path.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -183,29 +204,38 @@ async def main(args: argparse.Namespace) -> None:
         if args.dev:
             data = tmp / "dev-data"
             data.mkdir()
-            examples = write_dev_split(args.dev, args.fold, data)
-            split = f"dev fold {args.fold} of {args.dev} (from nlu_data/train)"
+            splits = {
+                f"dev fold {args.fold} of {args.dev} (from nlu_data/train)": (
+                    write_dev_split(args.dev, args.fold, data)
+                )
+            }
         else:
             data = training_data_dir(tmp)
-            examples = load_examples(sorted(HELD_OUT.glob("*.yml")))
-            split = "held-out nlu_data/test"
-        runs = []
+            splits = {
+                name: load_examples(sorted(folder.glob("*.yml")))
+                for name, folder in HELD_OUT.items()
+            }
+        models: list[tuple[str, Path, float | None]] = []
         if args.model and not args.dev:
-            runs.append(Run(f"ours ({args.model.name})", None, None))  # type: ignore[arg-type]
-            model, seconds = args.model, None
+            models.append((f"ours ({args.model.name})", args.model, None))
         else:
-            model, seconds = train_nlu(args.config, data, tmp, "ours")
-            runs.append(Run("ours", None, seconds))  # type: ignore[arg-type]
-        runs[0].report = await evaluate(model_parser(model), examples)
+            config = nlu_only_config(args.config, tmp)
+            models.append(("ours", *train_nlu(config, data, tmp, "ours")))
         if not args.no_stock:
             stock_config = tmp / "stock-config.yml"
             stock_config.write_text(STOCK_CONFIG, encoding="utf-8")
-            stock, seconds = train_nlu(stock_config, data, tmp, "stock")
-            report = await evaluate(model_parser(stock), examples)
-            runs.append(Run("rasa stock (fr)", report, seconds))
-    for run in runs:
-        print_run(run, args.errors)
-    print_side_by_side(runs, len(examples), split)
+            models.append(("rasa stock (fr)", *train_nlu(stock_config, data, tmp, "stock")))
+        results: dict[str, list[Run]] = {name: [] for name in splits}
+        for name, model, seconds in models:
+            parse = model_parser(model)
+            for split, examples in splits.items():
+                results[split].append(Run(name, await evaluate(parse, examples), seconds))
+    for split, runs in results.items():
+        print(f"\n##### {split}")
+        for run in runs:
+            print_run(run, args.errors)
+    for split, runs in results.items():
+        print_side_by_side(runs, len(splits[split]), split)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ PLACE_FILLERS = frozenset(
     | {"est", "c", "ce", "mais", "plutot", "non", "oui", "ma", "mon", "commune", "ville"}
     | {"code", "ds", "jsuis", "chui", "jvis", "jsui", "autour", "environs", "proche"}
     | {"postal", "cp", "en", "fait", "aussi", "pareil", "meme", "question", "chose", "ici"}
+    # "j'habite à Brest, où aller ?": where to go for what was just asked
+    | {"ou", "aller", "vais", "va", "dois", "faut", "il", "y"}
 )
 _NUMBER_WORDS = frozenset({"numero", "num", "no", "n"})
 _INFO_WORDS = frozenset({"info", "infos", "information", "informations", "detail", "details"})

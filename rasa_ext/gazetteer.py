@@ -16,11 +16,18 @@ nine letters on: "Concarnau", "Plougastell", "Landernau"), when that name is the
 closest one and has the same first letter. Words of the training examples are never
 read as misspelt names, nor are ambiguous names, nor a name that is the span plus or
 minus a final "e" or "s" ("la feuille" is no "La Feuillée").
+
+Names written as they sound are found too, from five letters on: a span whose French
+phonetic key (``phonetic_key``: "qu", "k" and hard "c" alike, nasal vowels alike, silent
+"h" and final "e", "x" after a vowel...) is that of exactly one name ("kemper" and
+"Quimper", "morlé" and "Morlaix", "landerno" and "Landerneau"), or a five-letter span that
+is one name with two neighbouring letters swapped ("brset" for "Brest").
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -45,6 +52,7 @@ from rasa_ext.storage import load_json, save_json
 logger = logging.getLogger(__name__)
 
 GAZETTEER_FILE = "gazetteer.json"
+PHONETIC_MIN_LETTERS = 5
 PLACE_PREPOSITIONS = frozenset({"a", "au", "sur", "vers", "pres", "de", "habite"})
 
 
@@ -98,6 +106,54 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+_PHONETIC_RULES = [
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"[^a-z ]", ""),
+        (r"sch|ch|sh", "S"),
+        (r"ph", "f"),
+        (r"h", ""),
+        (r"sc(?=[eiy])", "s"),
+        (r"qu?|ck|k", "k"),
+        (r"c(?=[eiy])", "s"),
+        (r"c", "k"),
+        (r"g(?=[eiy])", "j"),
+        (r"gu(?=[eiy])", "g"),
+        (r"w", "v"),
+        (r"y", "i"),
+        (r"z", "s"),
+        (r"eau|au", "o"),
+        (r"ou", "u"),
+        (r"oi", "ua"),
+        (r"ai|ei", "e"),
+        (r"(?<![aeiou])[aeiou][mn](?=[^aeioumn]|$|\s)", "N"),
+        (r"(?<=[aeiou])[sxtd](?=$|\s)", ""),
+        (r"(?<=[^ ])e(?=$|\s)", ""),
+        (r"(.)\1+", r"\1"),
+    )
+]
+
+
+def phonetic_key(folded: str) -> str:
+    """A rough French pronunciation of folded words: what sounds alike keys alike."""
+    key = folded
+    for pattern, replacement in _PHONETIC_RULES:
+        key = pattern.sub(replacement, key)
+    return key
+
+
+def _swapped(a: str, b: str) -> bool:
+    """``a`` is ``b`` with two neighbouring letters swapped."""
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+    return (
+        len(a) == len(b)
+        and len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
+
+
 class FuzzyIndex:
     """Names of one entity by (word count, first letter), for misspelt-name look-ups."""
 
@@ -111,30 +167,51 @@ class FuzzyIndex:
         self.common_words = common_words
         self.min_letters = min_letters
         self.buckets: dict[tuple[int, str], list[tuple[str, str]]] = {}
+        self.sounds: dict[str, set[str]] = {}
         for k, value in entries.items():
-            if k in ambiguous or len(k.replace(" ", "")) < min_letters:
+            if k in ambiguous or len(k.replace(" ", "")) < PHONETIC_MIN_LETTERS:
                 continue
+            self.sounds.setdefault(phonetic_key(k), set()).add(value)
             self.buckets.setdefault((k.count(" ") + 1, k[0]), []).append((k, value))
 
     def limit(self, letters: int) -> int:
         return 0 if letters < self.min_letters else 1 if letters < 9 else 2
 
     def match(self, span: list[str]) -> str | None:
-        """The one name closest to ``span`` (folded words) within the limit, if any."""
+        """The one name closest to ``span`` (folded words) within the limit, if any;
+        else the one name that sounds like it."""
         k = " ".join(span)
-        limit = self.limit(len(k.replace(" ", "")))
-        if not limit or all(w in self.common_words or w.isdigit() for w in span):
+        letters = len(k.replace(" ", ""))
+        if letters < PHONETIC_MIN_LETTERS or all(
+            w in self.common_words or w.isdigit() for w in span
+        ):
             return None
+        return self._closest(k, span, self.limit(letters)) or self._sounding(k)
+
+    def _sounding(self, k: str) -> str | None:
+        values = self.sounds.get(phonetic_key(k), set())
+        return next(iter(values)) if len(values) == 1 else None
+
+    def _closest(self, k: str, span: list[str], limit: int) -> str | None:
+        """Within ``limit`` edits (names of ``min_letters`` or more), or one swap."""
+        limit = max(limit, 1)
         best, values = limit + 1, set()
         for name, value in self.buckets.get((len(span), k[0]), ()):
             if _inflected(k, name):
                 continue
-            d = edit_distance(k, name, limit)
+            if _swapped(k, name):
+                d = 1
+            elif len(name.replace(" ", "")) < self.min_letters or len(k) < self.min_letters:
+                continue
+            else:
+                d = edit_distance(k, name, limit)
+            if d > limit:
+                continue
             if d < best:
                 best, values = d, {value}
             elif d == best:
                 values.add(value)
-        return values.pop() if best <= limit and len(values) == 1 else None
+        return values.pop() if len(values) == 1 else None
 
 
 def _inflected(a: str, b: str) -> bool:

@@ -1,4 +1,10 @@
-from rasa_ext.gazetteer import FuzzyIndex, build_gazetteer, edit_distance, find_entities
+from rasa_ext.gazetteer import (
+    FuzzyIndex,
+    build_gazetteer,
+    edit_distance,
+    find_entities,
+    phonetic_key,
+)
 
 LOOKUPS = [
     {
@@ -151,3 +157,35 @@ def test_a_misspelling_close_to_two_names_is_left_alone():
 def test_edit_distance_stops_past_its_limit():
     assert edit_distance("concarnau", "concarneau", 2) == 1
     assert edit_distance("abc", "xyz", 1) == 2
+
+
+PHONETIC_LOOKUPS = [
+    {"name": "commune", "elements": ["Quimper", "Quimperlé", "Morlaix", "Brest", "Plouyé"]}
+]
+PHONETIC_GAZETTEER = build_gazetteer(PHONETIC_LOOKUPS, {}, ["commune"])
+
+
+def phonetic_values(text: str, common: frozenset[str] = frozenset({"je", "suis", "a"})) -> list:
+    index = FuzzyIndex(PHONETIC_GAZETTEER["commune"], common, frozenset())
+    found = find_entities(text, PHONETIC_GAZETTEER, fuzzy={"commune": index})
+    return [(e["value"], text[e["start"] : e["end"]]) for e in found]
+
+
+def test_communes_written_as_they_sound_are_found():
+    assert phonetic_values("je suis a kemper") == [("Quimper", "kemper")]
+    assert phonetic_values("Kemperle") == [("Quimperlé", "Kemperle")]
+    assert phonetic_values("a morlé") == [("Morlaix", "morlé")]
+    assert phonetic_values("epn brset") == [("Brest", "brset")]  # two letters swapped
+
+
+def test_sounding_alike_needs_five_letters_and_an_unknown_word():
+    assert phonetic_values("brst") == []
+    assert phonetic_values("de la pluie", frozenset({"de", "la", "pluie"})) == []
+    assert phonetic_values("de la pluie") == [("Plouyé", "pluie")]  # why "pluie" is trained on
+
+
+def test_phonetic_key_merges_french_spellings_of_one_sound():
+    assert phonetic_key("kemper") == phonetic_key("quimper")
+    assert phonetic_key("landerno") == phonetic_key("landerneau")
+    assert phonetic_key("konkarno") == phonetic_key("concarneau")
+    assert phonetic_key("shatolin") == phonetic_key("chateaulin")

@@ -33,6 +33,7 @@ def entities(text: str) -> list[dict]:
         "mon code postal c'est le 29600",
         "Brest svp",
         "non plutôt Brest",
+        "j'habite à Brest, où aller ?",
     ],
 )
 def test_a_commune_or_postcode_alone_is_a_bare_place(text: str) -> None:
@@ -47,6 +48,7 @@ def test_a_commune_or_postcode_alone_is_a_bare_place(text: str) -> None:
         "et à Concarneau il y a quoi ?",
         "le CDAS de Brest",
         "et à côté ?",
+        "où aller à Brest pour imprimer",
     ],
 )
 def test_a_request_naming_a_commune_is_no_bare_place(text: str) -> None:
