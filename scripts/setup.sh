@@ -28,14 +28,17 @@ install_env() {
   "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
     || { echo "setup: Python 3.11 is required" >&2; exit 1; }
   rm -f "$stamp"
-  # pip names each package as it collects it: that is the progress line.
+  # pip names each package as it collects it: that is the progress line (pip's whole
+  # output is kept in the environment's .pip-install.log).
   "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
-    --require-hashes "$@" -r "$lock" 2>&1 \
+    --require-hashes "$@" -r "$lock" 2>&1 | tee "$venv/.pip-install.log" \
     | while IFS= read -r line; do
         case "$line" in
-          Collecting\ *)
+          Collecting\ *|Processing\ *|Requirement\ already\ satisfied:\ *)
             n=$((n + 1))
-            echo "setup: installing ${line#Collecting } into $name ($n/$total)" ;;
+            line="${line#*: }"; line="${line#Collecting }"; line="${line#Processing }"
+            line="${line%% (from *}"; line="${line%% in /*}"
+            echo "setup: installing ${line##*/} into $name ($n/$total)" ;;
           ERROR:*|*[Ee]rror*) echo "$line" >&2 ;;
         esac
       done
@@ -57,7 +60,7 @@ install_env() {
 "$VENV/bin/python" -m pip --version | grep -q "^pip 24.0 " \
   || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "pip==24.0"
 install_env "$VENV" requirements/rasa.txt "1/2" \
-  "import rasa, rasa_sdk, aiohttp, sqlalchemy, alembic, text2num" \
+  "import rasa, rasa_sdk, aiohttp, sqlalchemy, alembic, text_to_num" \
   --no-deps --ignore-requires-python
 install_env "$GATEWAY_VENV" requirements/gateway.txt "2/2" \
   "import aiohttp, sqlalchemy, nio, telegram, alembic, pytest, importlinter"

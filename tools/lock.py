@@ -92,9 +92,20 @@ def pip_report(requirements: list[str], ignore_python: bool) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--no-deps",
-             "--ignore-installed", *(["--ignore-requires-python"] if ignore_python else []),
-             "--report", str(report), *requirements],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--dry-run",
+                "--no-deps",
+                "--ignore-installed",
+                *(["--ignore-requires-python"] if ignore_python else []),
+                "--report",
+                str(report),
+                *requirements,
+            ],
             check=True,
             stderr=subprocess.DEVNULL,
         )
