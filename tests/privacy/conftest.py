@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 
 from common.db import make_engine
+from tests import rasa_env
 from tests.gateway.conftest import (  # noqa: F401  (fixtures shared with tests/gateway)
     base_settings,
     gateway_client,
@@ -41,16 +42,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """The gateway's, the admin area's, Rasa's and the booking tables, all created."""
-    from rasa.core.tracker_store import SQLTrackerStore
-
-    from actions.booking_store import BookingStore
     from integrations.admin.service import Admin
     from integrations.store import Store
 
     made = make_engine(database_url)
     Store(made).create_tables()
     Admin.create_tables(made)
-    BookingStore(made).create_schema()
-    SQLTrackerStore.SQLEvent.__table__.create(made, checkfirst=True)
+    rasa_env.call("booking_schema", database_url)
+    rasa_env.call("tracker_table", database_url)
     yield made
     made.dispose()
