@@ -9,6 +9,27 @@ set -euo pipefail
 
 PYTHON="$(command -v python3.11 || command -v python3)"
 
+# remove_unlocked VENV LOCK: uninstalls what an older lock installed and this one dropped.
+remove_unlocked() {
+  "$1/bin/python" - "$2" <<'PY'
+import re
+import subprocess
+import sys
+from importlib.metadata import distributions
+
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+with open(sys.argv[1], encoding="utf-8") as lock:
+    locked = {norm(line.split("==")[0]) for line in lock if re.match(r"[A-Za-z]", line)}
+installed = {norm(d.metadata["Name"]) for d in distributions()}
+extra = sorted(installed - locked - {"pip", "setuptools", "wheel"})
+if extra:
+    print("setup: removing " + " ".join(extra) + " (no longer in the lock)")
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", *extra], check=True)
+PY
+}
+
 # install_env VENV LOCK STEP IMPORTS [pip options]: (re)installs VENV from LOCK unless the
 # hash of LOCK is the one stamped in VENV; prints one line per package; checks that IMPORTS
 # work and, for a resolved lock (not --no-deps), that `pip check` is clean.
@@ -37,11 +58,12 @@ install_env() {
           Collecting\ *|Processing\ *|Requirement\ already\ satisfied:\ *)
             n=$((n + 1))
             line="${line#*: }"; line="${line#Collecting }"; line="${line#Processing }"
-            line="${line%% (from *}"; line="${line%% in /*}"
+            line="${line%% (from *}"; line="${line%% in *}"
             echo "setup: installing ${line##*/} into $name ($n/$total)" ;;
           ERROR:*|*[Ee]rror*) echo "$line" >&2 ;;
         esac
       done
+  remove_unlocked "$venv" "$lock"
   "$venv/bin/python" -c "$imports" \
     || { echo "setup: $name incomplete" >&2; exit 1; }
   case " $* " in
