@@ -19,6 +19,7 @@ for arg in "$@"; do
   if [[ "$arg" != -* ]] && [ -e "$path" ]; then
     case "$(realpath -m --relative-to="$ROOT" "$path")/" in
       tests/rasa/*) rasa_paths+=("$arg") ;;
+      ./|tests/) rasa_paths+=(tests/rasa) gateway_paths+=(tests --ignore=tests/rasa) ;;
       *) gateway_paths+=("$arg") ;;
     esac
   else
