@@ -1,14 +1,14 @@
 """Regenerate the two lock files from the direct dependencies (requirements/*.in).
 
-    .venv-gateway/bin/python -m tools.lock            # both locks, keeping today's pins
-    .venv-gateway/bin/python -m tools.lock --upgrade  # newer releases where allowed
+    .venv-gateway/bin/python -m tools.lock [gateway] [rasa]   # both by default
+    .venv-gateway/bin/python -m tools.lock gateway --upgrade  # newer releases
 
-Each lock is pip-compile's output with the hashes of every file of every release
-(``pip install --require-hashes`` checks them); pip-compile keeps the pins already in
-the lock unless ``--upgrade`` is given, so adding a line to an ``.in`` file adds that
-package and its missing dependencies, nothing else.
+Every pin carries its hashes (``pip install --require-hashes`` checks them), and the pins
+already in a lock are kept, so adding a line to an ``.in`` file adds that package and its
+missing dependencies, nothing else.
 
-- ``gateway.txt`` from ``gateway.in`` + ``gateway-test.in``: plain pip-compile.
+- ``gateway.txt`` from ``gateway.in`` + ``gateway-test.in``: pip-compile, with the hashes
+  of every file of each release; ``--upgrade`` moves to the newest releases allowed.
 - ``rasa.txt`` from ``rasa.in`` + ``rasa-test.in``, WITHOUT resolution: ``rasa`` and
   ``rasa-sdk`` declare ``Requires-Python <3.11`` but run on 3.11, and the set of releases
   known to work on 3.11 contradicts some of rasa's declared ranges (matplotlib 3.7 where
@@ -148,6 +148,8 @@ def lock_without_resolution(env: str) -> None:
                 ):
                     continue
                 dep = canonicalize_name(dependency.name)
+                if not set(dependency.extras) <= wanted[dep]:
+                    metadata.pop(dep, None)  # walked again with the new extras
                 wanted[dep] |= set(dependency.extras)
                 asked[dep].append(str(dependency.specifier))
                 via[dep].add(item["metadata"]["name"])
@@ -182,7 +184,7 @@ def pins_of_requirement(requirement) -> dict[str, str]:  # type: ignore[no-untyp
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("envs", nargs="*", help=f"among {', '.join(LOCKS)} (default: all)")
-    parser.add_argument("--upgrade", action="store_true")
+    parser.add_argument("--upgrade", action="store_true", help="gateway: newest releases")
     args = parser.parse_args(argv)
     if unknown := set(args.envs) - set(LOCKS):
         parser.error(f"unknown environment: {', '.join(sorted(unknown))}")
