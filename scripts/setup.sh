@@ -40,7 +40,7 @@ install_env() {
   want="$(sha256sum "$lock" | cut -d' ' -f1)"
   name="$(basename "$venv")"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    echo "setup: $name up to date ($step)"
+    echo "setup: $name: environment up to date ($step)"
     return 0
   fi
   total="$(grep -c '^[A-Za-z]' "$lock")"
