@@ -6,7 +6,7 @@
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-install: ## Create .venv from requirements/lock.txt (skipped when up to date)
+install: ## Create .venv (Rasa) and .venv-gateway from their locks (skipped when up to date)
 	scripts/setup.sh
 
 run: ## Set up, train if needed and start the whole assistant
@@ -16,7 +16,7 @@ test: ## Run every test (trains the model once)
 	scripts/test.sh
 
 lint: ## ruff check and format check
-	scripts/setup.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+	scripts/setup.sh && .venv-gateway/bin/ruff check . && .venv-gateway/bin/ruff format --check .
 
 train: ## Train a model unless the newest one matches data and config
 	scripts/setup.sh && scripts/train.sh
@@ -46,7 +46,7 @@ rooms: ## Load data/rooms.yml and data/agents.yml into the database (seed or rel
 	scripts/setup.sh && bash -c '. scripts/env.sh && python -m actions.booking_admin seed'
 
 inbox: ## NLU inbox: messages the assistant misunderstood (collected from Rasa's tracker)
-	scripts/setup.sh && bash -c '. scripts/env.sh && python -m integrations.admin inbox'
+	scripts/setup.sh && bash -c '. scripts/env.sh && "$$GATEWAY_VENV/bin/python" -m integrations.admin inbox'
 
 retrain: ## Retrain, evaluate on nlu_data/test, activate if not worse (Rasa must be running)
-	scripts/setup.sh && bash -c '. scripts/env.sh && python -m integrations.admin retrain'
+	scripts/setup.sh && bash -c '. scripts/env.sh && "$$GATEWAY_VENV/bin/python" -m integrations.admin retrain'

@@ -37,5 +37,10 @@ done
 : "${RASA_TELEMETRY_ENABLED:=false}"
 set +a
 
+# Two environments (scripts/setup.sh): Rasa's (.venv: Rasa, the action server, `rasa`,
+# `honcho`, first on PATH) and the gateway's (.venv-gateway: integrations/, the test tools).
 VENV="$ROOT/.venv"
+GATEWAY_VENV="$ROOT/.venv-gateway"
+: "${RASA_VENV:=$VENV}"
+export RASA_VENV GATEWAY_VENV
 export PATH="$VENV/bin:$PATH"

@@ -16,7 +16,7 @@ if [ -s models/active ]; then
   if [ -f "$active" ] && [ ! "$newest" -nt models/active ]; then
     RASA_MODEL="$active"
   elif [ -f "$active" ]; then
-    echo "run: $newest is newer than the activated model; it is used (see python -m integrations.admin status)"
+    echo "run: $newest is newer than the activated model; it is used (see .venv-gateway/bin/python -m integrations.admin status)"
   fi
 fi
 export RASA_MODEL

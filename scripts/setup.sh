@@ -1,27 +1,88 @@
 #!/usr/bin/env bash
-# Creates .venv from the pinned lock file. Does nothing when the lock has not changed.
+# Creates the two environments from their lock files, each only when its lock changed:
+#   .venv          Rasa, the action server (requirements/rasa.txt)
+#   .venv-gateway  the gateway, on current releases (requirements/gateway.txt)
+# Every package is pinned with its hash (pip --require-hashes); see requirements/*.in and
+# tools/lock.py for how the locks are made.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
-LOCK=requirements/lock.txt
-STAMP="$VENV/.lock.sha256"
-want="$(sha256sum "$LOCK" | cut -d' ' -f1)"
+PYTHON="$(command -v python3.11 || command -v python3)"
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
-  echo "setup: environment up to date"
-  exit 0
-fi
+# remove_unlocked VENV LOCK: uninstalls what an older lock installed and this one dropped.
+remove_unlocked() {
+  "$1/bin/python" - "$2" <<'PY'
+import re
+import subprocess
+import sys
+from importlib.metadata import distributions
 
-echo "setup: installing pinned dependencies into .venv (a few minutes the first time)"
-[ -x "$VENV/bin/python" ] || python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-"$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
-  || { echo "setup: Python 3.11 is required" >&2; exit 1; }
-"$VENV/bin/pip" install --quiet --upgrade "pip==24.0"
-# rasa 3.6 and rasa-sdk declare Requires-Python <3.11 but run on 3.11 (see README);
-# every package is pinned, so no resolution happens.
-"$VENV/bin/pip" install --quiet --no-deps --ignore-requires-python -r "$LOCK" 2>&1 \
-  | grep -v "^WARNING: Location" || true
-"$VENV/bin/python" -c "import rasa, rasa_sdk, aiohttp, sqlalchemy" \
-  || { echo "setup: installation incomplete" >&2; exit 1; }
-echo "$want" > "$STAMP"
-echo "setup: done"
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+with open(sys.argv[1], encoding="utf-8") as lock:
+    locked = {norm(line.split("==")[0]) for line in lock if re.match(r"[A-Za-z]", line)}
+installed = {norm(d.metadata["Name"]) for d in distributions()}
+extra = sorted(installed - locked - {"pip", "setuptools", "wheel"})
+if extra:
+    print("setup: removing " + " ".join(extra) + " (no longer in the lock)")
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", *extra], check=True)
+PY
+}
+
+# install_env VENV LOCK STEP IMPORTS [pip options]: (re)installs VENV from LOCK unless the
+# hash of LOCK is the one stamped in VENV; prints one line per package; checks that IMPORTS
+# work and, for a resolved lock (not --no-deps), that `pip check` is clean.
+install_env() {
+  local venv="$1" lock="$2" step="$3" imports="$4"
+  shift 4
+  local stamp="$venv/.lock.sha256" want name total n=0
+  want="$(sha256sum "$lock" | cut -d' ' -f1)"
+  name="$(basename "$venv")"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "setup: $name: environment up to date ($step)"
+    return 0
+  fi
+  total="$(grep -c '^[A-Za-z]' "$lock")"
+  echo "setup: installing $name from $lock, $total packages ($step; a few minutes the first time)"
+  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+    || { echo "setup: Python 3.11 is required" >&2; exit 1; }
+  rm -f "$stamp"
+  # pip names each package as it collects it: that is the progress line (pip's whole
+  # output is kept in the environment's .pip-install.log).
+  "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
+    --require-hashes "$@" -r "$lock" 2>&1 | tee "$venv/.pip-install.log" \
+    | while IFS= read -r line; do
+        case "$line" in
+          Collecting\ *|Processing\ *|Requirement\ already\ satisfied:\ *)
+            n=$((n + 1))
+            line="${line#*: }"; line="${line#Collecting }"; line="${line#Processing }"
+            line="${line%% (from *}"; line="${line%% in *}"
+            echo "setup: installing ${line##*/} into $name ($n/$total)" ;;
+          ERROR:*|*[Ee]rror*) echo "$line" >&2 ;;
+        esac
+      done
+  remove_unlocked "$venv" "$lock"
+  "$venv/bin/python" -c "$imports" \
+    || { echo "setup: $name incomplete" >&2; exit 1; }
+  case " $* " in
+    *" --no-deps "*) ;;
+    *) "$venv/bin/python" -m pip check --disable-pip-version-check \
+         || { echo "setup: $name is not consistent (pip check)" >&2; exit 1; } ;;
+  esac
+  echo "$want" > "$stamp"
+  echo "setup: $name done"
+}
+
+# rasa 3.6 and rasa-sdk declare Requires-Python <3.11 but run on 3.11 (see README): the
+# Rasa lock is installed without resolution, with the pip it was made for (the gateway's
+# lock pins its own pip).
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip --version | grep -q "^pip 24.0 " \
+  || "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "pip==24.0"
+install_env "$VENV" requirements/rasa.txt "1/2" \
+  "import rasa, rasa_sdk, aiohttp, sqlalchemy, alembic, text_to_num" \
+  --no-deps --ignore-requires-python
+install_env "$GATEWAY_VENV" requirements/gateway.txt "2/2" \
+  "import aiohttp, sqlalchemy, nio, telegram, alembic, pytest, importlinter"

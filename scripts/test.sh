@@ -1,8 +1,60 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up, test dependencies, then pytest (which trains once).
+# The test suite: scripts/test.sh [pytest options] [paths]
+#   1. the import boundaries (.importlinter, run by lint-imports in .venv-gateway);
+#   2. tests/rasa/ (they import rasa, rasa_sdk, actions or rasa_ext) in Rasa's .venv;
+#   3. every other test in .venv-gateway.
+# Options (-q, -x, -k EXPR...) go to both pytest runs; a path (or path::test) goes to the
+# run of its environment, and with paths only the runs that got one start. Every part
+# runs; the exit status is non-zero when any part failed. The model is trained once: the
+# second run finds it up to date (scripts/train.sh).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 scripts/setup.sh
 scripts/browser.sh
 scripts/oidc.sh
-exec python -m pytest "$@"
+
+options=() rasa_paths=() gateway_paths=()
+for arg in "$@"; do
+  path="${arg%%::*}"
+  if [[ "$arg" != -* ]] && [ -e "$path" ]; then
+    case "$(realpath -m --relative-to="$ROOT" "$path")/" in
+      tests/rasa/*) rasa_paths+=("$arg") ;;
+      ./|tests/) rasa_paths+=(tests/rasa) gateway_paths+=(tests --ignore=tests/rasa) ;;
+      *) gateway_paths+=("$arg") ;;
+    esac
+  else
+    options+=("$arg")
+  fi
+done
+if [ ${#rasa_paths[@]} -eq 0 ] && [ ${#gateway_paths[@]} -eq 0 ]; then
+  rasa_paths=(tests/rasa)
+  gateway_paths=(tests --ignore=tests/rasa)
+fi
+
+failed=0
+# pytest: 0 passed, 5 no test selected (e.g. -k matching the other environment's tests).
+run_pytest() {
+  local label="$1" venv="$2"
+  shift 2
+  local start=$SECONDS status=0
+  echo "test: $label — pytest in $(basename "$venv")"
+  "$venv/bin/python" -m pytest ${options[@]+"${options[@]}"} "$@" || status=$?
+  echo "test: $label finished in $((SECONDS - start)) s (exit $status)"
+  case "$status" in 0|5) ;; *) failed=1 ;; esac
+}
+
+echo "test: import boundaries (.importlinter)"
+if report="$("$GATEWAY_VENV/bin/lint-imports" --no-cache 2>&1)"; then
+  echo "$report" | grep -E " (KEPT|BROKEN)$" || true
+else
+  echo "$report" | sed -n '/^Contracts$/,$p'
+  echo "test: import boundaries broken"
+  failed=1
+fi
+if [ ${#rasa_paths[@]} -gt 0 ]; then
+  run_pytest "Rasa's environment" "$VENV" "${rasa_paths[@]}"
+fi
+if [ ${#gateway_paths[@]} -gt 0 ]; then
+  run_pytest "the gateway's environment" "$GATEWAY_VENV" "${gateway_paths[@]}"
+fi
+exit "$failed"

@@ -2,18 +2,20 @@
 
 Used by the test suite (once per session) and by the benchmarks, so that both
 exercise the assistant exactly as ``make run`` starts it: the commands are the
-``Procfile``'s (``python -m actions.server``, ``python -m rasa_ext.serve``), and the
-token and the two shared secrets go by environment, never on a command line.
+``Procfile``'s (``.venv/bin/python -m actions.server``, ``.venv/bin/python -m
+rasa_ext.serve``, and for the gateway ``.venv-gateway/bin/python -m integrations``: each
+process in its own environment, whichever environment runs this module), and the token
+and the two shared secrets go by environment, never on a command line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shlex
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
@@ -61,12 +63,14 @@ def free_port() -> int:
 
 
 def procfile_command(process: str) -> list[str]:
-    """The command the Procfile runs for ``process``, with this interpreter for ``python``."""
+    """The command the Procfile runs for ``process``; its interpreter relative to the project."""
     for line in PROCFILE.read_text(encoding="utf-8").splitlines():
         name, _, command = line.partition(":")
         if name.strip() == process:
-            args = shlex.split(command)
-            return [sys.executable if args[0] == "python" else args[0], *args[1:]]
+            program, *args = shlex.split(command)
+            if "/" in program and not program.startswith("/"):
+                program = str(PROJECT_ROOT / program)
+            return [program, *args]
     raise KeyError(f"no {process!r} process in {PROCFILE}")
 
 
@@ -257,30 +261,27 @@ def running_stack(
 
 @asynccontextmanager
 async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
-    """The real gateway app in front of ``stack``, for benchmarks; yields its base URL.
+    """The real gateway process in front of ``stack``, for benchmarks; yields its base URL.
 
-    One address sends every message of a benchmark: the public rate limits are lifted.
+    Started as the Procfile starts it, in the gateway's environment. One address sends
+    every message of a benchmark: the public rate limits are lifted.
     """
-    from aiohttp import web
-
-    from integrations.app import create_app
-    from integrations.settings import Settings
-
-    settings = Settings(
-        port=free_port(),
-        database_url=f"sqlite:///{workdir / 'gateway.db'}",
-        rasa_url=stack.rasa_url,
-        rasa_token=stack.token,
-        gateway_channel_secret=stack.gateway_secret,
-        action_server_url=f"{stack.actions_url}/webhook",
-        rate_per_address=10**9,
-        rate_per_conversation=10**9,
-    )
-    upgrade(settings.database_url)
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+    port = free_port()
+    env = {
+        **stack.env,
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(port),
+        "DATABASE_URL": f"sqlite:///{workdir / 'gateway.db'}",
+        "GATEWAY_RATE_PER_ADDRESS": str(10**9),
+        "GATEWAY_RATE_PER_CONVERSATION": str(10**9),
+    }
+    for name in ("TELEGRAM_BOT_TOKEN", "MATRIX_HOMESERVER"):
+        env.pop(name, None)
+    upgrade(env["DATABASE_URL"])
+    gateway = Process("gateway", procfile_command("gateway"), env, workdir / "gateway.log")
+    gateway.start()
     try:
-        yield f"http://127.0.0.1:{settings.port}"
+        await asyncio.to_thread(gateway.wait_until, f"http://127.0.0.1:{port}/health", 120)
+        yield f"http://127.0.0.1:{port}"
     finally:
-        await runner.cleanup()
+        await asyncio.to_thread(gateway.stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import shutil
@@ -11,6 +12,7 @@ import pytest
 
 from common.config import PROJECT_ROOT
 from integrations.settings import AdminSettings, Settings
+from tests import rasa_env
 from tests.gateway.conftest import (  # noqa: F401  (fixtures shared with tests/gateway)
     base_settings,
     gateway_client,
@@ -55,33 +57,19 @@ def with_admin(settings: Settings, project: Path, models: Path, **overrides) -> 
 
 
 class RasaEvents:
-    """Rasa's own SQL tracker store on a test database: writes real user events."""
+    """Rasa's own SQL tracker store on a test database (in Rasa's environment, through
+    tests/rasa_env.py): writes real user events."""
 
     def __init__(self, database_url: str) -> None:
-        from rasa.shared.core.domain import Domain
-
-        from rasa_ext.tracker_store import UrlSQLTrackerStore
-
-        self.store = UrlSQLTrackerStore(domain=Domain.empty(), host=database_url)
+        self.database_url = database_url
 
     async def user_says(
         self, sender: str, text: str, intent: str, confidence: float, best: str | None = None
     ) -> None:
         """A user message as Rasa records it; ``best``: the intent under nlu_fallback."""
-        from rasa.shared.core.events import UserUttered
-
-        ranking = [{"name": intent, "confidence": confidence}]
-        if best is not None:
-            ranking.append({"name": best, "confidence": 0.3})
-        parse = {
-            "text": text,
-            "intent": {"name": intent, "confidence": confidence},
-            "intent_ranking": ranking,
-            "entities": [],
-        }
-        tracker = await self.store.get_or_create_tracker(sender)
-        tracker.update(UserUttered(text, intent=parse["intent"], parse_data=parse))
-        await self.store.save(tracker)
+        await asyncio.to_thread(
+            rasa_env.call, "user_says", self.database_url, sender, text, intent, confidence, best
+        )
 
 
 @pytest.fixture

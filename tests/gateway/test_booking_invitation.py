@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
 
-from actions.booking_store import get_store
-from actions.datetime_fr import UTC
 from integrations.settings import Settings
+from tests import rasa_env
 from tests.gateway.conftest import GatewayClient
 
 START = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
@@ -18,17 +17,17 @@ START = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
 @pytest.fixture
 def booking_ref(base_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DATABASE_URL", base_settings.database_url)
-    outcome = get_store(base_settings.database_url).book(
+    return rasa_env.call(
+        "book",
+        base_settings.database_url,
         "a.martin",
         "brest-penfeld",
-        START,
-        START + timedelta(hours=1),
+        START.isoformat(),
+        (START + timedelta(hours=1)).isoformat(),
         6,
         "https://visio.departement.example/Departement-abc",
-        START - timedelta(days=2),
+        (START - timedelta(days=2)).isoformat(),
     )
-    assert outcome.booking is not None
-    return outcome.booking.ref
 
 
 async def test_the_invitation_of_a_booking_is_served_as_a_calendar(

@@ -55,15 +55,15 @@ async def test_the_gateway_applies_the_retention_period_by_itself(
 
 
 def test_rasa_tracker_events_older_than_the_period_are_deleted(base_settings: Settings):
-    from rasa.core.tracker_store import SQLTrackerStore
     from sqlalchemy import insert, select
 
     from integrations.tracker_events import delete_tracker_events
+    from tests import rasa_env
 
     engine = make_engine(base_settings.database_url)
     assert delete_tracker_events(engine, before=datetime.now(UTC)) == 0  # no table yet
-    events = SQLTrackerStore.SQLEvent.__table__
-    events.create(engine)  # Rasa's own table definition
+    rasa_env.call("tracker_table", base_settings.database_url)  # Rasa's own table definition
+    events = rasa_env.EVENTS
     now = datetime.now(UTC)
     with engine.begin() as connection:
         for sender, age in (("web:old", 31), ("web:old", 29), ("web:other", 40)):

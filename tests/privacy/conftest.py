@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from common.db import make_engine
 from common.migrate import upgrade
+from tests import rasa_env
 from tests.gateway.conftest import (  # noqa: F401  (fixtures shared with tests/gateway)
     base_settings,
     gateway_client,
@@ -31,11 +32,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """The gateway's, the admin area's, Rasa's and the booking tables, all created
-    (Rasa's by Rasa's own definition, the others by the migrations)."""
-    from rasa.core.tracker_store import SQLTrackerStore
-
+    (Rasa's by Rasa's own definition, in Rasa's environment; the others by the migrations)."""
     upgrade(database_url)
     made = make_engine(database_url)
-    SQLTrackerStore.SQLEvent.__table__.create(made, checkfirst=True)
+    rasa_env.call("tracker_table", database_url)
     yield made
     made.dispose()

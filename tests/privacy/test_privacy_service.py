@@ -12,11 +12,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
-from actions.booking_store import BookingStore, SlotRow
 from integrations.admin.audit import AuditLog
 from integrations.admin.inbox import Inbox, InboxRow
 from integrations.handoff.store import HandoffStore, Mediator
@@ -24,8 +22,9 @@ from integrations.messages import Incoming, Reply, Role
 from integrations.privacy.__main__ import run as cli
 from integrations.privacy.service import Person, Privacy, PrivacyError
 from integrations.store import HandoffKind, Store, Ticket
+from tests import rasa_env
+from tests.rasa_env import BOOKING_SLOTS, EVENTS
 
-EVENTS = SQLTrackerStore.SQLEvent.__table__
 MARIE = "b7f0c2d1e4a94f7e"  # the web sender of the person asking
 OTHER = "0c5d9e8f7a6b4c3d"
 PHONE = "06 12 34 56 78"
@@ -100,14 +99,16 @@ def people(engine: Engine) -> dict[str, int]:
     shared = inbox.flag_user_message(other_said)
     audit.record("annick", "inbox.flag", message=other_said, item=shared.id)
 
-    bookings = BookingStore(engine)
-    bookings.seed(ROOMS, AGENTS)
+    url = engine.url.render_as_string(hide_password=False)
+    rasa_env.call("seed_bookings", url, ROOMS, AGENTS)
     start = datetime(2030, 1, 8, 9, 0, tzinfo=UTC)
     for agent, day in (("a.martin", 0), ("y.le-gall", 1)):
         begin = start + timedelta(days=day)
-        bookings.book(
-            agent, "brest-iroise", begin, begin + timedelta(hours=1), 4, "https://v/x", start
-        )
+        end = begin + timedelta(hours=1)
+        rasa_env.call(
+            "book", url, agent, "brest-iroise", begin.isoformat(), end.isoformat(), 4,
+            "https://v/x", start.isoformat(),
+        )  # fmt: skip
     return {"marie": marie, "other": other, "shared_item": shared.id}
 
 
@@ -206,7 +207,7 @@ def test_erasing_an_agent_removes_their_bookings_and_slots(
     erased = Privacy(engine).erase(Person.parse("telegram", "100000001"), "dpo")
     assert erased["bookings"] == 1
     with engine.connect() as connection:
-        slots = connection.execute(select(func.count(SlotRow.id))).scalar_one()
+        slots = connection.execute(select(func.count(BOOKING_SLOTS.c.id))).scalar_one()
     assert slots == 4  # Yann's hour, four quarters
     assert counts_of(engine, Person.parse("telegram", "100000002"))["bookings"] == 1
 

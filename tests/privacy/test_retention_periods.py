@@ -7,7 +7,6 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
@@ -20,10 +19,10 @@ from integrations.retention import purge
 from integrations.settings import RetentionPeriods, RetentionSettings, Settings
 from integrations.store import Store, Ticket
 from tests.gateway.conftest import GatewayClient, wait_until
+from tests.rasa_env import EVENTS
 
 NOW = datetime.now(UTC)
 PERIODS = RetentionPeriods(messages=30, tracker=60, tickets=90, inbox=365, audit=180)
-EVENTS = SQLTrackerStore.SQLEvent.__table__
 
 
 def days_ago(days: int) -> datetime:

@@ -13,9 +13,7 @@ import dataclasses
 
 import pytest
 from aiohttp import WSMsgType
-from rasa_sdk import Tracker
 
-from actions.agents import channel_identity
 from integrations import keys
 from integrations.admin.web import ADMIN
 from integrations.messages import Author, Reply
@@ -167,42 +165,6 @@ async def test_the_agent_page_and_conversation_need_a_signed_in_account(
     assert_refused(legacy.status, await legacy.json(), 401, "conversation_key_required")
     store = client.app[keys.STORE]
     assert [m.text for m in store.messages(mine.rasa_key) if m.author is Author.USER] == ["bonjour"]
-
-
-def _tracker(latest: dict, events: list[dict], sender: str = "web:abc") -> Tracker:
-    return Tracker.from_dict(
-        {
-            "sender_id": sender,
-            "slots": {},
-            "latest_message": {"intent": {"name": "list_bookings"}, "metadata": latest},
-            "events": events,
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {},
-            "latest_action_name": "action_listen",
-        }
-    )
-
-
-def test_an_anonymous_web_message_never_resolves_to_an_agent():
-    agent = {"channel": "web", "user_id": "a.martin", "role": "agent", "locale": "fr"}
-    anonymous = {"channel": "web", "role": "citizen", "locale": "fr"}
-    earlier = [
-        {"event": "session_started", "metadata": agent},
-        {"event": "user", "text": "mes réservations", "metadata": agent},
-    ]
-    assert channel_identity(_tracker(agent, earlier)) == ("web", "a.martin")
-    # The latest message is anonymous: earlier agent events do not count.
-    assert channel_identity(_tracker(anonymous, [*earlier, {"event": "user"}])) is None
-    # A web user id without the agent role (an older gateway's client-chosen sender).
-    assert channel_identity(_tracker({**anonymous, "user_id": "a.martin"}, earlier)) is None
-    # A web conversation never carries a Telegram identity.
-    telegram = {"channel": "telegram", "user_id": "100000001", "role": "agent"}
-    assert channel_identity(_tracker(telegram, [])) is None
-    assert channel_identity(_tracker(telegram, [], sender="telegram:42")) == (
-        "telegram",
-        "100000001",
-    )
 
 
 # --- conversation keys ----------------------------------------------------------------

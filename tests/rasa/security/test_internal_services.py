@@ -23,7 +23,6 @@ import requests
 
 from actions.booking_store import CONFIRMED, BookingStore, get_store
 from common.config import PROJECT_ROOT, ConfigError
-from integrations.settings import Settings
 from rasa_ext.serve import rasa_argv
 from tools.stack import Stack, child_env, free_port, procfile_command
 
@@ -280,16 +279,6 @@ def test_rasa_launcher_refuses_a_secret_in_its_arguments(monkeypatch: pytest.Mon
     monkeypatch.delenv("RASA_TOKEN")
     with pytest.raises(ConfigError, match="RASA_TOKEN is required"):
         rasa_argv([])
-
-
-def test_gateway_settings_require_the_channel_secret(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("GATEWAY_CHANNEL_SECRET", raising=False)
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
-    monkeypatch.delenv("MATRIX_HOMESERVER", raising=False)
-    with pytest.raises(ConfigError, match="GATEWAY_CHANNEL_SECRET is required"):
-        Settings.from_env()
-    monkeypatch.setenv("GATEWAY_CHANNEL_SECRET", "s3cret")
-    assert Settings.from_env().gateway_channel_secret == "s3cret"
 
 
 def test_action_server_will_not_start_without_its_secret():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date
 from pathlib import Path
@@ -12,14 +11,6 @@ from actions.place_import import import_path
 from common.config import PROJECT_ROOT
 from common.migrate import upgrade
 from common.place_quality import build, months_before
-from integrations.settings import Settings
-from tests.gateway.conftest import (  # noqa: F401  (fixtures)
-    GatewayClient,
-    base_settings,
-    console_login,
-    gateway_client,
-    staff_user,
-)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "places"
 TODAY = date(2026, 12, 1)
@@ -85,28 +76,3 @@ def test_the_command_prints_every_section_and_writes_json(tmp_path, capsys):
     assert "bad_rows.csv, ligne 3 : code_postal « 2960 » invalide" in out
     saved = json.loads(target.read_text(encoding="utf-8"))
     assert saved["places"] == 292 and len(saved["rejected"]) == 5
-
-
-async def test_the_admin_page_shows_the_same_lists(
-    gateway_client: GatewayClient,  # noqa: F811
-    base_settings: Settings,  # noqa: F811
-):
-    await asyncio.to_thread(imported, base_settings.database_url)
-    await asyncio.to_thread(staff_user, base_settings, "admin1", "mot-de-passe-solide", "admin")
-    await asyncio.to_thread(staff_user, base_settings, "med1", "mot-de-passe-solide", "mediator")
-    client = await gateway_client(base_settings)
-    anonymous = await client.get("/console/admin/places-quality", allow_redirects=False)
-    assert anonymous.status == 302
-    await console_login(client, "med1", "mot-de-passe-solide")
-    assert (await client.get("/console/admin/places-quality")).status == 403
-    client = await gateway_client(base_settings)
-    await console_login(client, "admin1", "mot-de-passe-solide")
-    response = await client.get("/console/admin/places-quality?mois=24")
-    assert response.status == 200
-    page = await response.text()
-    assert "Qualité des données des lieux" in page and '<html lang="fr">' in page
-    assert "Lignes rejetées (5)" in page and "code_postal « 2960 » invalide" in page
-    assert "Doublons regroupés (58)" in page and "France services Châteaulin" in page
-    assert 'aria-current="page">Qualité des lieux' in page
-    bad = await client.get("/console/admin/places-quality?mois=abc")
-    assert bad.status == 400 and "entier entre 1 et 240" in await bad.text()

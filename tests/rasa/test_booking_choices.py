@@ -3,7 +3,7 @@
 A ``/choose_option{"option": "room|time"}`` payload is only a request. Each forged case
 is refused with a French reason and nothing is saved (real booking store on SQLite,
 ``Tracker.from_dict`` + ``CollectingDispatcher``, the clock frozen as in
-tests/test_booking_actions.py).
+tests/rasa/test_booking_actions.py).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from actions.booking import (
     store,
 )
 from actions.datetime_fr import UTC
-from tests.test_booking_actions import (  # noqa: F401  (frozen: the autouse clock and database)
+from tests.rasa.test_booking_actions import (  # noqa: F401  (frozen: the autouse clock and database)
     FULL,
     NOW,
     OTHER_AGENT,

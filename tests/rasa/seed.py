@@ -1,0 +1,111 @@
+"""What the gateway's tests need from Rasa's side, run in Rasa's environment.
+
+Called through tests/rasa_env.py (``call("user_says", ...)``): JSON in, JSON out, so
+datetimes travel as ISO strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from common.db import make_engine
+from common.migrate import upgrade
+
+
+def tracker_table(database_url: str) -> None:
+    """Rasa's own ``events`` table (its SQL tracker store's definition)."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    engine = make_engine(database_url)
+    SQLTrackerStore.SQLEvent.__table__.create(engine, checkfirst=True)
+    engine.dispose()
+
+
+async def user_says(
+    database_url: str,
+    sender: str,
+    text: str,
+    intent: str,
+    confidence: float,
+    best: str | None = None,
+) -> None:
+    """A user message as Rasa records it; ``best``: the intent under nlu_fallback."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+
+    from rasa_ext.tracker_store import UrlSQLTrackerStore
+
+    store = UrlSQLTrackerStore(domain=Domain.empty(), host=database_url)
+    ranking = [{"name": intent, "confidence": confidence}]
+    if best is not None:
+        ranking.append({"name": best, "confidence": 0.3})
+    parse = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": ranking,
+        "entities": [],
+    }
+    tracker = await store.get_or_create_tracker(sender)
+    tracker.update(UserUttered(text, intent=parse["intent"], parse_data=parse))
+    await store.save(tracker)
+    store.engine.dispose()
+
+
+def seed_bookings(database_url: str, rooms: dict[str, Any], agents: dict[str, Any]) -> None:
+    from actions.booking_store import BookingStore
+
+    engine = make_engine(database_url)
+    BookingStore(engine).seed(rooms, agents)
+    engine.dispose()
+
+
+def book(
+    database_url: str,
+    agent_id: str,
+    room_id: str,
+    start: str,
+    end: str,
+    attendees: int,
+    visio_url: str,
+    now: str,
+) -> str:
+    """A booking in the action server's store (seeded from data/ unless seeded); its ref."""
+    from actions.booking_admin import load_reference_data
+    from actions.booking_store import BookingStore
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    store = BookingStore(engine)
+    if not store.is_seeded():
+        store.seed(*load_reference_data())
+    outcome = store.book(
+        agent_id,
+        room_id,
+        datetime.fromisoformat(start),
+        datetime.fromisoformat(end),
+        attendees,
+        visio_url,
+        datetime.fromisoformat(now),
+    )
+    engine.dispose()
+    assert outcome.booking is not None, outcome
+    return outcome.booking.ref
+
+
+def import_places(database_url: str, paths: list[str]) -> None:
+    """Places imported as ``make import-places`` does, file after file."""
+    from actions import place_store
+    from actions.place_import import import_path
+
+    upgrade(database_url)
+    engine = place_store.engine(database_url)
+    for path in paths:
+        import_path(Path(path), engine)
+
+
+FUNCTIONS = {
+    function.__name__: function
+    for function in (tracker_table, user_says, seed_bookings, book, import_places)
+}
