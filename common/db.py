@@ -16,11 +16,16 @@ Base = declarative_base()
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
+
+    A PostgreSQL URL (``postgresql://``, ``postgres://``, with or without a driver) uses
+    the default driver of the environment's SQLAlchemy: psycopg2 in Rasa's (1.4),
+    psycopg 3 in the gateway's (2.1), each installed there; so one ``DATABASE_URL``
+    serves both environments.
+    """
     parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        # psycopg2, the driver both environments install: SQLAlchemy 2.1 would pick psycopg 3.
-        parsed = parsed.set(drivername="postgresql+psycopg2")
+    if parsed.get_backend_name() in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql")
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, future=True, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":

@@ -115,13 +115,12 @@ def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
     """A new, empty database on the server of ``server_url``, dropped on exit (with
     whatever connections are left); yields its URL.
 
-    Its name is ``prefix`` (e.g. a test module's name) made safe, plus a random part, and
-    its URL names the psycopg2 driver, which both environments install (SQLAlchemy 2.1
-    would otherwise pick psycopg 3 for a bare ``postgresql://``).
+    Its name is ``prefix`` (e.g. a test module's name) made safe, plus a random part; its
+    URL names no driver, so that each environment uses its own (``common.db.make_engine``).
     """
     safe = re.sub(r"[^a-z0-9_]", "_", prefix.lower())[-40:]
     database = f"t_{safe}_{uuid.uuid4().hex[:12]}"
-    server = make_url(server_url).set(drivername="postgresql+psycopg2")
+    server = make_url(server_url).set(drivername="postgresql")
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:

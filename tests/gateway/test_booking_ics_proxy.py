@@ -8,34 +8,26 @@ the 404 on, and answers a French 503 when the action server does not answer.
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
-import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from icalendar import Calendar
 
 from common.config import PROJECT_ROOT
 from integrations.settings import AdminSettings, Settings
+from tests import rasa_env
 from tests.gateway.conftest import GatewayClient
-from tools.stack import Process, free_port
+from tools.stack import Process, child_env, free_port
 
-# Run in Rasa's environment (this module imports nothing of the action server's):
-# one confirmed booking in the action server's store.
-SEED = """
-import importlib, sys
-from datetime import UTC, datetime, timedelta
-
-get_store = importlib.import_module("actions.booking_store").get_store
-start = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
-outcome = get_store(sys.argv[1]).book(
-    "a.martin", "brest-penfeld", start, start + timedelta(hours=1), 6,
-    "https://visio.departement.example/Departement-abc", start - timedelta(days=2),
-)
-print(outcome.booking.ref)
-"""
+AGENT = "a.martin"
+START = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+BOOKED_AT = START - timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -43,36 +35,47 @@ class ActionServer:
     url: str
     secret: str
     ref: str
+    database_url: str
 
 
 @pytest.fixture(scope="module")
 def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
-    workdir = tmp_path_factory.mktemp("ics")
+    """One confirmed booking, served by a real action server (shared by the module's
+    read-only tests)."""
+    with _action_server(tmp_path_factory.mktemp("ics")) as server:
+        yield server
+
+
+@contextmanager
+def _action_server(workdir: Path) -> Iterator[ActionServer]:
     python = str(AdminSettings().rasa_venv / "bin" / "python")
     database_url = f"sqlite:///{workdir / 'assistant.db'}"
     port, secret = free_port(), secrets.token_hex(24)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "DATABASE_URL": database_url,
-        "ACTIONS_HOST": "127.0.0.1",
-        "ACTIONS_PORT": str(port),
-        "ACTIONS_SECRET": secret,
-    }
-    seeded = subprocess.run(
-        [python, "-c", SEED, database_url],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
+    env = child_env(
+        {
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "DATABASE_URL": database_url,
+            "ACTIONS_HOST": "127.0.0.1",
+            "ACTIONS_PORT": str(port),
+            "ACTIONS_SECRET": secret,
+        }
+    )
+    ref = rasa_env.call(
+        "book",
+        database_url,
+        AGENT,
+        "brest-penfeld",
+        START.isoformat(),
+        (START + timedelta(hours=1)).isoformat(),
+        6,
+        "https://visio.departement.example/Departement-abc",
+        BOOKED_AT.isoformat(),
     )
     server = Process("action server", [python, "-m", "actions.server"], env, workdir / "a.log")
     server.start()
     try:
         server.wait_until(f"http://127.0.0.1:{port}/health", timeout=180)
-        yield ActionServer(f"http://127.0.0.1:{port}", secret, seeded.stdout.strip())
+        yield ActionServer(f"http://127.0.0.1:{port}", secret, ref, database_url)
     finally:
         server.stop()
 
@@ -131,3 +134,40 @@ async def test_a_down_action_server_is_a_french_503(
         "Réessayez dans quelques minutes.",
         "code": "bookings_unavailable",
     }
+
+
+async def test_a_moved_then_cancelled_booking_updates_the_same_invitation(
+    gateway_client: GatewayClient, base_settings: Settings, tmp_path: Path
+) -> None:
+    """Same UID for the booking's whole life, SEQUENCE raised on a move, then the
+    cancellation (METHOD:CANCEL) at the same link — read with the icalendar library."""
+    with _action_server(tmp_path) as server:
+        client = await gateway_client(behind(base_settings, server))
+
+        async def event() -> tuple[str, Any]:
+            response = await client.get(f"/bookings/{server.ref}.ics")
+            assert response.status == 200 and response.content_type == "text/calendar"
+            calendar = Calendar.from_ical(await response.text())
+            [found] = calendar.walk("VEVENT")
+            return str(calendar["METHOD"]), found
+
+        method, first = await event()
+        assert method == "PUBLISH" and int(first["SEQUENCE"]) == 0
+        assert str(first["DESCRIPTION"]).startswith("Salle Penfeld, 6 personnes.")
+        later = START + timedelta(hours=2)
+        rasa_env.call(
+            "move_booking",
+            server.database_url,
+            AGENT,
+            server.ref,
+            later.isoformat(),
+            (later + timedelta(hours=1)).isoformat(),
+            START.isoformat(),
+        )
+        method, second = await event()
+        assert str(second["UID"]) == str(first["UID"]) and int(second["SEQUENCE"]) == 1
+        assert second.decoded("DTSTART") == later
+        rasa_env.call("cancel_booking", server.database_url, AGENT, server.ref, START.isoformat())
+        method, third = await event()
+        assert method == "CANCEL" and str(third["STATUS"]) == "CANCELLED"
+        assert str(third["UID"]) == str(first["UID"]) and int(third["SEQUENCE"]) == 2

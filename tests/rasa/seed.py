@@ -94,6 +94,39 @@ def book(
     return outcome.booking.ref
 
 
+def move_booking(
+    database_url: str, agent_id: str, ref: str, start: str, end: str, now: str
+) -> None:
+    """Move a booking to ``start``-``end`` in its room, as the action does."""
+    from actions.booking_store import BookingStore
+
+    engine = make_engine(database_url)
+    store = BookingStore(engine)
+    booking = store.by_ref(ref)
+    assert booking is not None, ref
+    moved = store.move(
+        agent_id,
+        booking.id,
+        booking.room_id,
+        datetime.fromisoformat(start),
+        datetime.fromisoformat(end),
+        datetime.fromisoformat(now),
+    )
+    engine.dispose()
+    assert moved.booking is not None, moved
+
+
+def cancel_booking(database_url: str, agent_id: str, ref: str, now: str) -> None:
+    from actions.booking_store import BookingStore
+
+    engine = make_engine(database_url)
+    store = BookingStore(engine)
+    booking = store.by_ref(ref)
+    assert booking is not None, ref
+    assert store.cancel(agent_id, booking.id, datetime.fromisoformat(now))
+    engine.dispose()
+
+
 def import_places(database_url: str, paths: list[str]) -> None:
     """Places imported as ``make import-places`` does, file after file."""
     from actions import place_store
@@ -107,5 +140,13 @@ def import_places(database_url: str, paths: list[str]) -> None:
 
 FUNCTIONS = {
     function.__name__: function
-    for function in (tracker_table, user_says, seed_bookings, book, import_places)
+    for function in (
+        tracker_table,
+        user_says,
+        seed_bookings,
+        book,
+        move_booking,
+        cancel_booking,
+        import_places,
+    )
 }
