@@ -49,6 +49,7 @@ def stack_settings(base_settings: Settings, rasa_stack: Stack) -> Settings:
         rasa_token=rasa_stack.token,
         gateway_channel_secret=rasa_stack.gateway_secret,
         action_server_url=f"{rasa_stack.actions_url}/webhook",
+        actions_secret=rasa_stack.actions_secret,
     )
 
 

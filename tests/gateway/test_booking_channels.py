@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 
-from actions.booking_admin import load_reference_data
-from actions.booking_rules import is_open_on
-from actions.booking_store import IdentityRow, get_store
-from actions.datetime_fr import PARIS
-from common.db import session_scope
+from common.config import TIMEZONE
 from integrations import keys
 from integrations.channels.telegram import SECRET_HEADER
+from tests import rasa_env
 from tests.gateway.conftest import (
     TELEGRAM_SECRET,
     GatewayClient,
@@ -38,18 +36,13 @@ TELEGRAM_AGENT = 5252
 
 def link_agent(rasa_stack: Stack, channel: str, user_id: str, agent_id: str) -> None:
     """Give an agent of the directory one more channel identity (as data/agents.yml would)."""
-    store = get_store(rasa_stack.database_url)
-    with session_scope(store.sessions) as session:
-        session.add(IdentityRow(channel=channel, user_id=user_id, agent_id=agent_id))
+    rasa_env.call("link_agent", rasa_stack.database_url, channel, user_id, agent_id)
 
 
 def closed_day(site: str) -> date:
-    rooms, _ = load_reference_data()
-    hours = next(s["opening_hours"] for s in rooms["sites"] if s["name"] == site)
-    day = datetime.now(PARIS).date() + timedelta(days=2)
-    while is_open_on(hours, day):
-        day += timedelta(days=1)
-    return day
+    """The first day from the day after tomorrow (the running stack's clock) the site is shut."""
+    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    return date.fromisoformat(rasa_env.call("closed_day", site, today.isoformat()))
 
 
 async def invitation(client, ref: str) -> tuple[str, int, str]:

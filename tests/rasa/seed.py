@@ -127,6 +127,31 @@ def cancel_booking(database_url: str, agent_id: str, ref: str, now: str) -> None
     engine.dispose()
 
 
+def link_agent(database_url: str, channel: str, user_id: str, agent_id: str) -> None:
+    """Give an agent of the directory one more channel identity (as data/agents.yml would)."""
+    from actions.booking_store import IdentityRow, get_store
+    from common.db import session_scope
+
+    store = get_store(database_url)
+    with session_scope(store.sessions) as session:
+        session.add(IdentityRow(channel=channel, user_id=user_id, agent_id=agent_id))
+
+
+def closed_day(site: str, after: str) -> str:
+    """The first day, two or more days after ``after``, when ``site`` is closed (ISO)."""
+    from datetime import date, timedelta
+
+    from actions.booking_admin import load_reference_data
+    from actions.booking_rules import is_open_on
+
+    rooms, _ = load_reference_data()
+    hours = next(s["opening_hours"] for s in rooms["sites"] if s["name"] == site)
+    day = date.fromisoformat(after) + timedelta(days=2)
+    while is_open_on(hours, day):
+        day += timedelta(days=1)
+    return day.isoformat()
+
+
 def import_places(database_url: str, paths: list[str]) -> None:
     """Places imported as ``make import-places`` does, file after file."""
     from actions import place_store
@@ -147,6 +172,8 @@ FUNCTIONS = {
         book,
         move_booking,
         cancel_booking,
+        link_agent,
+        closed_day,
         import_places,
     )
 }

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 
 from integrations import keys
-from integrations.console import THROTTLE
 from integrations.console.auth import SESSION_COOKIE, LoginThrottle
+from integrations.keys import THROTTLE
 from integrations.settings import Settings
 from integrations.store import Owner
 from tests.gateway.conftest import GatewayClient, console_login, login_form_token, staff_user

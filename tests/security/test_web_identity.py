@@ -15,7 +15,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from integrations import keys
-from integrations.admin.web import ADMIN
+from integrations.keys import ADMIN
 from integrations.messages import Author, Reply
 from integrations.settings import Settings
 from tests.gateway.conftest import GatewayClient, console_login, staff_user, texts, wait_until
