@@ -125,8 +125,11 @@ class Reply:
         return LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", self.text)
 
     def as_rest(self, recipient_id: str) -> dict[str, Any]:
-        """The element of a Rasa-REST answer, so existing web widgets work unchanged."""
+        """The element of a Rasa-REST answer, so existing web widgets work unchanged; a
+        message that is not the bot's names its author (e.g. a handoff notice: system)."""
         out: dict[str, Any] = {"recipient_id": recipient_id}
+        if self.author is not Author.BOT:
+            out["author"] = str(self.author)
         if self.id is not None:
             out["id"] = self.id
         if self.text:
@@ -143,7 +146,7 @@ class Reply:
 
     def as_frame(self, recipient_id: str) -> dict[str, Any]:
         """The WebSocket / history frame of this message."""
-        out = {"type": "message", "author": str(self.author), **self.as_rest(recipient_id)}
+        out = {**self.as_rest(recipient_id), "type": "message", "author": str(self.author)}
         if self.at is not None:
             out["at"] = self.at.isoformat()
         return out

@@ -30,7 +30,7 @@ import logging
 import re
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -47,7 +47,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.text import keys, tokens
-from rasa_ext.storage import load_json, save_json
+from rasa_ext.storage import StoredComponent, load_json, save_json
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ def _accept(k: str, words: list, i: int, n: int, text: str, ambiguous: frozenset
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
+class GazetteerEntityExtractor(StoredComponent, EntityExtractorMixin):
     """Extracts lookup-table entities with accent-, case- and hyphen-insensitive matching."""
 
     @staticmethod
@@ -308,9 +308,7 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
         ambiguous: frozenset[str] = frozenset(),
         common_words: frozenset[str] = frozenset(),
     ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
+        super().__init__(config, model_storage, resource)
         self.gazetteer = gazetteer or {}
         self.ambiguous = ambiguous
         self.common_words = common_words
@@ -327,16 +325,6 @@ class GazetteerEntityExtractor(GraphComponent, EntityExtractorMixin):
             for entity in self._config["fuzzy_entities"]
             if entity in self.gazetteer
         }
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GazetteerEntityExtractor:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         self.gazetteer = build_gazetteer(

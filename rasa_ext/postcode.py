@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -34,7 +34,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.config import PROJECT_ROOT
-from rasa_ext.storage import load_json, save_json
+from rasa_ext.storage import StoredComponent, load_json, save_json
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def find_postcodes(
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class PostcodeExtractor(GraphComponent, EntityExtractorMixin):
+class PostcodeExtractor(StoredComponent, EntityExtractorMixin):
     """Turns postcodes into the ``commune`` (one commune) or ``postcode`` (shared) entity."""
 
     @staticmethod
@@ -97,20 +97,8 @@ class PostcodeExtractor(GraphComponent, EntityExtractorMixin):
         resource: Resource,
         postcodes: dict[str, list[str]] | None = None,
     ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
+        super().__init__(config, model_storage, resource)
         self.postcodes = postcodes or {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> PostcodeExtractor:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         path = Path(self._config["communes_file"])

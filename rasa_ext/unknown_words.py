@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -24,7 +24,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from common.text import tokens
 from rasa_ext.override import override_intent
-from rasa_ext.storage import load_json, save_json
+from rasa_ext.storage import StoredComponent, load_json, save_json
 
 VOCABULARY_FILE = "vocabulary.json"
 
@@ -42,7 +42,7 @@ def has_no_known_word(text: str, vocabulary: frozenset[str], cutoff: float) -> b
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class UnknownWordsFallback(GraphComponent):
+class UnknownWordsFallback(StoredComponent):
     """Predicts ``nlu_fallback`` for messages without a single known word."""
 
     @staticmethod
@@ -57,20 +57,8 @@ class UnknownWordsFallback(GraphComponent):
         resource: Resource,
         vocabulary: frozenset[str] = frozenset(),
     ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
+        super().__init__(config, model_storage, resource)
         self.vocabulary = vocabulary
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> UnknownWordsFallback:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         texts = [m.get(TEXT) or "" for m in training_data.training_examples]

@@ -44,6 +44,13 @@ def set_epochs(config: str, component: str, epochs: int) -> str:
     return changed
 
 
+def without_component(config: str, component: str) -> str:
+    """``config`` without the pipeline entry of ``component`` (a one-line entry)."""
+    changed, count = re.subn(rf"\n  - name: {re.escape(component)}\n", "\n", config)
+    assert count == 1, f"no one-line entry {component} in config.yml"
+    return changed
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")

@@ -153,12 +153,6 @@ async def annick(synapse):  # type: ignore[no-untyped-def]
     await user.close()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "matrix: needs the real Synapse homeserver (tools/synapse.py)"
-    )
-
-
 def staff_user(
     settings: Settings, username: str, password: str, role: str = "mediator", name: str = ""
 ):  # type: ignore[no-untyped-def]

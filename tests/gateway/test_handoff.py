@@ -79,6 +79,8 @@ async def test_request_queue_take_chat_and_hand_back(
         first = await say(client, "alice", "/request_human")
         assert events(first) == ["handoff_waiting"]
         assert "première personne dans la file" in first[-1]["text"]
+        # The REST answer names who speaks: the widget shows the notice as the system's.
+        assert first[-1]["author"] == "system"
         assert all(isinstance(r["id"], int) for r in first)
         second = await say(client, "bob", "/request_human")
         assert second[-1]["custom"] == {"event": "handoff_waiting", "queue_position": 2}

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 
-from common.config import PROJECT_ROOT
 from common.db import make_engine
 from integrations import keys
 from integrations.messages import Incoming, Role
 from integrations.settings import Settings
 from integrations.store import Store
+from integrations.tracker_events import delete_tracker_events
+from tests import rasa_env
 from tests.gateway.conftest import GatewayClient, wait_until
-from tools.stack import Stack, child_env
+from tools.stack import Stack
 
 
 def record(store: Store, chat: str, age_days: int) -> None:
@@ -55,11 +54,6 @@ async def test_the_gateway_applies_the_retention_period_by_itself(
 
 
 def test_rasa_tracker_events_older_than_the_period_are_deleted(base_settings: Settings):
-    from sqlalchemy import insert, select
-
-    from integrations.tracker_events import delete_tracker_events
-    from tests import rasa_env
-
     engine = make_engine(base_settings.database_url)
     assert delete_tracker_events(engine, before=datetime.now(UTC)) == 0  # no table yet
     rasa_env.call("tracker_table", base_settings.database_url)  # Rasa's own table definition
@@ -85,37 +79,10 @@ def test_rasa_tracker_events_older_than_the_period_are_deleted(base_settings: Se
 
 # --- Rasa's real ``events`` table, purged by the running gateway ----------------------
 
-RASA_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
-# Run in Rasa's environment: Rasa's own SQL tracker store writes the conversations.
-SAVE_TRACKERS = """
-import asyncio, json, sys
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
-from rasa_ext.tracker_store import UrlSQLTrackerStore
-
-async def main(url, conversations):
-    store = UrlSQLTrackerStore(domain=Domain.empty(), host=url)
-    for sender, timestamp in conversations.items():
-        events = [
-            ActionExecuted("action_listen", timestamp=timestamp),
-            UserUttered("bonjour", {"name": "greet"}, timestamp=timestamp),
-            BotUttered("Bonjour !", timestamp=timestamp),
-        ]
-        await store.save(DialogueStateTracker.from_events(sender, events))
-
-asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
-"""
-
 
 def rasa_saves(database_url: str, conversations: dict[str, float]) -> None:
-    subprocess.run(
-        [str(RASA_PYTHON), "-c", SAVE_TRACKERS, database_url, json.dumps(conversations)],
-        cwd=PROJECT_ROOT,
-        env=child_env({"PYTHONPATH": str(PROJECT_ROOT), "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}),
-        check=True,
-        timeout=300,
-    )
+    """Rasa's own SQL tracker store writes the conversations (in Rasa's environment)."""
+    rasa_env.call("greetings", database_url, conversations)
 
 
 def events_of(database_url: str) -> Counter[str]:

@@ -53,6 +53,26 @@ async def user_says(
     store.engine.dispose()
 
 
+async def greetings(database_url: str, conversations: dict[str, float]) -> None:
+    """One greeting exchange per conversation ``sender: timestamp``, saved by Rasa's own SQL
+    tracker store (the rows of its ``events`` table carry those timestamps)."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_ext.tracker_store import UrlSQLTrackerStore
+
+    store = UrlSQLTrackerStore(domain=Domain.empty(), host=database_url)
+    for sender, timestamp in conversations.items():
+        events = [
+            ActionExecuted("action_listen", timestamp=timestamp),
+            UserUttered("bonjour", {"name": "greet"}, timestamp=timestamp),
+            BotUttered("Bonjour !", timestamp=timestamp),
+        ]
+        await store.save(DialogueStateTracker.from_events(sender, events))
+    store.engine.dispose()
+
+
 def seed_bookings(database_url: str, rooms: dict[str, Any], agents: dict[str, Any]) -> None:
     from actions.booking_store import BookingStore
 
@@ -168,6 +188,7 @@ FUNCTIONS = {
     for function in (
         tracker_table,
         user_says,
+        greetings,
         seed_bookings,
         book,
         move_booking,

@@ -22,6 +22,7 @@ from integrations.keys import THROTTLE
 from integrations.settings import Settings
 from integrations.store import Owner
 from tests.gateway.conftest import GatewayClient, console_login, login_form_token, staff_user
+from tests.gateway.test_handoff import frames_until
 from tests.gateway.web_client import citizen
 from tests.gateway.web_client import say as web_say
 
@@ -163,7 +164,9 @@ async def test_the_console_websocket_refuses_another_origin(
     async with client.ws_connect(
         f"/console/ws?csrf={csrf}", headers={"Origin": own_origin}
     ) as console:
-        assert (await console.receive_json(timeout=10))["type"] == "queue"
+        # Accepted: the console gets its first frames (who is online, then the queue).
+        frames = await frames_until(console, lambda f: f["type"] == "queue")
+        assert [f["type"] for f in frames] == ["presence", "queue"]
 
 
 async def test_another_mediator_cannot_write_hand_back_or_close(
@@ -198,12 +201,12 @@ async def test_another_mediator_cannot_write_hand_back_or_close(
                 assert response.status == 409, action
                 assert (await response.json())["code"] == "not_yours"
             async with bruno.ws_connect(f"/console/ws?csrf={csrf_b}") as socket:
-                await socket.receive_json(timeout=10)  # the queue
+                await frames_until(socket, lambda f: f["type"] == "queue")  # first frames
                 await socket.send_json(
                     {"action": "send", "conversation_id": conversation.id, "text": "Ici Bruno"}
                 )
-                error = await socket.receive_json(timeout=10)
-                assert (error["type"], error["code"]) == ("error", "not_yours")
+                *_, error = await frames_until(socket, lambda f: f["type"] == "error")
+                assert error["code"] == "not_yours"
 
             # Nothing changed: still Annick's, nothing written to the person.
             assert store.conversation(person.rasa_key).owner is Owner.MEDIATOR
