@@ -25,7 +25,7 @@ from actions.booking import (
 )
 from actions.booking_calendar import ics_for_ref
 from actions.datetime_fr import UTC
-from tests.test_booking_actions import (  # noqa: F401 (frozen: the autouse clock fixture)
+from tests.rasa.test_booking_actions import (  # noqa: F401 (frozen: the autouse clock fixture)
     AGENT,
     FULL,
     NOW,
