@@ -124,8 +124,11 @@
     oscillator.stop(audio.currentTime + 0.4);
   }
 
-  // One alert per event for the mediator, whatever the number of tabs open: the first
-  // tab to take the lock marks the event in localStorage, the others see the mark.
+  // One alert per event for the mediator, whatever the number of tabs open: the tab that
+  // gets the event's lock alerts and marks the event in localStorage. It holds the lock a
+  // few seconds, so that the other tabs, told of the same event meanwhile, skip it (the
+  // mark reaches them with a delay: tabs synchronise localStorage asynchronously); later
+  // ones see the mark.
   function alertOnce(eventKey, title, body) {
     var run = function () {
       var alerted = load(ALERTED_KEY, {});
@@ -140,7 +143,11 @@
       }
     };
     if (navigator.locks && navigator.locks.request) {
-      navigator.locks.request(STORE + "alert", run);
+      navigator.locks.request(STORE + "alert:" + eventKey, { ifAvailable: true }, function (lock) {
+        if (!lock) { return undefined; }
+        run();
+        return new Promise(function (resolve) { setTimeout(resolve, 5000); });
+      });
     } else {
       run();
     }
