@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, Page, expect
 
 from integrations import keys
@@ -89,16 +90,22 @@ async def tab_to(page: Page, wanted: dict[str, str], backwards: bool = False) ->
     raise AssertionError(f"never reached {wanted} with the keyboard")
 
 
-async def test_a_closed_console_gives_the_person_back_to_the_queue_then_to_another_mediator(
+async def two_mediators(
     gateway_client: GatewayClient, base_settings: Settings, browser: Browser
-) -> None:
+) -> tuple[TestClient, Page, Page]:
+    """The gateway with mediators Annick and Bruno, each in their own logged-in console."""
     settings = settings_for(base_settings)
     staff_user(settings, "annick", PASSWORD, "mediator", "Annick")
     staff_user(settings, "bruno", PASSWORD, "mediator", "Bruno")
     client = await gateway_client(settings)
     base = str(client.server.make_url("/"))
-    annick = await console(browser, base, "annick")
-    bruno = await console(browser, base, "bruno")
+    return client, await console(browser, base, "annick"), await console(browser, base, "bruno")
+
+
+async def test_a_closed_console_gives_the_person_back_to_the_queue_then_to_another_mediator(
+    gateway_client: GatewayClient, base_settings: Settings, browser: Browser
+) -> None:
+    client, annick, bruno = await two_mediators(gateway_client, base_settings, browser)
 
     person = await open_demo(client, await browser.new_context())
     await ask_for_a_mediator(person)
@@ -130,13 +137,7 @@ async def test_a_closed_console_gives_the_person_back_to_the_queue_then_to_anoth
 async def test_transfer_to_another_online_mediator(
     gateway_client: GatewayClient, base_settings: Settings, browser: Browser
 ) -> None:
-    settings = settings_for(base_settings)
-    staff_user(settings, "annick", PASSWORD, "mediator", "Annick")
-    staff_user(settings, "bruno", PASSWORD, "mediator", "Bruno")
-    client = await gateway_client(settings)
-    base = str(client.server.make_url("/"))
-    annick = await console(browser, base, "annick")
-    bruno = await console(browser, base, "bruno")
+    client, annick, bruno = await two_mediators(gateway_client, base_settings, browser)
     await expect(annick.locator("#online")).to_contain_text("Bruno")
 
     person = await open_demo(client, await browser.new_context())
