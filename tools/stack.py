@@ -11,17 +11,18 @@ and the two shared secrets go by environment, never on a command line.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import shlex
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -30,6 +31,9 @@ from common.migrate import upgrade
 
 PROCFILE = PROJECT_ROOT / "Procfile"
 GATEWAY_CHANNEL_PATH = "/webhooks/gateway/webhook"
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 # What the Rasa server and the action server take from the environment of whoever starts
@@ -57,9 +61,32 @@ def child_env(settings: dict[str, str]) -> dict[str, str]:
 
 
 def free_port() -> int:
+    """A port free now. A child binds it later, so another process may take it in between:
+    :func:`retry_on_port_taken` starts the child again on new ports when that happens."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class PortTaken(RuntimeError):
+    """A child exited because its port had been taken since :func:`free_port` chose it."""
+
+
+# How the children say it: Python's OSError (aiohttp, Sanic), or our own French line.
+PORT_TAKEN_MARKERS = ("address already in use", "[errno 98]", "déjà utilisé")
+PORT_ATTEMPTS = 3
+
+
+def retry_on_port_taken(start: Callable[[], T], what: str) -> T:
+    """``start()`` (which picks its ports with :func:`free_port`), again on :exc:`PortTaken`."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return start()
+        except PortTaken:
+            if attempt == PORT_ATTEMPTS:
+                raise
+            log.warning("%s: port taken meanwhile, starting again on new ports", what)
+    raise AssertionError("unreachable")
 
 
 def procfile_command(process: str) -> list[str]:
@@ -106,19 +133,30 @@ class Process:
     env: dict[str, str]
     log_path: Path
     popen: subprocess.Popen | None = field(default=None, init=False)
+    _log_start: int = field(default=0, init=False)
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        log_file = self.log_path.open("ab")
+        self._log_start = log_file.tell()
         self.popen = subprocess.Popen(
-            self.args, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.args, cwd=PROJECT_ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT
         )
-        log.close()
+        log_file.close()
+
+    def output(self) -> str:
+        """What the child wrote since its last start."""
+        with self.log_path.open("rb") as log_file:
+            log_file.seek(self._log_start)
+            return log_file.read().decode("utf-8", "replace")
 
     def wait_until(self, url: str, timeout: float, params: dict[str, str] | None = None) -> None:
+        """Until ``url`` answers 200; :exc:`PortTaken` or RuntimeError if the child exits."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen is not None and self.popen.poll() is not None:
+                if any(marker in self.output().lower() for marker in PORT_TAKEN_MARKERS):
+                    raise PortTaken(f"{self.name}: port taken; see {self.log_path}")
                 raise RuntimeError(f"{self.name} exited; see {self.log_path}")
             try:
                 if requests.get(url, params=params, timeout=2).status_code == 200:
@@ -206,57 +244,69 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Start the action server and the Rasa server on free ports; stop them on exit.
 
+    When a port was taken between :func:`free_port` and the child's bind, both start again
+    on new ports (:func:`retry_on_port_taken`).
+
     The database is migrated first, as ``scripts/run.sh`` does. ``token`` (Rasa's API) and
     the two shared secrets are random unless given.
     """
     upgrade(database_url)
-    rasa_port, actions_port = free_port(), free_port()
     token = token or secrets.token_hex(24)
     actions_secret, gateway_secret = secrets.token_hex(24), secrets.token_hex(24)
-    env = child_env(
-        {
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "DATABASE_URL": database_url,
-            "ACTIONS_HOST": "127.0.0.1",
-            "ACTIONS_PORT": str(actions_port),
-            "ACTIONS_SECRET": actions_secret,
-            "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-            "RASA_HOST": "127.0.0.1",
-            "RASA_PORT": str(rasa_port),
-            "RASA_MODEL": str(model),
-            "RASA_TOKEN": token,
-            "RASA_ENDPOINTS": "bot/endpoints.yml",
-            "RASA_CREDENTIALS": "bot/credentials.yml",
-            "GATEWAY_CHANNEL_SECRET": gateway_secret,
-            "RASA_URL": f"http://127.0.0.1:{rasa_port}",
-            "TZ": "Europe/Paris",
-            "RASA_TELEMETRY_ENABLED": "false",
-            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-            "LOG_LEVEL": "INFO",
-            **(extra_env or {}),
-        }
-    )
-    actions = Process("action server", procfile_command("actions"), env, log_dir / "actions.log")
-    rasa = Process("rasa server", procfile_command("rasa"), env, log_dir / "rasa.log")
     with ExitStack() as stack:
-        for process in (actions, rasa):
-            process.start()
-            stack.callback(process.stop)
-        actions.wait_until(f"http://127.0.0.1:{actions_port}/health", timeout=120)
-        rasa.wait_until(
-            f"http://127.0.0.1:{rasa_port}/status", timeout=240, params={"token": token}
-        )
-        yield Stack(
-            rasa_url=f"http://127.0.0.1:{rasa_port}",
-            actions_url=f"http://127.0.0.1:{actions_port}",
-            token=token,
-            actions_secret=actions_secret,
-            gateway_secret=gateway_secret,
-            database_url=database_url,
-            env=env,
-            rasa=rasa,
-            actions=actions,
-        )
+
+        def start() -> Stack:
+            """Both processes on new free ports, ready; stopped again when they are not."""
+            rasa_port, actions_port = free_port(), free_port()
+            env = child_env(
+                {
+                    "PYTHONPATH": str(PROJECT_ROOT),
+                    "DATABASE_URL": database_url,
+                    "ACTIONS_HOST": "127.0.0.1",
+                    "ACTIONS_PORT": str(actions_port),
+                    "ACTIONS_SECRET": actions_secret,
+                    "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+                    "RASA_HOST": "127.0.0.1",
+                    "RASA_PORT": str(rasa_port),
+                    "RASA_MODEL": str(model),
+                    "RASA_TOKEN": token,
+                    "RASA_ENDPOINTS": "bot/endpoints.yml",
+                    "RASA_CREDENTIALS": "bot/credentials.yml",
+                    "GATEWAY_CHANNEL_SECRET": gateway_secret,
+                    "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+                    "TZ": "Europe/Paris",
+                    "RASA_TELEMETRY_ENABLED": "false",
+                    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                    "LOG_LEVEL": "INFO",
+                    **(extra_env or {}),
+                }
+            )
+            actions = Process(
+                "action server", procfile_command("actions"), env, log_dir / "actions.log"
+            )
+            rasa = Process("rasa server", procfile_command("rasa"), env, log_dir / "rasa.log")
+            with ExitStack() as attempt:
+                for process in (actions, rasa):
+                    process.start()
+                    attempt.callback(process.stop)
+                actions.wait_until(f"http://127.0.0.1:{actions_port}/health", timeout=120)
+                rasa.wait_until(
+                    f"http://127.0.0.1:{rasa_port}/status", timeout=240, params={"token": token}
+                )
+                stack.push(attempt.pop_all())
+            return Stack(
+                rasa_url=f"http://127.0.0.1:{rasa_port}",
+                actions_url=f"http://127.0.0.1:{actions_port}",
+                token=token,
+                actions_secret=actions_secret,
+                gateway_secret=gateway_secret,
+                database_url=database_url,
+                env=env,
+                rasa=rasa,
+                actions=actions,
+            )
+
+        yield retry_on_port_taken(start, "rasa and action servers")
 
 
 @asynccontextmanager
@@ -266,22 +316,32 @@ async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
     Started as the Procfile starts it, in the gateway's environment. One address sends
     every message of a benchmark: the public rate limits are lifted.
     """
-    port = free_port()
-    env = {
-        **stack.env,
-        "GATEWAY_HOST": "127.0.0.1",
-        "GATEWAY_PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{workdir / 'gateway.db'}",
-        "GATEWAY_RATE_PER_ADDRESS": str(10**9),
-        "GATEWAY_RATE_PER_CONVERSATION": str(10**9),
-    }
-    for name in ("TELEGRAM_BOT_TOKEN", "MATRIX_HOMESERVER"):
-        env.pop(name, None)
-    upgrade(env["DATABASE_URL"])
-    gateway = Process("gateway", procfile_command("gateway"), env, workdir / "gateway.log")
-    gateway.start()
+    database_url = f"sqlite:///{workdir / 'gateway.db'}"
+    upgrade(database_url)
+
+    def start() -> tuple[Process, str]:
+        port = free_port()
+        env = {
+            **stack.env,
+            "GATEWAY_HOST": "127.0.0.1",
+            "GATEWAY_PORT": str(port),
+            "DATABASE_URL": database_url,
+            "GATEWAY_RATE_PER_ADDRESS": str(10**9),
+            "GATEWAY_RATE_PER_CONVERSATION": str(10**9),
+        }
+        for name in ("TELEGRAM_BOT_TOKEN", "MATRIX_HOMESERVER"):
+            env.pop(name, None)
+        gateway = Process("gateway", procfile_command("gateway"), env, workdir / "gateway.log")
+        gateway.start()
+        try:
+            gateway.wait_until(f"http://127.0.0.1:{port}/health", 120)
+        except BaseException:
+            gateway.stop()
+            raise
+        return gateway, f"http://127.0.0.1:{port}"
+
+    gateway, url = await asyncio.to_thread(retry_on_port_taken, start, "gateway")
     try:
-        await asyncio.to_thread(gateway.wait_until, f"http://127.0.0.1:{port}/health", 120)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         await asyncio.to_thread(gateway.stop)
