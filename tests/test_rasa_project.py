@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from common.config import PROJECT_ROOT
 from tests.nlu_data import CONTRACT_INTENTS, examples, load, normalised, yaml_files
+from tools.stack import child_env
 
 MIN_TRAIN_EXAMPLES = 25
 
@@ -99,11 +99,19 @@ def test_conversation_stories_pass_with_the_trained_model(trained_model: Path, t
         text=True,
         timeout=1200,
         cwd=PROJECT_ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'stories.db'}",
-            "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook",
-        },
+        # Only what `rasa test` needs: a developer's .env (DATA_DIR, VISIO_BASE_URL...)
+        # must not change what the stories see.
+        env=child_env(
+            {
+                "PYTHONPATH": str(PROJECT_ROOT),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'stories.db'}",
+                "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook",
+                "ACTIONS_SECRET": "unused: the stories never reach the action server",
+                "TZ": "Europe/Paris",
+                "RASA_TELEMETRY_ENABLED": "false",
+                "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            }
+        ),
     )
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text(encoding="utf-8") if failed.exists() else result.stdout[-3000:]
