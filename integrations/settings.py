@@ -46,6 +46,9 @@ class TelegramSettings:
     # Public URL registered with setWebhook at start; None leaves the webhook as it is.
     webhook_url: str | None = None
     api_url: str = DEFAULT_TELEGRAM_API_URL
+    # Connect, write and read timeout of each Bot API request; a request that times out
+    # is tried again (integrations.channels.telegram.bot_call).
+    request_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.mode not in ("webhook", "polling"):
@@ -413,6 +416,7 @@ def _telegram_from_env() -> TelegramSettings | None:
         webhook_secret=env_str("TELEGRAM_WEBHOOK_SECRET", "") or None,
         webhook_url=_http_url("TELEGRAM_WEBHOOK_URL", webhook_url) if webhook_url else None,
         api_url=env_str("TELEGRAM_API_URL", d.api_url),
+        request_timeout_s=float(env_int("TELEGRAM_TIMEOUT", int(d.request_timeout_s), minimum=1)),
     )
 
 

@@ -16,6 +16,7 @@ When the Bot API fails (:func:`bot_call`):
     429 Too Many Requests   wait ``retry_after`` (at most RETRY_AFTER_CAP_S), try again
     403 Forbidden           the person blocked the bot: log, stop sending to that chat
     5xx, timeout, network   try again after a short backoff, SEND_ATTEMPTS tries in all
+                            (a timed-out message may have arrived: Telegram then shows it twice)
     400 and the rest        not retried
 
 An update whose message could not be stored is answered 503, so that Telegram sends it
@@ -168,7 +169,15 @@ class TelegramChannel:
 
     @classmethod
     def from_settings(cls, settings: TelegramSettings, gateway: Gateway) -> TelegramChannel:
-        builder = Application.builder().token(settings.token).base_url(settings.api_url)
+        timeout = settings.request_timeout_s
+        builder = (
+            Application.builder()
+            .token(settings.token)
+            .base_url(settings.api_url)
+            .connect_timeout(timeout)
+            .write_timeout(timeout)
+            .read_timeout(timeout)
+        )
         if settings.mode == "webhook":
             builder = builder.updater(None)
         return cls(builder.build(), gateway, settings)

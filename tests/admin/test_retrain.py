@@ -2,20 +2,24 @@
 
 A real Rasa server and action server run the repository's trained model (a copy);
 the gateway edits a copy of the project with fewer training epochs, so that each of
-the two trainings of this module takes a couple of minutes. The scenario is ordered:
-each test starts from the state the previous one left.
+the two trainings of this module takes a couple of minutes.
+
+The tests do not depend on their order: each asks for the models it needs
+(:func:`retrained`, :func:`refused`), trained the first time one is asked for and kept for
+the module, and a test that changes the active model puts it back (:func:`restored`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +45,31 @@ PASSWORD = "mot-de-passe-solide"
 
 
 @dataclasses.dataclass
+class Retrained:
+    """The annotation and training done in the console, and what the console showed."""
+
+    second_start: tuple[int, str]  # a second "train" while the first runs: status, page
+    models_page: str  # the models page during the training
+    progress: list[dict[str, Any]]  # every distinct progress the console's script showed
+    model: str  # file name of the new model
+
+
+@dataclasses.dataclass
+class Refused:
+    """The retraining by the CLI of a deliberately worse configuration."""
+
+    result: subprocess.CompletedProcess[str]
+    model: str
+
+
+@dataclasses.dataclass
 class World:
     settings: Settings
     stack: Stack
     project: Path
     models: Path
     baseline: str  # file name of the repository's model Rasa started with
+    done: dict[str, Any] = dataclasses.field(default_factory=dict)  # trainings made once
 
 
 @pytest.fixture(scope="module")
@@ -129,18 +152,20 @@ async def follow_training(client: TestClient) -> list[dict[str, Any]]:
         await asyncio.sleep(0.5)  # the console polls the same way
 
 
-async def test_an_annotated_message_is_understood_after_retraining(
-    gateway_client: GatewayClient, world: World
-) -> None:
-    before = world.stack.parse(MISUNDERSTOOD)["intent"]
-    assert before["name"] == "nlu_fallback" or before["confidence"] < 0.6, before
+async def version_named(client: TestClient, name: str) -> ModelVersion:
+    [version] = [v for v in await versions(client) if v.name == name]
+    return version
 
-    client, csrf = await admin_client(gateway_client, world)
+
+async def retrained(world: World, client: TestClient, csrf: str) -> Retrained:
+    """The misunderstood message annotated in the console and the model retrained there
+    (once per module: later calls return the first one's record)."""
+    if "retrained" in world.done:
+        return world.done["retrained"]
     response = await client.post(
         "/webhooks/rest/webhook", json={"sender": "visiteur-1", "message": MISUNDERSTOOD}
     )
     assert response.status == 200
-
     page = await (await client.get("/console/admin/")).text()
     assert MISUNDERSTOOD in page
     [item] = [
@@ -152,29 +177,73 @@ async def test_an_annotated_message_is_understood_after_retraining(
         allow_redirects=False,
     )
     assert response.status == 303
+    before = {v.name for v in await versions(client)}
 
     response = await client.post("/console/admin/train", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303
-    # A second start while the first runs is refused.
-    response = await client.post("/console/admin/train", data={"csrf": csrf})
-    assert response.status == 409
-    assert "déjà en cours" in await response.text()
-    # The console stays usable and shows the progress.
-    page = await (await client.get("/console/admin/models")).text()
-    assert 'id="training-status" role="status"' in page
-    assert (await client.get("/console/admin/")).status == 200
+    second = await client.post("/console/admin/train", data={"csrf": csrf})
+    second_start = (second.status, await second.text())
+    models_page = await (await client.get("/console/admin/models")).text()
+    assert (await client.get("/console/admin/")).status == 200  # still usable meanwhile
+    progress = await follow_training(client)
+    [model] = {v.name for v in await versions(client)} - before
+    world.done["retrained"] = Retrained(second_start, models_page, progress, model)
+    return world.done["retrained"]
 
-    seen = await follow_training(client)
-    texts = [p["text"] for p in seen]
+
+async def refused(world: World, client: TestClient, csrf: str) -> Refused:
+    """A worse configuration retrained by the CLI (once per module), after
+    :func:`retrained` so that it is compared with a retrained active model."""
+    if "refused" in world.done:
+        return world.done["refused"]
+    await retrained(world, client, csrf)
+    before = {v.name for v in await versions(client)}
+    config = world.project / "config.yml"
+    good = config.read_text()
+    # Deliberately bad: DIET trained one epoch, and no linear classifier to make up for it.
+    bad = set_epochs(good, "DIETClassifier", 1)
+    config.write_text(without_component(bad, "rasa_ext.linear_intent.LinearIntentEnsemble"))
+    try:
+        result = await admin_cli(world, "retrain", within_s=TRAINING_WITHIN_S)
+    finally:
+        config.write_text(good)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    [model] = {v.name for v in await versions(client)} - before
+    world.done["refused"] = Refused(result, model)
+    return world.done["refused"]
+
+
+async def test_the_console_shows_the_training_and_refuses_a_second_one(
+    gateway_client: GatewayClient, world: World
+) -> None:
+    client, csrf = await admin_client(gateway_client, world)
+    done = await retrained(world, client, csrf)
+
+    status, page = done.second_start
+    assert status == 409 and "déjà en cours" in page
+    assert 'id="training-status" role="status"' in done.models_page
+    texts = [p["text"] for p in done.progress]
     assert any("DIETClassifier" in t and f"/{TEST_DIET_EPOCHS}" in t for t in texts), texts
-    assert any(p.get("epoch") for p in seen), texts
+    assert any(p.get("epoch") for p in done.progress), texts
+    assert not done.progress[-1]["running"]
 
-    [new] = [v for v in await versions(client) if v.source == "trained"]
-    [baseline] = [v for v in await versions(client) if v.source == "adopted"]
+
+async def test_an_annotated_message_is_understood_after_retraining(
+    gateway_client: GatewayClient, world: World
+) -> None:
+    before = world.stack.parse(MISUNDERSTOOD)["intent"]
+    if "retrained" not in world.done:  # the repository's model, before any retraining
+        assert before["name"] == "nlu_fallback" or before["confidence"] < 0.6, before
+    client, csrf = await admin_client(gateway_client, world)
+    done = await retrained(world, client, csrf)
+
+    new = await version_named(client, done.model)
+    baseline = await version_named(client, world.baseline)
+    assert new.source == "trained" and baseline.source == "adopted"
     assert new.status is ModelStatus.READY, new
     assert new.active and new.decision and new.decision["verdict"] == "activated"
     assert new.scores is not None and new.scores.examples > 300
-    assert baseline.name == world.baseline and baseline.scores is not None
+    assert baseline.scores is not None
     assert new.scores.held_out == baseline.scores.held_out
     assert running_model(world) == new.name
     assert (world.models / "active").read_text().strip() == new.name
@@ -190,55 +259,66 @@ async def test_an_annotated_message_is_understood_after_retraining(
 
 
 async def test_a_worse_model_is_refused(gateway_client: GatewayClient, world: World) -> None:
-    active_before = running_model(world)
-    config = world.project / "config.yml"
-    # Deliberately bad: DIET trained one epoch, and no linear classifier to make up for it.
-    bad = set_epochs(config.read_text(), "DIETClassifier", 1)
-    config.write_text(without_component(bad, "rasa_ext.linear_intent.LinearIntentEnsemble"))
-
-    result = await admin_cli(world, "retrain", within_s=TRAINING_WITHIN_S)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    assert "moins bon" in result.stdout
-
     client, csrf = await admin_client(gateway_client, world)
-    worse, active = [v for v in await versions(client) if v.source == "trained"]
+    done = await refused(world, client, csrf)
+    assert "moins bon" in done.result.stdout
+
+    worse = await version_named(client, done.model)
+    active = await version_named(client, (await retrained(world, client, csrf)).model)
     assert worse.status is ModelStatus.REFUSED and not worse.active
     assert worse.scores and active.scores
     assert worse.scores.accuracy < active.scores.accuracy - 0.02
-    assert active.active and active.name == active_before
-    assert running_model(world) == active_before
+    assert active.active
+    assert running_model(world) == active.name
 
     response = await client.post(f"/console/admin/models/{worse.id}/activate", data={"csrf": csrf})
     assert response.status == 409
     assert "moins bon que le modèle actif" in await response.text()
-    assert running_model(world) == active_before
+    assert running_model(world) == active.name
+
+
+@contextlib.asynccontextmanager
+async def restored(client: TestClient, csrf: str, model: str) -> AsyncIterator[None]:
+    """Puts ``model`` back as the active one on exit, for the other tests."""
+    try:
+        yield
+    finally:
+        version = await version_named(client, model)
+        response = await client.post(
+            f"/console/admin/models/{version.id}/activate",
+            data={"csrf": csrf, "force": "1"},
+            allow_redirects=False,
+        )
+        assert response.status == 303
 
 
 async def test_override_then_rollback(gateway_client: GatewayClient, world: World) -> None:
     client, csrf = await admin_client(gateway_client, world)
-    worse, good = [v for v in await versions(client) if v.source == "trained"]
-    [baseline] = [v for v in await versions(client) if v.source == "adopted"]
+    good = await version_named(client, (await retrained(world, client, csrf)).model)
+    worse = await version_named(client, (await refused(world, client, csrf)).model)
+    baseline = await version_named(client, world.baseline)
 
-    response = await client.post(
-        f"/console/admin/models/{worse.id}/activate",
-        data={"csrf": csrf, "force": "1"},
-        allow_redirects=False,
-    )
-    assert response.status == 303
-    assert running_model(world) == worse.name
+    async with restored(client, csrf, good.name):
+        response = await client.post(
+            f"/console/admin/models/{worse.id}/activate",
+            data={"csrf": csrf, "force": "1"},
+            allow_redirects=False,
+        )
+        assert response.status == 303
+        assert running_model(world) == worse.name
 
-    response = await client.post(
-        "/console/admin/rollback", data={"csrf": csrf}, allow_redirects=False
-    )
-    assert response.status == 303
-    assert running_model(world) == good.name
-    assert (world.models / "active").read_text().strip() == good.name
-    assert world.stack.parse(MISUNDERSTOOD)["intent"]["name"] == INTENT
+        response = await client.post(
+            "/console/admin/rollback", data={"csrf": csrf}, allow_redirects=False
+        )
+        assert response.status == 303
+        assert running_model(world) == good.name
+        assert (world.models / "active").read_text().strip() == good.name
+        assert world.stack.parse(MISUNDERSTOOD)["intent"]["name"] == INTENT
 
-    # The CLI rolls back one step further: the model Rasa was started with.
-    result = await admin_cli(world, "rollback", within_s=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert running_model(world) == baseline.name
+        # The CLI rolls back one step further: the model Rasa was started with.
+        result = await admin_cli(world, "rollback", within_s=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert running_model(world) == baseline.name
 
     audit = await (await client.get("/console/admin/audit")).text()
     for label in (

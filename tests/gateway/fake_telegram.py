@@ -3,7 +3,8 @@
 
 ``api.fail("sendMessage", flood(2), SERVER_ERROR)`` makes the next two sendMessage
 calls fail as Telegram does (answers and bodies as documented in the Bot API's
-"Making requests"); later calls succeed again. Every call is recorded with its status.
+"Making requests"); later calls succeed again. ``slow(s)`` succeeds but answers ``s``
+seconds late. Every call is recorded with its status.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Fault:
     status: int
     description: str = ""
     parameters: dict[str, Any] | None = None
+    delay_s: float = 0.0  # the answer comes this late (with status 200: a slow success)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -55,6 +57,11 @@ BLOCKED = Fault(403, "Forbidden: bot was blocked by the user")
 SERVER_ERROR = Fault(500, "Internal Server Error")
 BAD_GATEWAY = Fault(502, "Bad Gateway")
 DROPPED = Fault(0, "connection closed without an answer")
+
+
+def slow(seconds: float) -> Fault:
+    """The call succeeds (the message is sent), but the answer comes ``seconds`` late."""
+    return Fault(200, "slow answer", delay_s=seconds)
 
 
 @dataclass
@@ -108,11 +115,13 @@ class FakeBotApi:
         if method != "getUpdates":
             status = fault.status if fault else 200
             self.calls.append(Call(method, params, status, time.monotonic()))
+        if fault is not None and fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
         if fault is not None and fault.status == 0:
             assert request.transport is not None
             request.transport.close()  # the client sees the connection reset
             return web.Response()
-        if fault is not None:
+        if fault is not None and fault.status != 200:
             return web.json_response(fault.body(), status=fault.status)
         return web.json_response({"ok": True, "result": await self._result(method, params)})
 

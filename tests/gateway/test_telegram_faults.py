@@ -25,6 +25,7 @@ from tests.gateway.fake_telegram import (
     SERVER_ERROR,
     FakeBotApi,
     flood,
+    slow,
     text_update,
 )
 
@@ -101,6 +102,26 @@ async def test_server_errors_and_network_failures_are_retried(
     assert [c.status for c in fake_telegram.attempts()] == [fault.status, fault.status, 200]
     [sent] = fake_telegram.sent()
     assert POLITE in sent["text"]
+
+
+async def test_an_answer_slower_than_the_timeout_is_tried_again(
+    gateway_client: GatewayClient,
+    base_settings: Settings,
+    fake_telegram: FakeBotApi,
+    caplog: pytest.LogCaptureFixture,
+):
+    client = await start(gateway_client, base_settings, fake_telegram, request_timeout_s=1.0)
+    fake_telegram.fail("sendMessage", slow(3.0))
+    with caplog.at_level(logging.WARNING, logger="integrations.channels.telegram"):
+        assert await post(client, text_update(8, 508, "bonjour")) == 200
+    first, second = fake_telegram.attempts()
+    # The gateway gave up waiting after its timeout, not after the slow answer.
+    assert 1.0 <= second.at - first.at < 3.0
+    assert "Telegram failed on sendMessage" in caplog.text and "retrying" in caplog.text
+    # Telegram had sent the first one anyway: at least once, and here twice. A Bot API
+    # request has no idempotency key, so a timeout cannot be told apart from a loss.
+    assert [m["text"] for m in fake_telegram.sent()] == [first.params["text"]] * 2
+    assert POLITE in first.params["text"]
 
 
 async def test_retries_are_bounded_and_the_message_stays_stored(
