@@ -4,9 +4,9 @@ They run again in a child pytest under Debian's ``faketime`` (``scripts/faketime
 which installs it when missing), so that a test comparing today with a date shipped in
 the data or written in the test fails now, not on the day it would start failing. The
 tests that need the trained model stay out: TensorFlow does not run under libfaketime;
-they take their dates from a frozen clock or from the data they check. Neither do the
-OpenID Connect tests: their provider (Node.js) keeps the real clock, so its tokens would
-look two years old to the gateway under faketime. They stay out.
+they take their dates from a frozen clock or from the data they check. The OpenID
+Connect provider (Node.js) runs under the same moved clock: its tokens' dates are checked
+by the gateway against its own.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ CLOCK_MODULES = (
     "test_place_hours.py",
     "test_retention_periods.py",  # every retention period against now
     "test_console_sessions.py",  # session expiry
+    "test_oidc.py",  # ID token iat / exp, the provider's clock and ours
 )
 NOT_WITH_FAKETIME = "not model and not stack and not browser and not matrix"
 

@@ -11,7 +11,6 @@ test users, on a free port; stopped on exit.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from common.config import PROJECT_ROOT
-from tools.stack import Process, free_port
+from tools.stack import Process, child_env, free_port
 
 OIDC_DIR = PROJECT_ROOT / "tools" / "oidc"
 
@@ -60,18 +59,20 @@ def running_oidc_provider(
     issuer = f"http://127.0.0.1:{port}"
     client_id = "assistant-console"
     client_secret = secrets.token_urlsafe(24)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "NODE_ENV": "test",
-        "OIDC_TEST_PORT": str(port),
-        "OIDC_TEST_ISSUER": issuer,
-        "OIDC_TEST_CLIENT_ID": client_id,
-        "OIDC_TEST_CLIENT_SECRET": client_secret,
-        "OIDC_TEST_REDIRECT_URI": redirect_uri,
-        "OIDC_TEST_USERS": json.dumps(
-            [{"sub": u.sub, "password": u.password, "claims": u.claims} for u in users]
-        ),
-    }
+    # child_env: a clock moved by faketime is the provider's clock too.
+    env = child_env(
+        {
+            "NODE_ENV": "test",
+            "OIDC_TEST_PORT": str(port),
+            "OIDC_TEST_ISSUER": issuer,
+            "OIDC_TEST_CLIENT_ID": client_id,
+            "OIDC_TEST_CLIENT_SECRET": client_secret,
+            "OIDC_TEST_REDIRECT_URI": redirect_uri,
+            "OIDC_TEST_USERS": json.dumps(
+                [{"sub": u.sub, "password": u.password, "claims": u.claims} for u in users]
+            ),
+        }
+    )
     process = Process("oidc-provider", ["node", str(OIDC_DIR / "provider.mjs")], env, log_path)
     process.start()
     try:
