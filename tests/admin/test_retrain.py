@@ -19,9 +19,9 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import requests
@@ -42,6 +42,7 @@ MISUNDERSTOOD = "eskerrik asko"  # "thank you very much" in Basque: no French wo
 INTENT = "thank"
 TRAINING_WITHIN_S = 1500.0
 PASSWORD = "mot-de-passe-solide"
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -157,11 +158,30 @@ async def version_named(client: TestClient, name: str) -> ModelVersion:
     return version
 
 
+async def once(world: World, name: str, make: Coroutine[Any, Any, T]) -> T:
+    """``make``'s result, computed by the first test that asks for it; a failure is the
+    failure of every later test that needs it, said as such."""
+    if name not in world.done:
+        try:
+            world.done[name] = await make
+        except BaseException as err:
+            world.done[name] = err
+            raise
+    else:
+        make.close()  # not needed: never awaited
+    done = world.done[name]
+    if isinstance(done, BaseException):
+        pytest.fail(f"{name}: failed in an earlier test ({done!r})")
+    return done
+
+
 async def retrained(world: World, client: TestClient, csrf: str) -> Retrained:
     """The misunderstood message annotated in the console and the model retrained there
-    (once per module: later calls return the first one's record)."""
-    if "retrained" in world.done:
-        return world.done["retrained"]
+    (once per module)."""
+    return await once(world, "retrained", _retrain_in_console(world, client, csrf))
+
+
+async def _retrain_in_console(world: World, client: TestClient, csrf: str) -> Retrained:
     response = await client.post(
         "/webhooks/rest/webhook", json={"sender": "visiteur-1", "message": MISUNDERSTOOD}
     )
@@ -187,16 +207,17 @@ async def retrained(world: World, client: TestClient, csrf: str) -> Retrained:
     assert (await client.get("/console/admin/")).status == 200  # still usable meanwhile
     progress = await follow_training(client)
     [model] = {v.name for v in await versions(client)} - before
-    world.done["retrained"] = Retrained(second_start, models_page, progress, model)
-    return world.done["retrained"]
+    return Retrained(second_start, models_page, progress, model)
 
 
 async def refused(world: World, client: TestClient, csrf: str) -> Refused:
     """A worse configuration retrained by the CLI (once per module), after
     :func:`retrained` so that it is compared with a retrained active model."""
-    if "refused" in world.done:
-        return world.done["refused"]
     await retrained(world, client, csrf)
+    return await once(world, "refused", _retrain_worse_by_cli(world, client))
+
+
+async def _retrain_worse_by_cli(world: World, client: TestClient) -> Refused:
     before = {v.name for v in await versions(client)}
     config = world.project / "config.yml"
     good = config.read_text()
@@ -209,8 +230,7 @@ async def refused(world: World, client: TestClient, csrf: str) -> Refused:
         config.write_text(good)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     [model] = {v.name for v in await versions(client)} - before
-    world.done["refused"] = Refused(result, model)
-    return world.done["refused"]
+    return Refused(result, model)
 
 
 async def test_the_console_shows_the_training_and_refuses_a_second_one(
