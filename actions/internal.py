@@ -256,19 +256,19 @@ def choose_sessions(
     """The upcoming sessions (last day not past) the message asks for, and a French note
     when its theme or place has none (then every upcoming session is given)."""
     upcoming = [s for s in all_sessions if s.dates[-1] >= day]
-    chosen = upcoming
-    themed = [s for s in chosen if context.matches_keywords(text, s.keywords) > 0]
-    if themed:
-        chosen = themed
     folded = context.folded(text)
+    chosen = upcoming
+    where = ""
     if any(f" {w}" in f" {folded}" for w in VISIO_WORDS):
-        chosen = [s for s in chosen if s.visio]
+        chosen, where = [s for s in chosen if s.visio], " en visio"
     elif commune:
         chosen = [s for s in chosen if s.commune and key(s.commune) == key(commune)]
+        where = f" à {commune}"
+    themed = [s for s in chosen if context.matches_keywords(text, s.keywords) > 0]
+    chosen = themed or chosen
     note = ""
     if not chosen and upcoming:
-        where = f" à {commune}" if commune else ""
-        note = f"Pas de session prévue{where} sur ce thème pour le moment. "
+        note = f"Pas de session prévue{where} pour le moment. "
         chosen = upcoming
     return chosen[:MAX_SESSIONS], note
 
