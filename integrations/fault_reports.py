@@ -39,9 +39,12 @@ NOT_FILED = (
 def fault_report(reply: Reply) -> dict[str, str] | None:
     """The report a bot message carries, its fields as bounded strings; ``None`` for any
     other message."""
-    report = (reply.custom or {}).get(FAULT_KEY)
-    if not isinstance(report, dict):
+    if FAULT_KEY not in (reply.custom or {}):
         return None
+    report = (reply.custom or {})[FAULT_KEY]
+    if not isinstance(report, dict):  # never shown raw: filed with what it says
+        log.warning("malformed fault report: %r", report)
+        report = {}
     return {
         name: str(value)[:MAX_FIELD] if isinstance(value, str | int) else ""
         for name in FIELDS
@@ -76,7 +79,7 @@ async def file_reports(
 ) -> list[Reply]:
     """``replies`` with each fault report filed as a ticket and replaced by its
     confirmation (or, when the database refuses, by a polite message; logged)."""
-    if not any(fault_report(r) for r in replies):
+    if not any(fault_report(r) is not None for r in replies):
         return list(replies)
     shown: list[Reply] = []
     for reply in replies:
