@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,10 +108,13 @@ def fault_payload(
     }
 
 
-class RoomAction(Action):
+class RoomAction(Action, ABC):
     """Shared run: staff only, the room found or asked for."""
 
     intent = ""
+
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -139,8 +143,7 @@ class RoomAction(Action):
         agent: Staff,
         room: room_help.RoomInfo,
         booking: Booking | None,
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
 
 class ActionRoomHowto(RoomAction):
