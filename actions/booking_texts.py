@@ -8,6 +8,7 @@ from datetime import date
 from actions.booking_store import Booking, Option, Site
 from actions.datetime_fr import WEEKDAYS, format_day, format_span, format_time, to_paris
 from actions.geo import french_distance
+from actions.room_help import room_howto
 
 Button = dict[str, str]
 
@@ -125,12 +126,14 @@ def which_booking(action: str) -> str:
 
 
 def booked(booking: Booking, ics_link: str) -> str:
-    return (
+    text = (
         f"C'est réservé : « {booking.room_name} », {booking.site_label}, "
         f"{format_span(booking.start_utc, booking.end_utc)}, pour {people(booking.attendees)}.\n"
         f"Lien de la visio : {booking.visio_url}\n"
         f"Invitation pour votre agenda (.ics) : {ics_link}"
     )
+    howto = room_howto(booking.room_id)  # the room's how-to (agents' area, issue 18)
+    return f"{text}\n\n{howto}" if howto else text
 
 
 def moved(booking: Booking, ics_link: str) -> str:

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 PROCEDURES_FILE = "knowledge/procedures.yml"
 OFFER_FILE = "knowledge/digital_offer.yml"
 # Folders whose YAML entries carry owner / last_reviewed / source.
-REVIEWED_FOLDERS = ("knowledge", "guides")
+REVIEWED_FOLDERS = ("knowledge", "guides", "internal")
 OFFER_TEXT = (
     "Besoin d'aide ? Je peux vous indiquer un lieu d'aide au numérique "
     "près de chez vous, ou vous mettre en relation avec un médiateur."
@@ -212,16 +212,23 @@ def desk_messages(
             if closing:
                 messages.append(closing_message(entry.get("offline") or "", values))
             return messages
-    places = place_store.places_with_seed()
-    helping = [p for p in places if any("démarches" in s for s in p.services)] or places
-    found = place_search.nearest(helping, commune, index, limit=2)
-    cards = [place_search.describe_place(p, km, now) for p, km in found.places]
+    cards = [place_search.describe_place(p, km, now) for p, km in helping_places(commune, index)]
     intro = f"Près de {commune.nom}, pour être aidé en personne pour {title} :"
     text = "\n\n".join([intro, *cards])
     messages = [{"text": text}]
     if closing:
         messages.append(closing_message(entry.get("offline") or "", values))
     return messages
+
+
+def helping_places(
+    commune: geo.Commune, index: geo.CommuneIndex, limit: int = 2
+) -> list[tuple[place_store.Place, float | None]]:
+    """The places nearest ``commune`` that help with online procedures (France
+    Services…), any place when none does."""
+    places = place_store.places_with_seed()
+    helping = [p for p in places if any("démarches" in s for s in p.services)] or places
+    return place_search.nearest(helping, commune, index, limit=limit).places
 
 
 class OfferTopicAction(Action, ABC):

@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from integrations import fault_reports
 from integrations.messages import UNAVAILABLE, Incoming, Reply
 from integrations.rasa_client import RasaClient, RasaUnavailable
 from integrations.store import ConversationRef, ConversationState, Owner, Store
@@ -128,7 +129,7 @@ class Gateway:
 
     async def _bot_answers(self, conversation: ConversationRef, message: Incoming) -> list[Reply]:
         """Rasa's answers, stored; a handoff started when the bot or the person asks one."""
-        replies = await self._ask_bot(message)
+        replies = await fault_reports.file_reports(self, conversation, await self._ask_bot(message))
         reason = next((r.handoff_request for r in replies if r.handoff_request), None)
         if reason is None and message.text.strip() == REQUEST_HUMAN:
             reason = "request_human"
