@@ -78,7 +78,9 @@ def read_dotenv(path: Path, env: MutableMapping[str, str] | None = None) -> dict
     except FileNotFoundError:
         return values
     except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path} est illisible ({err}) : corrigez ou supprimez ce fichier") from err
+        raise ConfigError(
+            f"{path} est illisible ({err}) : corrigez ou supprimez ce fichier"
+        ) from err
     scope: dict[str, str] = dict(env or {})
 
     def expand(text: str) -> str:

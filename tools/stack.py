@@ -203,14 +203,16 @@ def running_stack(
     log_dir: Path,
     token: str | None = None,
     extra_env: dict[str, str] | None = None,
+    ports: tuple[int, int] | None = None,
 ) -> Iterator[Stack]:
-    """Start the action server and the Rasa server on free ports; stop them on exit.
+    """Start the action server and the Rasa server on free ports (or ``ports``: Rasa's,
+    the action server's); stop them on exit.
 
     The database is migrated first, as ``scripts/run.sh`` does. ``token`` (Rasa's API) and
     the two shared secrets are random unless given.
     """
     upgrade(database_url)
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port = ports or (free_port(), free_port())
     token = token or secrets.token_hex(24)
     actions_secret, gateway_secret = secrets.token_hex(24), secrets.token_hex(24)
     env = child_env(
