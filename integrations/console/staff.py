@@ -111,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
     store = StaffStore(engine)
     try:
         return _command(store, args)
+    except NoPassword as err:
+        print(f"Erreur : {err}.", file=sys.stderr)
+        return 2
     except ValueError as err:
         print(f"Erreur : {err}.", file=sys.stderr)
         return 1
