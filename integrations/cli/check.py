@@ -18,6 +18,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -25,17 +26,27 @@ from common.config import PROJECT_ROOT, ConfigError, database_url, env_str, mask
 from common.db import check_database
 
 TIMEOUT_S = 3.0
-SETTING_LINE = re.compile(r"#\s?([A-Z][A-Z0-9_]+)=")
+# "# NAME=default  # what it does", "[…]" starting the description for a computed default.
+SETTING_LINE = re.compile(r"# ([A-Z][A-Z0-9_]+)=(.*?)\s+# (?:\[([^\]]*)\] ?)?(.*)")
 
 
-def documented_settings(path: Path = PROJECT_ROOT / ".env.example") -> list[str]:
-    """The settings named in ``.env.example`` (lines ``# NAME=…``), in its order."""
-    names: list[str] = []
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str  # as documented: a value, or the rule giving it ("generated"…)
+    description: str
+
+
+def documented_settings(path: Path = PROJECT_ROOT / ".env.example") -> list[Setting]:
+    """The settings of ``.env.example``, one per ``# NAME=default  # …`` line, in order."""
+    found: dict[str, Setting] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        for found in SETTING_LINE.finditer(line):
-            if found.group(1) not in names:
-                names.append(found.group(1))
-    return names
+        match = SETTING_LINE.fullmatch(line.strip())
+        if match and match.group(1) not in found:
+            name, value, computed, description = match.groups()
+            default = value.strip().strip('"') or (computed or "")
+            found[name] = Setting(name, default, description.strip())
+    return list(found.values())
 
 
 class Failed(Exception):
@@ -152,12 +163,13 @@ CHECKS: list[tuple[str, str, Callable[[], str | None]]] = [
 
 
 def run(_args: argparse.Namespace) -> int:
-    print("Réglages en vigueur (secrets masqués) :")
-    names = documented_settings()
-    width = max(map(len, names), default=0)
-    for name in names:
-        value = os.environ.get(name, "")
-        print(f"  {name:{width}} = {masked(name, value) if value else '(vide)'}")
+    print("Réglages en vigueur (secrets masqués ; « défaut » : non défini, le défaut s'applique) :")
+    settings = documented_settings()
+    width = max((len(s.name) for s in settings), default=0)
+    for setting in settings:
+        value = os.environ.get(setting.name, "")
+        shown = masked(setting.name, value) if value else f"(défaut : {setting.default or 'vide'})"
+        print(f"  {setting.name:{width}} = {shown}")
     print()
     print("Vérifications :")
     failed = 0
