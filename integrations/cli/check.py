@@ -53,8 +53,10 @@ class Failed(Exception):
     """A peer that is configured but does not answer as it should (French reason)."""
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> dict:
-    request = urllib.request.Request(url, headers=headers or {})
+def _get(url: str, headers: dict[str, str] | None = None, post: bool = False) -> dict:
+    """The JSON body of ``url`` (a POST of ``{}`` with ``post``); :class:`Failed` else."""
+    headers = {**(headers or {}), **({"Content-Type": "application/json"} if post else {})}
+    request = urllib.request.Request(url, data=b"{}" if post else None, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             body = response.read()
@@ -129,7 +131,7 @@ def check_telegram() -> str | None:
         return None
     api = env_str("TELEGRAM_API_URL", "https://api.telegram.org/bot").rstrip("/")
     try:
-        me = _get(f"{api}{token}/getMe")
+        me = _get(f"{api}{token}/getMe", post=True)
     except Failed as err:
         raise Failed(f"{err} : vérifiez TELEGRAM_BOT_TOKEN et TELEGRAM_API_URL") from err
     if not me.get("ok"):
