@@ -153,7 +153,7 @@ def masked(name: str, value: str) -> str:
         return value
     if secret_setting(name):
         return "•••• (défini)"
-    return re.sub(r"(://[^:/@]+:)[^@/]+@", r"\1••••@", value)
+    return re.sub(r"(://[^:/@]*:)[^@/]+@", r"\1••••@", value)
 
 
 def require_free_port(setting: str, host: str, port: int) -> None:
