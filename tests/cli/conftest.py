@@ -4,8 +4,10 @@ process with only the settings given (and PATH, HOME), on a database of the test
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,3 +90,19 @@ def database(tmp_path: Path) -> str:
 @pytest.fixture
 def env(database: str, tmp_path: Path) -> dict[str, str]:
     return base_env(DATABASE_URL=database, ADMIN_MODELS_DIR=str(tmp_path / "models"))
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port somebody else listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]

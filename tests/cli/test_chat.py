@@ -4,8 +4,6 @@ names the setting when that port is taken."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,14 +31,6 @@ def test_any_other_line_is_sent_as_typed() -> None:
         button_choice("je veux un rendez-vous demain", BUTTONS) == "je veux un rendez-vous demain"
     )
     assert button_choice("1", []) == "1"
-
-
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
 
 
 def test_a_taken_rasa_port_is_named(env: dict[str, str], busy_port: int) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from common.config import PROJECT_ROOT
-from tests.cli.conftest import ASSISTANT, Result
+from tests.cli.conftest import ASSISTANT, Result, closed_port
 from tests.gateway.fake_telegram import FakeBotApi
 from tools.stack import Process, child_env, free_port, procfile_command
 
@@ -76,12 +76,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def check(env: dict[str, str]) -> Result:

@@ -4,8 +4,6 @@ non-zero exit code and no traceback — the three launchers and the tool alike."
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from tests.cli.conftest import (
     assert_one_line,
     assistant,
     base_env,
+    closed_port,
     run,
 )
 
@@ -26,20 +25,9 @@ LAUNCHERS = {
 }
 
 
-@pytest.fixture
-def busy_port() -> Iterator[int]:
-    """A loopback port somebody else listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield sock.getsockname()[1]
-
-
-@pytest.fixture
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(name="closed_port")
+def a_closed_port() -> int:
+    return closed_port()
 
 
 def launcher_env(database: str, model: Path, **settings: str) -> dict[str, str]:
