@@ -11,7 +11,7 @@ from common.db import make_engine
 from integrations.admin.audit import AuditLog
 from integrations.admin.registry import Registry
 from integrations.admin.views import format_when
-from tests.cli.conftest import assistant
+from tests.cli.conftest import assistant, closed_port
 
 
 def test_times_are_paris_time_with_the_zone() -> None:
@@ -54,3 +54,12 @@ def test_models_and_audit_newest_first_with_zone(env: dict[str, str], tmp_path: 
 def test_status_without_training(env: dict[str, str]) -> None:
     result = assistant("admin", "status", env=env)
     assert result.returncode == 0 and "Aucun entraînement en cours." in result.stdout
+
+
+def test_rasa_down_is_a_french_line_without_the_token(env: dict[str, str]) -> None:
+    result = assistant(
+        "admin", "adopt", env={**env, "RASA_URL": f"http://127.0.0.1:{closed_port()}"}
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Erreur : Le serveur Rasa ne répond pas" in result.stderr
+    assert env["RASA_TOKEN"] not in result.stderr + result.stdout
