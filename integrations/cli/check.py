@@ -35,6 +35,7 @@ class Setting:
     name: str
     default: str  # as documented: a value, or the rule giving it ("generated"…)
     description: str
+    literal: bool = True  # the default is a value (not a rule computed at start)
 
 
 def documented_settings(path: Path = PROJECT_ROOT / ".env.example") -> list[Setting]:
@@ -44,8 +45,9 @@ def documented_settings(path: Path = PROJECT_ROOT / ".env.example") -> list[Sett
         match = SETTING_LINE.fullmatch(line.strip())
         if match and match.group(1) not in found:
             name, value, computed, description = match.groups()
-            default = value.strip().strip('"') or (computed or "")
-            found[name] = Setting(name, default, description.strip())
+            literal = value.strip().strip('"')
+            default = literal or (computed or "")
+            found[name] = Setting(name, default, description.strip(), bool(literal))
     return list(found.values())
 
 
@@ -165,12 +167,17 @@ CHECKS: list[tuple[str, str, Callable[[], str | None]]] = [
 
 
 def run(_args: argparse.Namespace) -> int:
-    print("Réglages en vigueur (secrets masqués ; « défaut » : non défini, le défaut s'applique) :")
+    print("Réglages en vigueur (secrets masqués) :")
     settings = documented_settings()
     width = max((len(s.name) for s in settings), default=0)
     for setting in settings:
         value = os.environ.get(setting.name, "")
-        shown = masked(setting.name, value) if value else f"(défaut : {setting.default or 'vide'})"
+        if value:
+            shown = masked(setting.name, value)
+        elif setting.literal:
+            shown = f"(défaut : {setting.default})"
+        else:
+            shown = "(non défini : voir .env.example)"
         print(f"  {setting.name:{width}} = {shown}")
     print()
     print("Vérifications :")
