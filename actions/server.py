@@ -27,7 +27,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from common.config import ConfigError, database_url, env_int, env_str
+from common.config import ConfigError, database_url, env_int, env_str, require_free_port
+from common.db import check_database
 from common.migrate import SchemaNotReady, require_current
 from common.secret import ACTION_SECRET_HEADER, same_secret
 
@@ -108,8 +109,10 @@ def main() -> int:
     utils.update_sanic_log_level()
     try:
         settings = ActionServerSettings.from_env()
+        check_database(database_url())
+        require_free_port("ACTIONS_PORT", settings.host, settings.port)
     except ConfigError as err:
-        print(f"action server: configuration error: {err}", file=sys.stderr)
+        print(f"action server: erreur de configuration : {err}", file=sys.stderr)
         return 2
     try:
         require_current(database_url())

@@ -10,9 +10,58 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
+from common.config import ConfigError
+
 Base = declarative_base()
+
+
+def database_problem(err: BaseException) -> str | None:
+    """One French line naming ``DATABASE_URL`` and what to do, for an error met while
+    opening the database; ``None`` when ``err`` is not such an error."""
+    if isinstance(err, NoSuchModuleError):
+        return (
+            "DATABASE_URL désigne un type de base inconnu : utilisez postgresql:// "
+            "(ou postgres://) en production, sqlite:/// en local"
+        )
+    if isinstance(err, ArgumentError):
+        return (
+            "DATABASE_URL n'est pas une adresse de base de données valide : écrivez par "
+            "exemple postgresql://utilisateur:mot-de-passe@hôte:5432/base ou sqlite:///chemin.db"
+        )
+    if isinstance(err, ImportError):
+        return f"le pilote de la base DATABASE_URL manque ({err.name}) : relancez scripts/setup.sh"
+    if isinstance(err, SQLAlchemyError):
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        return (
+            f"la base de données DATABASE_URL est injoignable ({reason}) : vérifiez que le "
+            "serveur tourne, l'adresse, l'utilisateur et le mot de passe"
+        )
+    if isinstance(err, OSError):
+        return (
+            f"la base de données DATABASE_URL est inaccessible ({err.strerror or err}) : "
+            "vérifiez le chemin et les droits du dossier"
+        )
+    return None
+
+
+def check_database(url: str) -> None:
+    """Connect once to ``url``; :class:`ConfigError` with :func:`database_problem`'s line
+    when that fails."""
+    try:
+        engine = make_engine(url)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, ImportError, OSError) as err:
+        problem = database_problem(err)
+        if problem is None:
+            raise
+        raise ConfigError(problem) from err
 
 
 def make_engine(url: str) -> Engine:

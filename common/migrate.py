@@ -21,10 +21,10 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from common.config import PROJECT_ROOT, database_url
-from common.db import make_engine
+from common.db import database_problem, make_engine
 
 COMMAND = "python -m common.migrate upgrade"
 VERSION_TABLE = "alembic_version"
@@ -138,17 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Base de données à jour (révision {head()}).")
         else:
             print(current(url) or "aucune révision : base jamais migrée")
-    except ArgumentError:
-        return _fail("DATABASE_URL n'est pas une adresse de base de données valide")
-    except ImportError as err:
-        return _fail(f"le pilote de la base DATABASE_URL manque ({err.name})")
-    except OSError as err:
-        return _fail(f"base de données DATABASE_URL inaccessible ({err.strerror or err})")
-    except SQLAlchemyError as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        return _fail(f"base de données DATABASE_URL injoignable ({reason})")
     except CommandError as err:
         return _fail(f"migration impossible sur DATABASE_URL ({err})")
+    except (SQLAlchemyError, ImportError, OSError) as err:
+        problem = database_problem(err)
+        if problem is None:
+            raise
+        return _fail(problem)
     return 0
 
 

@@ -8,7 +8,8 @@ import sys
 
 from aiohttp import web
 
-from common.config import ConfigError
+from common.config import ConfigError, require_free_port
+from common.db import check_database
 from common.migrate import SchemaNotReady, require_current
 from integrations.app import create_app
 from integrations.settings import Settings
@@ -22,8 +23,10 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Telegram API call
     try:
         settings = Settings.from_env()
+        check_database(settings.database_url)
+        require_free_port("GATEWAY_PORT", settings.host, settings.port)
     except ConfigError as err:
-        print(f"gateway: configuration error: {err}", file=sys.stderr)
+        print(f"gateway: erreur de configuration : {err}", file=sys.stderr)
         return 2
     try:
         require_current(settings.database_url)

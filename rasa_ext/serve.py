@@ -19,8 +19,10 @@ the command line (``--auth-token``, ``--jwt-secret``) are refused.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from common.config import ConfigError, env_int, env_str
+from common.config import ConfigError, database_url, env_int, env_str, require_free_port
+from common.db import check_database
 
 # Options of ``rasa run`` whose value is a secret: they belong in the environment.
 SECRET_OPTIONS = ("--auth-token", "-t", "--jwt-secret", "--ssl-password")
@@ -51,11 +53,27 @@ def rasa_argv(extra: list[str]) -> list[str]:
     ]
 
 
+def require_model(value: str) -> None:
+    """``RASA_MODEL`` names a model archive, or a folder holding one."""
+    path = Path(value)
+    if path.is_file() or (path.is_dir() and any(path.glob("*.tar.gz"))):
+        return
+    raise ConfigError(
+        f"aucun modèle dans {value} (RASA_MODEL) : entraînez-en un avec « make train » "
+        "ou indiquez une archive .tar.gz existante dans RASA_MODEL"
+    )
+
+
 def main() -> int:
     try:
         argv = rasa_argv(sys.argv[1:])
+        require_model(env_str("RASA_MODEL", "models"))
+        check_database(database_url())
+        require_free_port(
+            "RASA_PORT", env_str("RASA_HOST", "127.0.0.1"), env_int("RASA_PORT", 5005, minimum=1)
+        )
     except ConfigError as err:
-        print(f"rasa: configuration error: {err}", file=sys.stderr)
+        print(f"rasa: erreur de configuration : {err}", file=sys.stderr)
         return 2
     from rasa.__main__ import main as rasa_main
 

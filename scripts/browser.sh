@@ -8,9 +8,12 @@ set -euo pipefail
 apt_install() {
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "browser: installing Debian's $*"
+  echo "browser: installing Debian's $* (1/2: package lists)"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+  echo "browser: installing Debian's $* (2/2: download and set-up, a few minutes)"
+  # apt's own progress lines, one per package set up ("Setting up chromium …").
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "$@" \
+    | sed -n 's/^Setting up \([^ ]*\).*/browser: set up \1/p'
 }
 
 [ -x /usr/bin/chromium ] || apt_install chromium

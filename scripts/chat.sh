@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A terminal chat with the assistant: starts the action server and Rasa as make run does
-# (on free loopback ports, secrets by environment) and talks to Rasa's gateway channel.
+# (on ACTIONS_PORT and RASA_PORT, secrets by environment) and talks to Rasa's gateway
+# channel (`assistant chat`, tools/chat.py).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 scripts/setup.sh
 scripts/train.sh
-exec python -m tools.chat "$@"
+exec "$GATEWAY_VENV/bin/assistant" chat "$@"

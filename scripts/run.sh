@@ -16,10 +16,13 @@ if [ -s models/active ]; then
   if [ -f "$active" ] && [ ! "$newest" -nt models/active ]; then
     RASA_MODEL="$active"
   elif [ -f "$active" ]; then
-    echo "run: $newest is newer than the activated model; it is used (see .venv-gateway/bin/python -m integrations.admin status)"
+    echo "run: $newest is newer than the activated model; it is used (see ./assistant admin models)"
   fi
 fi
 export RASA_MODEL
 echo "run: starting Rasa (:$RASA_PORT), actions (:$ACTIONS_PORT), gateway (:${GATEWAY_PORT:-8080}) — Ctrl-C stops everything"
-echo "run: consoles at http://${GATEWAY_HOST:-127.0.0.1}:${GATEWAY_PORT:-8080}/console/ — first login: admin, password CONSOLE_ADMIN_PASSWORD_GENERATED in var/secrets.env"
+echo "run: consoles at http://${GATEWAY_HOST:-127.0.0.1}:${GATEWAY_PORT:-8080}/console/"
+# The first-login line, only while no active admin exists (the gateway then creates "admin").
+"$GATEWAY_VENV/bin/assistant" staff hint | sed 's/^/run: /'
+# Each process checks its own port and database and fails in one line naming the setting.
 exec honcho start --no-prefix -f Procfile

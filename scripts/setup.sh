@@ -23,7 +23,8 @@ def norm(name):
 with open(sys.argv[1], encoding="utf-8") as lock:
     locked = {norm(line.split("==")[0]) for line in lock if re.match(r"[A-Za-z]", line)}
 installed = {norm(d.metadata["Name"]) for d in distributions()}
-extra = sorted(installed - locked - {"pip", "setuptools", "wheel"})
+# assistant-departement: this project, the `assistant` command (installed below).
+extra = sorted(installed - locked - {"pip", "setuptools", "wheel", "assistant-departement"})
 if extra:
     print("setup: removing " + " ".join(extra) + " (no longer in the lock)")
     subprocess.run([sys.executable, "-m", "pip", "uninstall", "--yes", "--quiet", *extra], check=True)
@@ -86,3 +87,16 @@ install_env "$VENV" requirements/rasa.txt "1/2" \
   --no-deps --ignore-requires-python
 install_env "$GATEWAY_VENV" requirements/gateway.txt "2/2" \
   "import aiohttp, sqlalchemy, nio, telegram, alembic, pytest, importlinter"
+
+# The `assistant` command (pyproject.toml's console script) into .venv-gateway: this
+# project in editable mode, nothing resolved or downloaded (--no-deps --no-index), so the
+# hash-locked environment stays as it is. Redone when pyproject.toml changes.
+tool_stamp="$GATEWAY_VENV/.assistant.sha256"
+want_tool="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -x "$GATEWAY_VENV/bin/assistant" ] || [ "$(cat "$tool_stamp" 2>/dev/null)" != "$want_tool" ]; then
+  echo "setup: installing the assistant command into $(basename "$GATEWAY_VENV")"
+  "$GATEWAY_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+    --no-build-isolation --no-index -e "$ROOT" >"$GATEWAY_VENV/.assistant-install.log" 2>&1 \
+    || { cat "$GATEWAY_VENV/.assistant-install.log" >&2; echo "setup: assistant command not installed" >&2; exit 1; }
+  echo "$want_tool" > "$tool_stamp"
+fi

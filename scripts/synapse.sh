@@ -14,11 +14,21 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$SYNAPSE_VERSION" ] \
   exit 0
 fi
 
-echo "synapse: installing matrix-synapse $SYNAPSE_VERSION into $SVENV"
+echo "synapse: installing matrix-synapse $SYNAPSE_VERSION into $SVENV (1/2: virtual environment)"
 PY="$(command -v python3.11 || command -v python3)"
 "$PY" -m venv "$SVENV"
-"$SVENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "matrix-synapse==$SYNAPSE_VERSION" 2>&1 | grep -v "^WARNING: Location" || true
+echo "synapse: 2/2: matrix-synapse and its dependencies, one line per package (a few minutes)"
+# pip names each package as it collects it: that is the progress line (its whole output
+# is kept in $SVENV/.pip-install.log).
+n=0
+"$SVENV/bin/python" -m pip install --disable-pip-version-check --progress-bar off \
+  "matrix-synapse==$SYNAPSE_VERSION" 2>&1 | tee "$SVENV/.pip-install.log" \
+  | while IFS= read -r line; do
+      case "$line" in
+        Collecting\ *) n=$((n + 1)); line="${line#Collecting }"; echo "synapse: package $n: ${line%% (*}" ;;
+        ERROR:*) echo "$line" >&2 ;;
+      esac
+    done
 "$SVENV/bin/python" -c "import synapse" || { echo "synapse: installation failed" >&2; exit 1; }
 echo "$SYNAPSE_VERSION" > "$STAMP"
 echo "synapse: done"

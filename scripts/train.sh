@@ -15,7 +15,9 @@ for arg in "$@"; do
   [ "$arg" = "--force" ] && force=1
   prev="$arg"
 done
-train=(rasa train --config config.yml --domain bot/domain
+# TZ=UTC: Rasa names a model after the local time; every model name is a UTC time
+# ("20261201-143000-…", like the admin's retrained "…-admin-N"), so names sort by age.
+train=(env TZ=UTC rasa train --config config.yml --domain bot/domain
        --data bot/rules bot/stories nlu_data/train nlu_data/lookups)
 
 newest="$(ls -t "$out"/*.tar.gz 2>/dev/null | head -n 1 || true)"
@@ -26,4 +28,5 @@ if [ "$force" = 0 ] && [ -n "$newest" ] \
   exit 0
 fi
 case " $* " in *" --out "*) ;; *) set -- --out "$out" "$@" ;; esac
+echo "train: training a model into $out (data or configuration changed; several minutes)"
 exec "${train[@]}" "$@"

@@ -241,8 +241,10 @@ def running_stack(
     log_dir: Path,
     token: str | None = None,
     extra_env: dict[str, str] | None = None,
+    ports: tuple[int, int] | None = None,
 ) -> Iterator[Stack]:
-    """Start the action server and the Rasa server on free ports; stop them on exit.
+    """Start the action server and the Rasa server on free ports (or ``ports``: Rasa's,
+    the action server's); stop them on exit.
 
     When a port was taken between :func:`free_port` and the child's bind, both start again
     on new ports (:func:`retry_on_port_taken`).
@@ -257,7 +259,7 @@ def running_stack(
 
         def start() -> Stack:
             """Both processes on new free ports, ready; stopped again when they are not."""
-            rasa_port, actions_port = free_port(), free_port()
+            rasa_port, actions_port = ports or (free_port(), free_port())
             env = child_env(
                 {
                     "PYTHONPATH": str(PROJECT_ROOT),
@@ -306,7 +308,8 @@ def running_stack(
                 actions=actions,
             )
 
-        yield retry_on_port_taken(start, "rasa and action servers")
+        # Ports chosen by the caller are not changed: their being taken is the caller's.
+        yield start() if ports else retry_on_port_taken(start, "rasa and action servers")
 
 
 @asynccontextmanager

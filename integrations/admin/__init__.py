@@ -1,7 +1,7 @@
 """Admin: NLU inbox, annotation, retraining, evaluation, model versions.
 
 The console pages and the feedback endpoints are in ``web.py``; every action also
-exists as a command of ``python -m integrations.admin``.
+exists as a command of ``assistant admin`` (``cli.py``).
 """
 
 from __future__ import annotations

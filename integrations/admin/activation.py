@@ -52,7 +52,8 @@ class RasaModels:
             response.raise_for_status()
             return str(response.json().get("model_file") or "")
         except (requests.RequestException, ValueError) as err:
-            log.warning("rasa status failed: %r", err)
+            # Not the error's text: its URL carries the token.
+            log.warning("rasa status at %s failed: %s", self.url, type(err).__name__)
             raise ActivationError(
                 "rasa_unavailable",
                 "Le serveur Rasa ne répond pas : réessayez dans un instant.",
@@ -69,7 +70,7 @@ class RasaModels:
                 timeout=LOAD_TIMEOUT_S,
             )
         except requests.RequestException as err:
-            log.warning("rasa model load of %s failed: %r", path, err)
+            log.warning("rasa model load of %s failed: %s", path, type(err).__name__)
             raise ActivationError(
                 "rasa_unavailable",
                 "Le serveur Rasa ne répond pas : le modèle n'a pas été activé.",

@@ -90,10 +90,11 @@ def progress_json(job: ModelVersion | None) -> dict[str, Any]:
 
 
 def format_when(moment: datetime | None) -> str:
-    """A date and time as the council reads them: Paris time, "24/11/2026 18:05"."""
+    """A stored (UTC) moment as the council reads it: Paris time with its zone,
+    "24/11/2026 18:05 CET" (CEST in summer)."""
     if moment is None:
         return "—"
-    return as_utc(moment).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    return as_utc(moment).astimezone(PARIS).strftime("%d/%m/%Y %H:%M %Z")
 
 
 def percent(value: float | None) -> str:

@@ -46,6 +46,7 @@ from integrations.console.pages import (
     read_form,
     render,
 )
+from integrations.console.staff import ensure_admin
 from integrations.origin import same_origin
 
 log = logging.getLogger(__name__)
@@ -269,14 +270,10 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 async def staff_ctx(app: web.Application) -> AsyncIterator[None]:
     """The staff store, on the gateway's database engine (``database_ctx`` runs first);
-    creates the first admin from CONSOLE_ADMIN_PASSWORD when no account exists."""
+    creates the account "admin" from CONSOLE_ADMIN_PASSWORD when no active admin exists."""
     settings = app[keys.SETTINGS]
     store = StaffStore(app[keys.STORE].engine, session_hours=settings.console_session_hours)
-    if settings.console_admin_password and await asyncio.to_thread(store.count) == 0:
-        await asyncio.to_thread(
-            store.add_user, "admin", "Administrateur", settings.console_admin_password, "admin"
-        )
-        log.info("console: created the first account « admin » (CONSOLE_ADMIN_PASSWORD)")
+    await asyncio.to_thread(ensure_admin, store, settings.console_admin_password)
     app[keys.STAFF] = store
     yield
 
