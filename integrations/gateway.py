@@ -27,6 +27,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from integrations.messages import UNAVAILABLE, Incoming, Reply
@@ -70,10 +71,17 @@ class Handoff(Protocol):
     async def person_left(self, key: str) -> None: ...
 
 
+# A lock shared by several gateway replicas (``integrations/bus.py``), when there are.
+SharedLock = Callable[[str], AbstractAsyncContextManager[Any]]
+
+
 class Gateway:
-    def __init__(self, store: Store, rasa: RasaClient) -> None:
+    def __init__(
+        self, store: Store, rasa: RasaClient, shared_lock: SharedLock | None = None
+    ) -> None:
         self.store = store
         self.rasa = rasa
+        self.shared_lock = shared_lock
         self.channels: dict[str, Channel] = {}
         self.listeners: list[Listener] = []
         self.handoff: Handoff | None = None
@@ -82,8 +90,10 @@ class Gateway:
     def register(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
 
-    def lock(self, key: str) -> asyncio.Lock:
-        """The lock that keeps one conversation's messages in order."""
+    def lock(self, key: str) -> AbstractAsyncContextManager[Any]:
+        """The lock that keeps one conversation's messages in order (across replicas)."""
+        if self.shared_lock is not None:
+            return self.shared_lock(key)
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
