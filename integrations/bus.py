@@ -36,6 +36,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import LockError, RedisError
 
 from integrations.errors import ApiError
@@ -50,6 +52,8 @@ PREFIX = "assistant:"
 # Seconds between two attempts to reach Redis again, at most.
 MAX_BACKOFF_S = 5.0
 RETRY_AFTER_S = 2
+# Published when a replica failed to publish: every replica re-sends from the database.
+RESYNC_TOPIC = "resync"
 
 
 class BusUnavailable(ApiError):
@@ -78,6 +82,11 @@ class Bus:
     def shared(self) -> bool:
         """True when other replicas hear what this one publishes."""
         return False
+
+    @property
+    def healthy(self) -> bool:
+        """True when this replica hears the others (always, alone)."""
+        return True
 
     @property
     def lock(self) -> Lock | None:
@@ -109,17 +118,31 @@ class RedisBus(Bus):
 
     def __init__(self, url: str, lock_timeout_s: float) -> None:
         super().__init__()
+        options: dict[str, Any] = {
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+            "health_check_interval": 10,
+        }
+        # Commands retry a few times (a pooled connection may predate a Redis restart);
+        # the subscription does not: a lost one must be seen, to resync after it.
         self.client = redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+            url, retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 3), **options
         )
+        self.listener = redis.from_url(url, **options)
         self.lock_timeout_s = lock_timeout_s
         self._local: dict[str, asyncio.Lock] = {}
         self._reader: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self._missed = False
+        self.subscribe(RESYNC_TOPIC, self._resync)
 
     @property
     def shared(self) -> bool:
         return True
+
+    @property
+    def healthy(self) -> bool:
+        return self.connected.is_set()
 
     @property
     def lock(self) -> Lock:
@@ -130,7 +153,24 @@ class RedisBus(Bus):
             await self.client.publish(PREFIX + topic, json.dumps(message))
         except (RedisError, OSError) as err:
             log.warning("Redis unavailable, %s not published: %r", topic, err)
+            self._missed = True  # every replica resyncs once Redis answers again
             raise BusUnavailable() from err
+
+    async def _resync(self, _message: dict[str, Any] | None = None) -> None:
+        for callback in self.on_reconnect:
+            try:
+                await callback()
+            except Exception:
+                log.exception("resync after a Redis outage failed")
+
+    async def _after_missed(self) -> None:
+        """A publication failed here: once Redis answers, every replica resyncs."""
+        try:
+            await self.client.publish(PREFIX + RESYNC_TOPIC, "{}")
+        except (RedisError, OSError):
+            return
+        self._missed = False
+        log.info("Redis answers again: every replica re-sends what sockets may have missed")
 
     @asynccontextmanager
     async def _lock(self, key: str) -> AsyncIterator[None]:
@@ -175,19 +215,17 @@ class RedisBus(Bus):
         reconnection the ``on_reconnect`` callbacks re-send what may have been missed."""
         backoff, first = 0.1, True
         while True:
-            pubsub = self.client.pubsub()
+            pubsub = self.listener.pubsub()
             try:
                 await pubsub.subscribe(*(PREFIX + topic for topic in self._handlers))
                 if not first:
                     log.info("Redis reachable again: re-sending what sockets may have missed")
-                    for callback in self.on_reconnect:
-                        try:
-                            await callback()
-                        except Exception:
-                            log.exception("resync after Redis came back failed")
+                    await self._resync()
                 first, backoff = False, 0.1
                 self.connected.set()
                 while True:
+                    if self._missed:
+                        await self._after_missed()
                     # A timeout, not listen(): the health check pings a silent connection.
                     item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if item is not None and item.get("type") == "message":
@@ -213,6 +251,7 @@ class RedisBus(Bus):
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
         await self.client.aclose()
+        await self.listener.aclose()
 
 
 def make_bus(redis_url: str | None, lock_timeout_s: float) -> Bus:

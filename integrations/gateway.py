@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from integrations import metrics
 from integrations.messages import UNAVAILABLE, Incoming, Reply
 from integrations.rasa_client import RasaClient, RasaUnavailable
 from integrations.store import ConversationRef, ConversationState, Owner, Store
@@ -112,11 +113,12 @@ class Gateway:
         server is down the user gets a polite French message; the message stays stored.
         """
         key = message.conversation_key
-        async with self.lock(key):
-            answers = await self._handle(message, echo)
-            if answered is not None:
-                await answered(answers)
-            return answers
+        with metrics.answer_seconds.labels(message.channel).time():
+            async with self.lock(key):
+                answers = await self._handle(message, echo)
+                if answered is not None:
+                    await answered(answers)
+                return answers
 
     async def _handle(self, message: Incoming, echo: Echo | None) -> list[Reply]:
         conversation, stored = await asyncio.to_thread(self.store.record_incoming, message)

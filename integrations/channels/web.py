@@ -215,6 +215,10 @@ class Hub:
         """How many sockets of ``key`` this replica holds."""
         return len(self._sockets.get(key, ()))
 
+    def sockets(self) -> int:
+        """How many sockets this replica holds."""
+        return sum(len(group) for group in self._sockets.values())
+
     async def publish(self, key: str, frames: Sequence[dict[str, Any]]) -> None:
         """Send ``frames`` to every socket of ``key``, on every replica. The bus down:
         logged only, the messages are stored and ``resync`` sends them once it is back."""

@@ -78,6 +78,10 @@ class ConsoleHub:
         self._sockets.discard(socket)
         self._changed(before)
 
+    def sockets(self) -> int:
+        """How many console sockets this replica holds."""
+        return len(self._sockets)
+
     def watch(self, socket: ConsoleSocket, conversation_id: int, last_id: int) -> None:
         """``socket`` shows ``conversation_id`` and was sent its messages up to ``last_id``."""
         socket.watching[conversation_id] = last_id
