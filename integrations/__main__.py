@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from aiohttp import web
 
 from common.config import ConfigError
 from common.migrate import SchemaNotReady, require_current
+from integrations import logs
 from integrations.app import create_app
 from integrations.settings import Settings
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Telegram API call
     try:
+        logs.configure()  # LOG_LEVEL, LOG_FORMAT (text or json)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Telegram API call
         settings = Settings.from_env()
     except ConfigError as err:
         print(f"gateway: configuration error: {err}", file=sys.stderr)
