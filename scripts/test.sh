@@ -13,6 +13,7 @@ scripts/setup.sh
 scripts/browser.sh
 scripts/oidc.sh
 scripts/redis.sh
+scripts/nginx.sh
 
 options=() rasa_paths=() gateway_paths=()
 for arg in "$@"; do
