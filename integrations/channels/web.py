@@ -33,10 +33,14 @@ and, when it has a ``client_id``, pushes it back to every socket of the sender
 "recipient_id", "text", "buttons"?, "image"?, "custom"?, "client_id"?, "mediator"?}``
 (``mediator``: the first name of the mediator who wrote it), ``id`` increasing within
 the conversation: clients de-duplicate by it. Errors come as
-``{"type": "error", "error", "code"}``; ``{"type": "typing", "mediator"}`` says the
+``{"type": "error", "error", "code"}`` (``"client_id"`` and ``"retry_after"`` when a
+message was refused for a moment: code ``service_unavailable``, nothing stored, to send
+again; REST answers 503 with ``Retry-After``; a socket that cannot follow for a moment is
+closed with code 1013); ``{"type": "typing", "mediator"}`` says the
 mediator is writing; message frames carry ``at`` (ISO 8601, when stored). At most
 ``max_sockets_per_conversation`` sockets per conversation; the Origin must be one of the
-gateway's public origins or of ``GATEWAY_CORS_ORIGINS``.
+gateway's public origins or of ``GATEWAY_CORS_ORIGINS``. With several gateway replicas
+(``REDIS_URL``) the frames reach the person's sockets on every replica (``Hub``).
 
 ``GET /webhooks/rest/history?sender=<id>&after=<n>`` gives ``{"messages": [frames],
 "state": {...}}`` (reload, or polling when WebSockets are unavailable);
