@@ -8,6 +8,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.gateway.conftest import (  # noqa: F401  (fixtures of the widget's test)
+    base_settings,
+    gateway_client,
+)
 from tools.redis import RedisServer, redis_server
 
 
