@@ -16,8 +16,10 @@ machine). Otherwise 403 (no token configured) or 401.
 | ``assistant_websockets{kind}`` | gauge | this replica's open sockets: web, console |
 | ``assistant_bus_connected`` | gauge | 1 when this replica hears the other replicas (Redis) |
 
-Other areas record with the module's objects (``metrics.queue_length.set(n)``); the
-registry is this module's own, so that tests can create several apps in one process.
+Other areas record with the module's objects (``metrics.queue_length.set(n)``). The
+registry is this module's own, not prometheus_client's global one: only these metrics
+are served. The database-backed gauges are read at each scrape (the same on every
+replica); the others count what this replica did.
 """
 
 from __future__ import annotations
