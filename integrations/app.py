@@ -165,7 +165,7 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.HTTP] = session
     app[keys.RASA] = rasa
-    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa, app[keys.BUS].lock)
+    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa, shared_lock=app[keys.BUS].lock)
     yield
     await session.close()
 

@@ -78,7 +78,7 @@ SharedLock = Callable[[str], AbstractAsyncContextManager[Any]]
 
 class Gateway:
     def __init__(
-        self, store: Store, rasa: RasaClient, shared_lock: SharedLock | None = None
+        self, store: Store, rasa: RasaClient, *, shared_lock: SharedLock | None = None
     ) -> None:
         self.store = store
         self.rasa = rasa

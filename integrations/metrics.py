@@ -122,7 +122,12 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
     """Hook the listeners and the database-backed gauges once the areas exist."""
-    app[keys.GATEWAY].listeners.append(on_messages)
+    gateway = app[keys.GATEWAY]
+    gateway.listeners.append(on_messages)
+    # The outbox (integrations/outbox.py, when merged) counts its pending rows itself.
+    outbox = getattr(gateway, "outbox", None)
+    if outbox is not None:
+        queue_length.set_function(outbox.queue_length)
     handoffs = app[keys.HANDOFF].store
     handoff_waiting.set_function(lambda: len(handoffs.queue()))
     handoff_with_mediator.set_function(lambda: len(handoffs.with_mediators()))
