@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from aiohttp import web
@@ -11,17 +10,15 @@ from aiohttp import web
 from common.config import ConfigError, require_free_port
 from common.db import check_database
 from common.migrate import SchemaNotReady, require_current
+from integrations import logs
 from integrations.app import create_app
 from integrations.settings import Settings
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Telegram API call
     try:
+        logs.configure()  # LOG_LEVEL, LOG_FORMAT (text or json)
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Telegram API call
         settings = Settings.from_env()
         check_database(settings.database_url)
         require_free_port("GATEWAY_PORT", settings.host, settings.port)

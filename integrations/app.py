@@ -20,7 +20,8 @@ from aiohttp import web
 
 from common.db import make_engine
 from common.migrate import check_schema
-from integrations import admin, bookings, console, handoff, keys, privacy, widget
+from integrations import admin, bookings, console, handoff, keys, metrics, privacy, widget
+from integrations.bus import make_bus
 from integrations.channels import matrix, telegram
 from integrations.channels import web as web_channel
 from integrations.console.pages import PageError
@@ -164,9 +165,17 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.HTTP] = session
     app[keys.RASA] = rasa
-    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa)
+    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa, shared_lock=app[keys.BUS].lock)
     yield
     await session.close()
+
+
+async def bus_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The bus between replicas; its subscribers (each area's hub) exist already."""
+    bus = app[keys.BUS]
+    await bus.start()
+    yield
+    await bus.close()
 
 
 # Each area's setup(app), in this order: channels first (they register with the gateway),
@@ -177,6 +186,7 @@ AREAS: tuple[ModuleType, ...] = (
     matrix,
     console,
     handoff,
+    metrics,
     admin,
     privacy,
     widget,
@@ -195,8 +205,10 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.CHANNELS] = {}
+    app[keys.BUS] = make_bus(settings.redis_url, lock_timeout_s=settings.rasa_timeout_s + 30)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(retention_ctx)
+    app.cleanup_ctx.append(bus_ctx)
     app.cleanup_ctx.append(http_ctx)
     app.router.add_get("/health", health)
     for area in AREAS:

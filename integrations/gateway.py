@@ -27,9 +27,10 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from integrations import fault_reports
+from integrations import fault_reports, metrics
 from integrations.messages import UNAVAILABLE, Incoming, Reply
 from integrations.rasa_client import RasaClient, RasaUnavailable
 from integrations.store import ConversationRef, ConversationState, Owner, Store
@@ -71,10 +72,17 @@ class Handoff(Protocol):
     async def person_left(self, key: str) -> None: ...
 
 
+# A lock shared by several gateway replicas (``integrations/bus.py``), when there are.
+SharedLock = Callable[[str], AbstractAsyncContextManager[Any]]
+
+
 class Gateway:
-    def __init__(self, store: Store, rasa: RasaClient) -> None:
+    def __init__(
+        self, store: Store, rasa: RasaClient, *, shared_lock: SharedLock | None = None
+    ) -> None:
         self.store = store
         self.rasa = rasa
+        self.shared_lock = shared_lock
         self.channels: dict[str, Channel] = {}
         self.listeners: list[Listener] = []
         self.handoff: Handoff | None = None
@@ -83,8 +91,10 @@ class Gateway:
     def register(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
 
-    def lock(self, key: str) -> asyncio.Lock:
-        """The lock that keeps one conversation's messages in order."""
+    def lock(self, key: str) -> AbstractAsyncContextManager[Any]:
+        """The lock that keeps one conversation's messages in order (across replicas)."""
+        if self.shared_lock is not None:
+            return self.shared_lock(key)
         lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
@@ -103,11 +113,12 @@ class Gateway:
         server is down the user gets a polite French message; the message stays stored.
         """
         key = message.conversation_key
-        async with self.lock(key):
-            answers = await self._handle(message, echo)
-            if answered is not None:
-                await answered(answers)
-            return answers
+        with metrics.answer_seconds.labels(message.channel).time():
+            async with self.lock(key):
+                answers = await self._handle(message, echo)
+                if answered is not None:
+                    await answered(answers)
+                return answers
 
     async def _handle(self, message: Incoming, echo: Echo | None) -> list[Reply]:
         conversation, stored = await asyncio.to_thread(self.store.record_incoming, message)

@@ -12,6 +12,7 @@ from integrations.settings import Settings
 
 if TYPE_CHECKING:
     from integrations.admin.service import Admin
+    from integrations.bus import Bus
     from integrations.channels.matrix import MatrixChannel
     from integrations.channels.telegram import TelegramChannel
     from integrations.channels.web import Hub, WebChannel
@@ -31,6 +32,8 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 STORE: web.AppKey[Store] = web.AppKey("store")
 RASA: web.AppKey[RasaClient] = web.AppKey("rasa")
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway")
+# What the replicas tell each other (in memory without REDIS_URL): integrations/bus.py.
+BUS: web.AppKey[Bus] = web.AppKey("bus")
 # Every channel this gateway knows, by name: the channel once running, None when it is
 # not configured (``/health`` gives each one's state).
 CHANNELS: web.AppKey[dict[str, Any]] = web.AppKey("channels")

@@ -188,6 +188,11 @@ class Settings:
     gateway_channel_secret: str = ""
     rasa_timeout_s: float = 30.0
     health_timeout_s: float = 3.0
+    # Redis shared by several gateway replicas (pub/sub, conversations' lock); None: one
+    # gateway, in memory (integrations/bus.py).
+    redis_url: str | None = None
+    # Bearer token of GET /metrics from another address than loopback; None: loopback only.
+    metrics_token: str | None = None
     max_message_chars: int = 2000
     max_body_bytes: int = 64 * 1024
     cors_origins: tuple[str, ...] = ()
@@ -294,6 +299,8 @@ class Settings:
             ),
             actions_secret=env_str("ACTIONS_SECRET", d.actions_secret),
             rasa_timeout_s=float(env_int("GATEWAY_RASA_TIMEOUT", int(d.rasa_timeout_s), minimum=1)),
+            redis_url=_redis_url(),
+            metrics_token=env_str("METRICS_TOKEN", "") or None,
             max_message_chars=env_int("GATEWAY_MAX_MESSAGE_CHARS", d.max_message_chars, minimum=1),
             max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", d.max_body_bytes, minimum=1024),
             cors_origins=env_list("GATEWAY_CORS_ORIGINS"),
@@ -357,6 +364,13 @@ def _retention_from_env() -> RetentionSettings:
         inbox_days=env_int("RETENTION_INBOX_DAYS", d.inbox_days, minimum=1),
         audit_days=env_int("RETENTION_AUDIT_DAYS", d.audit_days, minimum=1),
     )
+
+
+def _redis_url() -> str | None:
+    value = env_str("REDIS_URL", "")
+    if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {value!r}")
+    return value or None
 
 
 # --- web ---

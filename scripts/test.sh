@@ -12,6 +12,8 @@ set -euo pipefail
 scripts/setup.sh
 scripts/browser.sh
 scripts/oidc.sh
+scripts/redis.sh
+scripts/nginx.sh
 
 options=() rasa_paths=() gateway_paths=()
 for arg in "$@"; do

@@ -33,10 +33,14 @@ and, when it has a ``client_id``, pushes it back to every socket of the sender
 "recipient_id", "text", "buttons"?, "image"?, "custom"?, "client_id"?, "mediator"?}``
 (``mediator``: the first name of the mediator who wrote it), ``id`` increasing within
 the conversation: clients de-duplicate by it. Errors come as
-``{"type": "error", "error", "code"}``; ``{"type": "typing", "mediator"}`` says the
+``{"type": "error", "error", "code"}`` (``"client_id"`` and ``"retry_after"`` when a
+message was refused for a moment: code ``service_unavailable``, nothing stored, to send
+again; REST answers 503 with ``Retry-After``; a socket that cannot follow for a moment is
+closed with code 1013); ``{"type": "typing", "mediator"}`` says the
 mediator is writing; message frames carry ``at`` (ISO 8601, when stored). At most
 ``max_sockets_per_conversation`` sockets per conversation; the Origin must be one of the
-gateway's public origins or of ``GATEWAY_CORS_ORIGINS``.
+gateway's public origins or of ``GATEWAY_CORS_ORIGINS``. With several gateway replicas
+(``REDIS_URL``) the frames reach the person's sockets on every replica (``Hub``).
 
 ``GET /webhooks/rest/history?sender=<id>&after=<n>`` gives ``{"messages": [frames],
 "state": {...}}`` (reload, or polling when WebSockets are unavailable);
@@ -52,13 +56,14 @@ import json
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from integrations import keys
+from integrations.bus import Bus, BusUnavailable
 from integrations.console.auth import current_session
 from integrations.errors import (
     ApiError,
@@ -89,6 +94,7 @@ AUTH_TIMEOUT_S = 10.0
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TOO_MANY = 4429
+CLOSE_TRY_AGAIN = 1013  # "Try Again Later": Redis unreachable for a moment
 # Console roles that are council agents on the web (by value: the console may add more).
 AGENT_ROLES = frozenset({"agent", "mediator", "admin"})
 BY_ADDRESS = "depuis votre adresse"
@@ -178,37 +184,78 @@ def _locale(metadata: dict[str, Any] | None) -> str:
     return "fr"
 
 
+# Frames to the person's screens go on this bus topic: every replica delivers them to the
+# sockets it holds (integrations/bus.py).
+TOPIC = "web"
+Replay = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
+
+
 class Hub:
-    """Open WebSockets by conversation key, to push answers as they come."""
+    """This replica's open WebSockets by conversation key, to push answers as they come.
 
-    def __init__(self) -> None:
-        self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+    ``publish`` goes through the bus, so a frame reaches the person's sockets on every
+    replica. Each socket remembers the last message id it was sent: a message frame
+    whose id is not greater (already replayed, or sent twice) is dropped, so that each
+    message reaches each socket once, in order.
+    """
 
-    def add(self, key: str, ws: web.WebSocketResponse) -> None:
-        self._sockets[key].add(ws)
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self._sockets: dict[str, dict[web.WebSocketResponse, int]] = defaultdict(dict)
+        bus.subscribe(TOPIC, self._on_bus)
+
+    def add(self, key: str, ws: web.WebSocketResponse, last_id: int = 0) -> None:
+        """Follow ``key`` on ``ws``, which was sent every message up to ``last_id``."""
+        self._sockets[key][ws] = last_id
 
     def remove(self, key: str, ws: web.WebSocketResponse) -> None:
         sockets = self._sockets.get(key)
         if sockets is not None:
-            sockets.discard(ws)
+            sockets.pop(ws, None)
             if not sockets:
                 del self._sockets[key]
 
     def connected(self, key: str) -> int:
+        """How many sockets of ``key`` this replica holds."""
         return len(self._sockets.get(key, ()))
 
-    async def publish(self, key: str, frames: Sequence[dict[str, Any]]) -> int:
-        """Send ``frames`` to every socket of ``key``; how many sockets got them."""
-        delivered = 0
-        for ws in list(self._sockets.get(key, ())):
+    def sockets(self) -> int:
+        """How many sockets this replica holds."""
+        return sum(len(group) for group in self._sockets.values())
+
+    async def publish(self, key: str, frames: Sequence[dict[str, Any]]) -> None:
+        """Send ``frames`` to every socket of ``key``, on every replica. The bus down:
+        logged only, the messages are stored and ``resync`` sends them once it is back."""
+        try:
+            await self.bus.publish(TOPIC, {"key": key, "frames": list(frames)})
+        except BusUnavailable:
+            log.warning("frames of %s not pushed: the bus is unavailable", key)
+
+    async def _on_bus(self, message: dict[str, Any]) -> None:
+        await self._deliver(message["key"], message["frames"])
+
+    async def _deliver(self, key: str, frames: Sequence[dict[str, Any]]) -> None:
+        sockets = self._sockets.get(key)
+        if not sockets:
+            return
+        for ws in list(sockets):
             try:
-                for frame in frames:
-                    await ws.send_json(frame)
-                delivered += 1
+                for out in frames:
+                    message_id = out.get("id") if out.get("type") == "message" else None
+                    if isinstance(message_id, int):
+                        if ws not in sockets or message_id <= sockets[ws]:
+                            continue
+                        sockets[ws] = message_id
+                    await ws.send_json(out)
             except (ConnectionError, RuntimeError) as err:
                 log.info("dropping a closed WebSocket of %s: %r", key, err)
                 self.remove(key, ws)
-        return delivered
+
+    async def resync(self, replay: Replay) -> None:
+        """After a bus outage: each socket gets the messages stored after its last one."""
+        for key, sockets in list(self._sockets.items()):
+            if sockets:
+                await self._deliver(key, await replay(key, min(sockets.values())))
 
     async def close_all(self) -> None:
         sockets = [ws for group in self._sockets.values() for ws in group]
@@ -435,26 +482,9 @@ class WebChannel:
             key = key_of(sender)
             # Under the conversation's lock nothing new is stored meanwhile: the replay and
             # the live frames that follow are in id order, with no gap.
-            async with self.gateway.lock(key):
-                if self.hub.connected(key) >= self.max_sockets:
-                    await _refuse(
-                        ws,
-                        ApiError(
-                            429,
-                            "too_many_connections",
-                            f"Trop de connexions ouvertes pour cette conversation "
-                            f"(au plus {self.max_sockets}). Fermez un onglet.",
-                        ),
-                        CLOSE_TOO_MANY,
-                    )
-                    key = None
-                    return ws
-                self.hub.add(key, ws)
-                if after is not None:
-                    await ws.send_json({"type": "state", **await self.gateway.state(key)})
-                    stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
-                    for message in stored:
-                        await ws.send_json(frame(message.reply(), sender))
+            if not await self._follow(ws, key, sender, after):
+                key = None
+                return ws
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     if msg.type == WSMsgType.BINARY:
@@ -476,6 +506,48 @@ class WebChannel:
             if not ws.closed:
                 await ws.close()
         return ws
+
+    async def _follow(
+        self, ws: web.WebSocketResponse, key: str, sender: str, after: int | None
+    ) -> bool:
+        """Replay what came after ``after``, then follow ``key`` live; False: refused.
+
+        Under the conversation's lock (across replicas) nothing new is stored meanwhile:
+        the socket is added with the last id replayed, so that the live frames that follow
+        (the hub drops those it already replayed) come in id order, with no gap.
+        """
+        try:
+            async with self.gateway.lock(key):
+                if self.hub.connected(key) >= self.max_sockets:
+                    await _refuse(
+                        ws,
+                        ApiError(
+                            429,
+                            "too_many_connections",
+                            f"Trop de connexions ouvertes pour cette conversation "
+                            f"(au plus {self.max_sockets}). Fermez un onglet.",
+                        ),
+                        CLOSE_TOO_MANY,
+                    )
+                    return False
+                last = after or 0
+                if after is not None:
+                    await ws.send_json({"type": "state", **await self.gateway.state(key)})
+                    stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
+                    for message in stored:
+                        await ws.send_json(frame(message.reply(), sender))
+                        last = max(last, message.id)
+                self.hub.add(key, ws, last)
+                return True
+        except BusUnavailable as err:  # the widget reconnects with a backoff
+            await _refuse(ws, err, CLOSE_TRY_AGAIN)
+            return False
+
+    async def replay(self, key: str, after: int) -> list[dict[str, Any]]:
+        """The frames of the messages of ``key`` stored after ``after`` (``Hub.resync``)."""
+        sender = key.removeprefix(f"{NAME}:")
+        stored = await asyncio.to_thread(self.gateway.store.messages, key, after)
+        return [frame(m.reply(), sender) for m in stored]
 
     async def _authenticate(
         self, ws: web.WebSocketResponse, sender: str | None, identity: WebIdentity
@@ -531,6 +603,8 @@ class WebChannel:
                 echo=lambda stored: self._echo(sender, stored),
                 answered=lambda answers: self.send(sender, answers),
             )
+        except BusUnavailable as err:  # not stored: the widget sends it again (client_id)
+            await _send_error(ws, err, fields["client_id"])
         except Exception:  # keep the socket open: the next message may work
             log.exception("error while handling a WebSocket message of %s", key_of(sender))
             await _send_error(
@@ -559,10 +633,15 @@ async def _refuse(ws: web.WebSocketResponse, err: ApiError, code: int) -> None:
         pass
 
 
-async def _send_error(ws: web.WebSocketResponse, err: ApiError) -> None:
+async def _send_error(
+    ws: web.WebSocketResponse, err: ApiError, client_id: str | None = None
+) -> None:
+    """An error frame; with the ``client_id`` of the message it refuses, if any."""
     body: dict[str, Any] = {"type": "error", "error": err.error, "code": err.code}
     if "Retry-After" in err.headers:
         body["retry_after"] = int(err.headers["Retry-After"])
+    if client_id is not None:
+        body["client_id"] = client_id
     await ws.send_json(body)
 
 
@@ -574,6 +653,7 @@ async def web_ctx(app: web.Application) -> AsyncIterator[None]:
     channel = WebChannel.from_settings(app[keys.SETTINGS], app[keys.GATEWAY], app[keys.HUB])
     app[keys.GATEWAY].register(channel)
     app[keys.WEB] = channel
+    app[keys.BUS].on_reconnect.append(lambda: channel.hub.resync(channel.replay))
     app[keys.CHANNELS][NAME] = channel
     yield
 
@@ -605,7 +685,7 @@ async def _forget(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     """The web channel's routes, WebSocket hub and context."""
     app[keys.CHANNELS][NAME] = None
-    app[keys.HUB] = Hub()
+    app[keys.HUB] = Hub(app[keys.BUS])
     app.cleanup_ctx.append(web_ctx)
     app.on_shutdown.append(_close_websockets)
     app.router.add_post("/webhooks/web/conversations", _issue)

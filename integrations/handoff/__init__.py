@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 
 from aiohttp import web
 
 from integrations import keys
 from integrations.handoff.canned import CannedReplies
-from integrations.handoff.console import setup_routes
+from integrations.handoff.console import greeting, replay, setup_routes
 from integrations.handoff.presence import Presence
 from integrations.handoff.relay import ConsoleHub, presence_frame
 from integrations.handoff.service import HandoffService
@@ -38,11 +39,16 @@ async def handoff_ctx(app: web.Application) -> AsyncIterator[None]:
     announcing: set[asyncio.Task[None]] = set()
 
     def announce(_user_id: int, _online: bool) -> None:
-        task = asyncio.create_task(consoles.broadcast(presence_frame(consoles)))
+        # Every replica hears a change of presence: each tells its own consoles.
+        task = asyncio.create_task(consoles.local_broadcast(presence_frame(consoles)))
         announcing.add(task)
         task.add_done_callback(announcing.discard)
 
     consoles.on_presence.append(announce)
+    app[keys.BUS].on_reconnect.append(
+        lambda: consoles.resync(lambda: greeting(app), partial(replay, app))
+    )
+    await consoles.start()
     # Who held conversations before this start: their consoles have the timeout to return.
     presence.watch(await asyncio.to_thread(lambda: list(service.store.holders())))
     yield
@@ -55,7 +61,7 @@ async def _close_consoles(app: web.Application) -> None:
 
 def setup(app: web.Application) -> None:
     """Register this area's routes and resources on the gateway app."""
-    app[keys.CONSOLES] = ConsoleHub()
+    app[keys.CONSOLES] = ConsoleHub(app[keys.BUS])
     app.cleanup_ctx.append(handoff_ctx)
     app.on_shutdown.append(_close_consoles)
     setup_routes(app)

@@ -416,15 +416,12 @@ async def console_socket(request: web.Request) -> web.WebSocketResponse:
     await check_csrf(request, request.query.get("csrf"))
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
-    service = request.app[HANDOFF]
     hub = request.app[CONSOLES]
     socket = ConsoleSocket(ws, user.id, user.display_name)
     hub.add(socket)
     try:
-        waiting = await asyncio.to_thread(service.store.queue)
-        active = await asyncio.to_thread(service.store.with_mediators)
-        await ws.send_json(queue_frame(waiting, active))
-        await ws.send_json(presence_frame(hub))
+        for frame in await greeting(request.app):
+            await ws.send_json(frame)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -451,18 +448,15 @@ async def _on_console_frame(
         if not isinstance(after, int) or after < 0:
             raise bad_request("invalid_after", "« after » doit être un entier positif ou nul.")
         info = await service.conversation(conversation_id)
-        # Under the conversation's lock nothing is stored meanwhile: no gap, no disorder.
+        # Under the conversation's lock (across replicas) nothing is stored meanwhile; the
+        # socket then watches from the last id replayed: no gap, no disorder, no double.
         async with service.gateway.lock(info.key):
-            socket.watching.add(conversation_id)
-            stored = await asyncio.to_thread(request.app[keys.STORE].messages_of, conversation_id)
-            shown = labels(stored)
-            for message in stored:
-                if message.id > after:
-                    await socket.ws.send_json(
-                        message_frame(
-                            conversation_id, info.chat_id, message.reply(), shown.get(message.id)
-                        )
-                    )
+            frames = await replay(request.app, conversation_id, after)
+            for frame in frames:
+                await socket.ws.send_json(frame)
+            request.app[CONSOLES].watch(
+                socket, conversation_id, max([after] + [f["id"] for f in frames])
+            )
     elif action == "send":
         text = _text(body)
         client_id = body.get("client_id")
@@ -473,6 +467,26 @@ async def _on_console_frame(
         await service.mediator_typing(conversation_id, mediator_of(user))
     else:
         raise bad_request("unknown_action", "Action inconnue (watch, send ou typing).")
+
+
+async def greeting(app: web.Application) -> list[dict[str, Any]]:
+    """What a console is sent when its socket opens: the queue, who is online."""
+    store = app[HANDOFF].store
+    waiting = await asyncio.to_thread(store.queue)
+    active = await asyncio.to_thread(store.with_mediators)
+    return [queue_frame(waiting, active), presence_frame(app[CONSOLES])]
+
+
+async def replay(app: web.Application, conversation_id: int, after: int) -> list[dict[str, Any]]:
+    """The console frames of a conversation's messages stored after ``after``."""
+    info = await app[HANDOFF].conversation(conversation_id)
+    stored = await asyncio.to_thread(app[keys.STORE].messages_of, conversation_id)
+    shown = labels(stored)
+    return [
+        message_frame(conversation_id, info.chat_id, message.reply(), shown.get(message.id))
+        for message in stored
+        if message.id > after
+    ]
 
 
 def setup_routes(app: web.Application) -> None:

@@ -16,8 +16,9 @@ sequenceDiagram
 
 A reload or a short network loss reconnects well within the timeout. Mediators who held
 conversations when the gateway started get the same timer (their consoles reconnect
-after a restart). The hub is this process's: with several gateway replicas, a console
-must stay on one replica (sticky sessions), as the consoles' live updates already need.
+after a restart). Presence is every replica's (``ConsoleHub`` hears the others over the
+bus): a console may reconnect to any replica. Each replica runs the timers; the release
+is a conditional update per conversation, so only one replica gives each back.
 """
 
 from __future__ import annotations

@@ -50,6 +50,10 @@
   const KEY_REFUSED = ["conversation_key_required", "invalid_conversation_key", "not_your_conversation"];
   const CLOSE_KEY_REFUSED = [4401, 4403];
   const CLOSE_TOO_MANY = 4429;
+  // 503 "service_unavailable" (several gateways, Redis away a moment): nothing was stored,
+  // the message is sent again after Retry-After, this many times at most.
+  const UNAVAILABLE_CODE = "service_unavailable";
+  const MAX_RESENDS = 20;
   const MAX_RESETS = 3;
   const CACHE_KEY = KEY + ":log"; // sessionStorage: this tab's copy, for an instant redraw
   const OPEN_KEY = KEY + ":open";
@@ -734,6 +738,8 @@
     else if (frame.type === "typing") showMediatorTyping(typeof frame.mediator === "string" ? frame.mediator : "");
     else if (frame.type === "error" && (KEY_REFUSED.includes(frame.code) || frame.code === "too_many_connections")) {
       return; // the socket closes next, and its close code says what to do
+    } else if (frame.type === "error" && frame.code === UNAVAILABLE_CODE && frame.client_id) {
+      resendLater(frame.client_id, frame.retry_after);
     } else if (frame.type === "error") note(frame.error || "Votre message n'a pas pu être envoyé.");
     else if (frame.type === "message" || frame.type === undefined) receive(frame);
   }
@@ -813,6 +819,26 @@
     await sendRest(text, clientId);
   }
 
+  /** A message the gateway refused for a moment (503): sent again, same client_id. */
+  function resendLater(clientId, retryAfter) {
+    const mine = state.messages.find((m) => m.clientId === clientId && m.pending);
+    if (!mine) return;
+    mine.resends = (mine.resends || 0) + 1;
+    if (mine.resends > MAX_RESENDS) {
+      note(unavailableText());
+      return;
+    }
+    const seconds = Number(retryAfter) > 0 ? Number(retryAfter) : 2;
+    setTimeout(() => {
+      const socket = state.socket;
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ message: mine.text, client_id: clientId, metadata: { locale: "fr" } }));
+      } else {
+        sendRest(mine.text, clientId);
+      }
+    }, seconds * 1000);
+  }
+
   async function sendRest(text, clientId) {
     let response;
     try {
@@ -823,6 +849,10 @@
       });
     } catch (err) {
       note(unavailableText());
+      return;
+    }
+    if (response.status === 503) {
+      resendLater(clientId, response.headers.get("Retry-After"));
       return;
     }
     if (response.status >= 500) {
