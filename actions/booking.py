@@ -343,16 +343,23 @@ class ActionBookingIdentify(BookingAction):
 
 
 def _places(tracker: Tracker) -> list[tuple[str, str]]:
-    """The sites and communes of the latest message, in order, with the text before each."""
+    """The places of the latest message, in order, with the text before each: one per
+    span of text (the site's name when the gazetteer read a site and a commune there)."""
     text = fold(_text(tracker)).replace("’", "'")
-    found = []
+    spans: dict[Any, tuple[str, str]] = {}
     for entity in (tracker.latest_message or {}).get("entities") or []:
-        if entity.get("entity") in ("site", "commune") and entity.get("value"):
-            start = entity.get("start")
-            before = text[:start] if isinstance(start, int) else ""
-            value = str(entity["value"])
-            if value not in [v for v, _ in found]:
-                found.append((value, before))
+        if entity.get("entity") not in ("site", "commune") or not entity.get("value"):
+            continue
+        start = entity.get("start")
+        span = start if isinstance(start, int) else str(entity["value"])
+        if span in spans and entity["entity"] != "site":
+            continue
+        before = text[:start] if isinstance(start, int) else ""
+        spans[span] = (str(entity["value"]), before)
+    found: list[tuple[str, str]] = []
+    for value, before in sorted(spans.values(), key=lambda vb: len(vb[1])):
+        if value not in [v for v, _ in found]:
+            found.append((value, before))
     return found
 
 

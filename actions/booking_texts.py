@@ -144,7 +144,7 @@ def trip_cost(trip: Trip) -> str:
     """What the trip costs, with the emission factor and its source."""
     energy = ENERGY_WORDS.get(trip.energy, trip.energy)
     return (
-        f"Ce déplacement à {trip.destination} représente environ {number_fr(trip.km)} km "
+        f"Ce déplacement à {trip.destination} représente environ {round(trip.km)} km "
         f"aller-retour, {format_duration(trip.minutes)} de route et {number_fr(trip.co2_kg)} kg "
         f"de CO2 (voiture {energy} : {number_fr(trip.factor * 1000)} g CO2e/km, "
         f"{trip.factor_source}, {trip.factor_date})."
