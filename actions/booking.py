@@ -387,12 +387,14 @@ class ActionAskSite(BookingAction):
         return "action_ask_site"
 
     def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        vehicle = tracker.get_slot("booking_resource") == VEHICLE
         try:
-            sites = store().sites()
+            sites = [s for s in store().sites() if s.vehicles or not vehicle]
         except SQLAlchemyError:
             logger.exception("rooms unavailable")
             sites = []
-        dispatcher.utter_message(text=say.ASK_SITE, buttons=say.site_buttons(sites))
+        question = say.ASK_VEHICLE_SITE if vehicle else say.ASK_SITE
+        dispatcher.utter_message(text=question, buttons=say.site_buttons(sites))
         return []
 
 
@@ -431,7 +433,7 @@ class ValidateBookingForm(BookingAction):
         commune = _latest_entity(tracker, "commune")
         try:
             if tracker.get_slot("booking_resource") == VEHICLE:
-                site_name, commune = self._vehicle_places(tracker, site_name, reply)
+                site_name, commune = self._vehicle_places(tracker, site_name, requested, reply)
             site = self._site(text, requested, site_given, reply, site_name, commune)
         except SQLAlchemyError:
             logger.exception("rooms unavailable")
@@ -475,11 +477,12 @@ class ValidateBookingForm(BookingAction):
 
     @staticmethod
     def _vehicle_places(
-        tracker: Tracker, site_name: str | None, reply: _Reply
+        tracker: Tracker, site_name: str | None, requested: str | None, reply: _Reply
     ) -> tuple[str | None, str | None]:
         """For a vehicle, a place named is where it goes; the pick-up site stays the one
-        noted (the agent's home site) unless the message names one."""
-        if not _places(tracker):
+        noted (the agent's home site) unless the message names one — or answers the
+        pick-up site question."""
+        if not _places(tracker) or requested == "site":
             return site_name, None
         agent = current_agent(tracker)
         noted = tracker.get_slot("booking_destination")

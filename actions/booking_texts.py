@@ -28,6 +28,7 @@ UNAVAILABLE = (
     "Réessayez dans quelques minutes ou contactez la logistique de votre site."
 )
 ASK_SITE = "Sur quel site voulez-vous la salle ?"
+ASK_VEHICLE_SITE = "De quel site partez-vous ? La voiture y sera à prendre."
 ANSWER_YES_OR_NO = "Je n'ai pas compris votre réponse : répondez « oui » ou « non »."
 ASK_NEW_TIME = "Je n'ai pas compris l'heure. Dites par exemple « à 15h » ou « jeudi à 10h »."
 LATER_DAY_WORD = "suivant"

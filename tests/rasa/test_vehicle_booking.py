@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from actions.booking import (
     ActionAskBookingConfirmed,
+    ActionAskSite,
     ActionBookingAnswer,
     ActionBookingCancelStart,
     ActionBookingIdentify,
@@ -21,7 +22,7 @@ from actions.booking import (
     store,
 )
 from actions.booking_calendar import ics_for_ref
-from actions.booking_store import BookingRow, MobilityChoiceRow, VehicleBookingRow
+from actions.booking_store import AgentRow, BookingRow, MobilityChoiceRow, VehicleBookingRow
 from common.mobility_indicators import mobility_indicators
 from tests.rasa.test_booking_actions import (  # noqa: F401 (frozen: the autouse clock and database)
     AGENT,
@@ -290,3 +291,24 @@ async def test_a_shared_meeting_needs_two_sites_and_a_time():
     )
     assert proposal["booking_step"] is None
     assert "au moins deux sites" in text_of(messages)
+
+
+async def test_without_a_home_site_the_pick_up_site_is_asked():
+    with store().sessions.begin() as session:
+        session.get(AgentRow, "a.martin").home_site = None
+    _, slots, _ = await run(
+        ActionBookingIdentify(), tracker(SENTENCE, "book_vehicle", entities=CARHAIX)
+    )
+    assert (slots["site"], slots["booking_destination"]) == (None, "Carhaix")
+    messages, _, _ = await run(ActionAskSite(), tracker(slots={"booking_resource": "vehicle"}))
+    assert text_of(messages).startswith("De quel site partez-vous ?")
+    assert len(messages[0]["buttons"]) == 6  # every sample site has a car
+    # The answer to that question is the pick-up site, not a destination.
+    t = tracker(
+        "brest",
+        entities=[{"entity": "site", "value": "Brest", "start": 0, "end": 5}],
+        slots={**slots, "site": "Brest", "requested_slot": "site"},
+        events=[{"event": "slot", "name": "site", "value": "Brest"}],
+    )
+    _, updates, _ = await run(ValidateBookingForm(), t)
+    assert updates == {"site": "Brest"}
