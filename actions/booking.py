@@ -868,13 +868,20 @@ class ActionBookingAnswer(AgentAction):
             return reset_events()
         room_id, start_utc = token
         end_utc = start_utc + timedelta(minutes=float(duration))
-        site = store().site(tracker.get_slot("site") or "")
+        kind = store().kind_of(room_id).name
+        # A room is booked at the site asked for. A car is taken where it is parked: the
+        # site slot may hold its destination again (Rasa's forms re-read the place named
+        # in the request when the confirmation starts).
+        site = (
+            store().site_of(room_id)
+            if kind == VEHICLE
+            else store().site(tracker.get_slot("site") or "")
+        )
         problem = refusal(tracker, chosen, site, start_utc, end_utc, int(attendees), BOOK)
         if problem:
             dispatcher.utter_message(text=problem)
             return reset_events()
         clock = now()
-        kind = store().kind_of(room_id).name
         visio = "" if kind == VEHICLE else provider_from_env().create("Réunion", start_utc, end_utc)
         destination = tracker.get_slot("booking_destination") or ""
         outcome = store().book(
