@@ -28,6 +28,7 @@ TABLES = {
     "booking_agents", "booking_agent_identities", "booking_sites", "booking_rooms",
     "bookings", "booking_slots", "digital_place_sources", "digital_places",
     "digital_place_rejects",
+    "booking_vehicles", "vehicle_bookings", "vehicle_slots", "mobility_choices",
 }  # fmt: skip
 
 
