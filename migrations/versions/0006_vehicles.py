@@ -65,9 +65,7 @@ def upgrade() -> None:
             "vehicle_id", sa.String(100), sa.ForeignKey("booking_vehicles.id"), nullable=False
         ),
         sa.Column("slot_start", sa.DateTime(), nullable=False),
-        sa.Column(
-            "booking_id", sa.Integer(), sa.ForeignKey("vehicle_bookings.id"), nullable=False
-        ),
+        sa.Column("booking_id", sa.Integer(), sa.ForeignKey("vehicle_bookings.id"), nullable=False),
         sa.UniqueConstraint("vehicle_id", "slot_start", name="uq_vehicle_slot"),
     )
     op.create_index("ix_vehicle_slots_booking_id", "vehicle_slots", ["booking_id"])
