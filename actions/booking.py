@@ -1,4 +1,6 @@
-"""Visioconference room booking for agents: form, proposal, confirmation, list, cancel, move.
+"""Booking for agents — visioconference rooms and pool vehicles: form, proposal,
+confirmation, list, cancel, move; the visio room offered instead of a long trip; visio
+meetings shared by several sites.
 
 Flow (rules in ``bot/rules/booking.yml``)::
 
@@ -11,6 +13,13 @@ Flow (rules in ``bot/rules/booking.yml``)::
                                     (visio link, .ics) or taken meanwhile ─► alternatives
                        taken ─► up to 3 alternatives as buttons ─► choose_option
                                     ─► action_booking_choose ─► booking_confirm_form
+    book_vehicle ─► the same, with booking_resource = "vehicle": the agent's home site is
+                                    the pick-up site, a place named is the destination
+    (room or vehicle far from the agent's home site) ─► the proposal also shows the trip's
+                                    cost and a visio room at home for the same slot
+                                    (« visio » or its button chooses it; recorded)
+    book_shared_visio ─► action_booking_shared ─► booking_confirm_form ─► every site's room
+                                    in one transaction, one visio link, or nothing
     list_bookings ─► action_booking_list
     cancel_booking ─► action_booking_cancel_start ─► (choose_option) ─► booking_confirm_form
     change_booking ─► action_booking_move_start ─► new time in the same sentence ("décale à
@@ -62,11 +71,13 @@ from actions.booking_store import (
 from actions.datetime_fr import (
     UTC,
     BookingRequest,
+    format_span,
     parse_request,
     to_paris,
     to_utc,
 )
 from actions.geo import communes
+from actions.mobility import Trip, trip
 from actions.visio import VisioError, provider_from_env
 from common.config import ConfigError, database_url
 from common.text import fold
@@ -84,7 +95,10 @@ FORM_QUESTIONS = {
     "booking_attendees": "utter_ask_booking_attendees",
 }
 STEP_CONFIRM, STEP_NEW_TIME = "confirm", "new_time"
-BOOK, CANCEL, MOVE = "book", "cancel", "move"
+BOOK, CANCEL, MOVE, SHARED = "book", "cancel", "move", "shared"
+ROOM, VEHICLE = "room", "vehicle"
+# "au départ de Brest", "depuis Morlaix": the pick-up site of a vehicle, not where it goes.
+DEPARTURE = re.compile(r"(?:depuis|au depart d[eu']?|depart d[eu']?|a prendre a)\s*$")
 MAX_LISTED = 5
 ORDINALS = {
     "premier": 0,
@@ -222,6 +236,9 @@ def reset_events() -> list[EventType]:
             "booking_offered",
             "booking_question",
             "booking_confirmed",
+            "booking_resource",
+            "booking_destination",
+            "booking_trip",
         )
     ]
 
@@ -311,9 +328,56 @@ class ActionBookingIdentify(BookingAction):
             return [SlotSet("booking_agent", False)]
         events: list[EventType] = [SlotSet("booking_agent", agent is not None)]
         events += [e for e in reset_events() if e["name"] != "site"]
+        if _intent(tracker) == "book_vehicle":
+            events.append(SlotSet("booking_resource", VEHICLE))
+            events.append(SlotSet("booking_attendees", 1.0))  # the driver; "pour 3" says more
+            if agent is not None:
+                departure, destination = vehicle_places(tracker, agent)
+                events.append(SlotSet("site", departure))
+                events.append(SlotSet("booking_destination", destination))
+            return events
+        events.append(SlotSet("booking_resource", ROOM))
         if _latest_entity(tracker, "site") is None:
             events.append(SlotSet("site", None))
         return events
+
+
+def _places(tracker: Tracker) -> list[tuple[str, str]]:
+    """The places of the latest message, in order, with the text before each: one per
+    span of text (the site's name when the gazetteer read a site and a commune there)."""
+    text = fold(_text(tracker)).replace("’", "'")
+    spans: dict[Any, tuple[str, str]] = {}
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") not in ("site", "commune") or not entity.get("value"):
+            continue
+        start = entity.get("start")
+        span = start if isinstance(start, int) else str(entity["value"])
+        if span in spans and entity["entity"] != "site":
+            continue
+        before = text[:start] if isinstance(start, int) else ""
+        spans[span] = (str(entity["value"]), before)
+    found: list[tuple[str, str]] = []
+    for value, before in sorted(spans.values(), key=lambda vb: len(vb[1])):
+        if value not in [v for v, _ in found]:
+            found.append((value, before))
+    return found
+
+
+def vehicle_places(tracker: Tracker, agent: Agent) -> tuple[str | None, str | None]:
+    """Where a vehicle is picked up and where it goes, from the latest message.
+
+    The pick-up site is the agent's home site unless the message says otherwise ("au
+    départ de Brest", or two places: "à Quimper pour aller à Brest"); a place named is
+    the destination.
+    """
+    departure, destination = agent.home_site, None
+    places = _places(tracker)
+    for value, before in places:
+        if DEPARTURE.search(before.rstrip()) or (len(places) > 1 and value == places[0][0]):
+            departure = value
+        else:
+            destination = value
+    return departure, destination
 
 
 class ActionAskSite(BookingAction):
@@ -323,12 +387,14 @@ class ActionAskSite(BookingAction):
         return "action_ask_site"
 
     def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        vehicle = tracker.get_slot("booking_resource") == VEHICLE
         try:
-            sites = store().sites()
+            sites = [s for s in store().sites() if s.vehicles or not vehicle]
         except SQLAlchemyError:
             logger.exception("rooms unavailable")
             sites = []
-        dispatcher.utter_message(text=say.ASK_SITE, buttons=say.site_buttons(sites))
+        question = say.ASK_VEHICLE_SITE if vehicle else say.ASK_SITE
+        dispatcher.utter_message(text=question, buttons=say.site_buttons(sites))
         return []
 
 
@@ -363,8 +429,12 @@ class ValidateBookingForm(BookingAction):
         site_given = "site" in tracker.slots_to_validate()
         if not reply.heard and not site_given and _intent(tracker) in {"deny", "request_human"}:
             return []  # let the rules stop the form
+        site_name = tracker.get_slot("site")
+        commune = _latest_entity(tracker, "commune")
         try:
-            site = self._site(tracker, text, requested, site_given, reply)
+            if tracker.get_slot("booking_resource") == VEHICLE:
+                site_name, commune = self._vehicle_places(tracker, site_name, requested, reply)
+            site = self._site(text, requested, site_given, reply, site_name, commune)
         except SQLAlchemyError:
             logger.exception("rooms unavailable")
             reply.say(say.UNAVAILABLE)
@@ -406,12 +476,35 @@ class ValidateBookingForm(BookingAction):
             )
 
     @staticmethod
+    def _vehicle_places(
+        tracker: Tracker, site_name: str | None, requested: str | None, reply: _Reply
+    ) -> tuple[str | None, str | None]:
+        """For a vehicle, a place named is where it goes; the pick-up site stays the one
+        noted (the agent's home site) unless the message names one — or answers the
+        pick-up site question."""
+        if not _places(tracker) or requested == "site":
+            return site_name, None
+        agent = current_agent(tracker)
+        noted = tracker.get_slot("booking_destination")
+        departure, destination = vehicle_places(tracker, agent or Agent("", "", "", None))
+        if destination and destination != noted:
+            reply.updates["booking_destination"] = destination
+            reply.heard = True
+        if departure is None:  # no home site known: the form asks for the pick-up site
+            return None, None
+        reply.updates["site"] = departure
+        return departure, None
+
+    @staticmethod
     def _site(
-        tracker: Tracker, text: str, requested: str | None, site_given: bool, reply: _Reply
+        text: str,
+        requested: str | None,
+        site_given: bool,
+        reply: _Reply,
+        site_name: str | None,
+        commune: str | None,
     ) -> Site | None:
         """The site meant, or None with the closest names / nearest sites suggested."""
-        site_name = tracker.get_slot("site")
-        commune = _latest_entity(tracker, "commune")
         named = site_name or (commune if requested in (None, "site") else None)
         if named:
             site = store().site(named)
@@ -462,6 +555,7 @@ def _check(
     day = date.fromisoformat(merged["booking_date"]) if merged["booking_date"] else None
     start = time.fromisoformat(merged["booking_time"]) if merged["booking_time"] else None
     duration, attendees = merged["booking_duration"], merged["booking_attendees"]
+    kind = tracker.get_slot("booking_resource") or ROOM
     return check_when(
         day,
         start,
@@ -471,13 +565,15 @@ def _check(
         site.name if site else None,
     ) or check_attendees(
         int(attendees) if attendees is not None else None,
-        site.max_capacity if site else None,
+        site.max_capacity_of(kind) if site else None,
         site.name if site else None,
+        kind,
     )
 
 
 class ActionBookingPropose(AgentAction):
-    """The form is complete: propose the free room, or up to three alternatives."""
+    """The form is complete: propose the free room (vehicle), or up to three alternatives;
+    for a meeting far from the agent's home site, a visio room at home too."""
 
     def name(self) -> str:
         return "action_booking_propose"
@@ -491,25 +587,68 @@ class ActionBookingPropose(AgentAction):
             return reset_events()
         start_utc = to_utc(day, start)
         end_utc = start_utc + timedelta(minutes=duration)
+        kind = tracker.get_slot("booking_resource") or ROOM
+        destination = tracker.get_slot("booking_destination") or ""
         try:
             site = store().site(site_name)
             if site is None:
                 dispatcher.utter_message(text=say.unknown_site(site_name, []))
                 return reset_events()
-            option = store().free_room(site, start_utc, end_utc, attendees)
+            option = store().free_room(site, start_utc, end_utc, attendees, kind)
             if option is None:
-                alternatives = store().alternatives(site, start_utc, end_utc, attendees, now())
-                return offer_alternatives(dispatcher, alternatives, BOOK, site)
-            overlaps = store().overlapping(agent.id, start_utc, end_utc)
+                alternatives = store().alternatives(
+                    site, start_utc, end_utc, attendees, now(), kind=kind
+                )
+                return offer_alternatives(dispatcher, alternatives, BOOK, site, kind)
+            overlaps = store().overlapping(agent.id, start_utc, end_utc, kind=kind)
+            instead = visio_instead(agent, site, option, destination, attendees)
         except SQLAlchemyError:
             logger.exception("availability unavailable")
             dispatcher.utter_message(text=say.UNAVAILABLE)
             return reset_events()
-        question = say.proposal(option, site, attendees, overlaps)
+        question = say.proposal(option, site, attendees, overlaps, destination)
+        offered_tokens = [option.token()]
+        events: list[EventType] = []
+        if instead is not None:
+            found_trip, visio, home, present = instead
+            question += say.visio_instead(found_trip, visio, home)
+            offered_tokens.append(visio.token())
+            events.append(
+                SlotSet(
+                    "booking_trip",
+                    {**found_trip.as_slot(), "visio": visio.token(), "present": present},
+                )
+            )
         return [
             *confirm_events(question, BOOK, option),
-            SlotSet("booking_offered", [option.token()]),
+            SlotSet("booking_offered", offered_tokens),
+            *events,
         ]
+
+
+def visio_instead(
+    agent: Agent, site: Site, option: Option, destination: str, attendees: int
+) -> tuple[Trip, Option, Site, int] | None:
+    """The trip a booking implies and the visio room at the agent's home site for the same
+    slot, when the meeting is far enough and such a room is free; else ``None``.
+
+    A room booked at another site: the agent would drive there (energy unknown). A
+    vehicle: it goes to ``destination``, with its own energy; its passengers could all
+    join from the home site's room.
+    """
+    home = store().site(agent.home_site) if agent.home_site else None
+    if home is None:
+        return None
+    if option.kind == VEHICLE:
+        vehicle = site.room(option.room_id)
+        energy, where, present = getattr(vehicle, "energy", None), destination, attendees
+    else:
+        energy, where, present = None, site.name, 1
+    found = trip(home, where, energy, store().sites(), communes())
+    if found is None:
+        return None
+    visio = store().free_room(home, option.start_utc, option.end_utc, present)
+    return (found, visio, home, present) if visio is not None else None
 
 
 def offer_alternatives(
@@ -517,9 +656,10 @@ def offer_alternatives(
     alternatives: list[Option] | tuple[Option, ...],
     action: str,
     site: Site | None,
+    kind: str = ROOM,
 ) -> list[EventType]:
     if not alternatives:
-        dispatcher.utter_message(text=say.taken(site, False))
+        dispatcher.utter_message(text=say.taken(site, False, kind))
         return reset_events()
     dispatcher.utter_message(
         text=say.taken(site, True), buttons=say.alternative_buttons(alternatives)
@@ -540,7 +680,7 @@ def ask_confirmation(
     booking: Booking | None = None,
 ) -> list[EventType]:
     overlaps = store().overlapping(
-        agent.id, option.start_utc, option.end_utc, booking.id if booking else None
+        agent.id, option.start_utc, option.end_utc, booking.id if booking else None, option.kind
     )
     question = say.choice_question(option, action, attendees, booking, overlaps)
     return confirm_events(question, action, option)
@@ -596,8 +736,15 @@ def choose(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> 
     if choice is None or action not in (BOOK, CANCEL, MOVE):
         dispatcher.utter_message(response="utter_booking_choice_unknown")
         return []
+    return choose_token(dispatcher, tracker, agent, action, str(choice))
+
+
+def choose_token(
+    dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent, action: str, choice: str
+) -> list[EventType]:
+    """One of the agent's bookings ("booking:v3"), or an offered slot ("room|time")."""
     if str(choice).startswith("booking:"):
-        booking = store().get(agent.id, int(str(choice).split(":", 1)[1]))
+        booking = store().get(agent.id, str(choice).split(":", 1)[1])
         if booking is None or booking.status != "confirmed":
             dispatcher.utter_message(response="utter_booking_not_found")
             return reset_events()
@@ -611,25 +758,33 @@ def choose(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> 
         return []
     room_id, start_utc = token
     attendees = tracker.get_slot("booking_attendees")
-    booking = None
+    booking, home, offered_trip = None, None, {}
     if action == MOVE:
-        booking = store().get(agent.id, int(tracker.get_slot("booking_ref") or 0))
+        booking = store().get(agent.id, tracker.get_slot("booking_ref") or "")
         if booking is None:
             dispatcher.utter_message(response="utter_booking_not_found")
             return reset_events()
         length = booking.end_utc - booking.start_utc
-        site_name = booking.site
+        site = store().site(booking.site)
     else:
         length = timedelta(minutes=float(tracker.get_slot("booking_duration") or 60))
-        site_name = tracker.get_slot("site") or ""
-    site = store().site(site_name)
+        # The form's site; the agent's home site for the visio room offered instead of a trip.
+        offered_trip = tracker.get_slot("booking_trip") or {}
+        home = offered_trip.get("home") if offered_trip.get("visio") == choice else None
+        site = store().site(home or tracker.get_slot("site") or "")
     room = site.room(room_id) if site else None
-    if room is None:
+    if room is None or (booking is not None and room.kind != booking.kind):
         dispatcher.utter_message(response="utter_booking_choice_unknown")
         return []
-    option = Option(room.id, room.name, site.name, start_utc, start_utc + length)
+    option = Option(room.id, room.name, site.name, start_utc, start_utc + length, room.kind)
     count = int(attendees) if attendees else (booking.attendees if booking else None)
-    return ask_confirmation(option, action, count, agent, booking)
+    events: list[EventType] = []
+    if action == BOOK and home:
+        count = int(offered_trip.get("present") or 1)  # who would have travelled
+        events.append(SlotSet("booking_attendees", float(count)))
+    if action == BOOK:
+        events.append(SlotSet("site", site.name))
+    return [*ask_confirmation(option, action, count, agent, booking), *events]
 
 
 class ActionBookingChoose(AgentAction):
@@ -660,12 +815,12 @@ def choose_booking(
     if action == CANCEL:
         return [
             *confirm_events(say.cancel_question(booking), CANCEL),
-            SlotSet("booking_ref", str(booking.id)),
+            SlotSet("booking_ref", booking.key),
         ]
     events: list[EventType] = [
         SlotSet("booking_step", STEP_NEW_TIME),
         SlotSet("booking_action", MOVE),
-        SlotSet("booking_ref", str(booking.id)),
+        SlotSet("booking_ref", booking.key),
     ]
     if moment.start is not None:  # said with the request ("décale ma réunion de jeudi à 16h")
         return [*events, *move_to(dispatcher, agent, booking, moment, stay_on_failure=False)]
@@ -693,6 +848,8 @@ class ActionBookingAnswer(AgentAction):
                 return self.cancel(dispatcher, tracker, agent)
             if action == MOVE:
                 return self.move(dispatcher, tracker, agent)
+            if action == SHARED:
+                return self.shared(dispatcher, tracker, agent)
         except (SQLAlchemyError, VisioError, ConfigError):
             logger.exception("booking action %s failed", action)
             dispatcher.utter_message(text=say.UNAVAILABLE)
@@ -711,24 +868,66 @@ class ActionBookingAnswer(AgentAction):
             return reset_events()
         room_id, start_utc = token
         end_utc = start_utc + timedelta(minutes=float(duration))
-        site = store().site(tracker.get_slot("site") or "")
+        kind = store().kind_of(room_id).name
+        # A room is booked at the site asked for. A car is taken where it is parked: the
+        # site slot may hold its destination again (Rasa's forms re-read the place named
+        # in the request when the confirmation starts).
+        site = (
+            store().site_of(room_id)
+            if kind == VEHICLE
+            else store().site(tracker.get_slot("site") or "")
+        )
         problem = refusal(tracker, chosen, site, start_utc, end_utc, int(attendees), BOOK)
         if problem:
             dispatcher.utter_message(text=problem)
             return reset_events()
         clock = now()
-        visio = provider_from_env().create("Réunion", start_utc, end_utc)
-        outcome = store().book(agent.id, room_id, start_utc, end_utc, int(attendees), visio, clock)
+        visio = "" if kind == VEHICLE else provider_from_env().create("Réunion", start_utc, end_utc)
+        destination = tracker.get_slot("booking_destination") or ""
+        outcome = store().book(
+            agent.id, room_id, start_utc, end_utc, int(attendees), visio, clock, destination
+        )
         if outcome.booking is None:
-            return offer_alternatives(dispatcher, outcome.alternatives, BOOK, site)
+            return offer_alternatives(dispatcher, outcome.alternatives, BOOK, site, kind)
+        offered_trip = tracker.get_slot("booking_trip")
+        if isinstance(offered_trip, dict) and offered_trip.get("visio"):
+            choice = "visio" if offered_trip["visio"] == chosen else "trip"
+            store().record_choice(agent.id, outcome.booking, offered_trip, choice, clock)
         dispatcher.utter_message(text=say.booked(outcome.booking, ics_url(outcome.booking)))
         return reset_events()
 
     @staticmethod
+    def shared(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> list[EventType]:
+        """Every site's room of a shared meeting in one transaction, or none."""
+        chosen = (tracker.get_slot("booking_option") or "").split()
+        tokens = [parse_token(c) for c in chosen]
+        duration = tracker.get_slot("booking_duration")
+        if not chosen or None in tokens or duration is None:
+            dispatcher.utter_message(response="utter_booking_nothing_done")
+            return reset_events()
+        start_utc = tokens[0][1]
+        end_utc = start_utc + timedelta(minutes=float(duration))
+        for token, parsed in zip(chosen, tokens, strict=True):
+            problem = refusal(
+                tracker, token, store().site_of(parsed[0]), parsed[1], end_utc, 1, BOOK
+            )
+            if problem or parsed[1] != start_utc:
+                dispatcher.utter_message(text=problem or say.not_offered(BOOK))
+                return reset_events()
+        visio = provider_from_env().create("Réunion partagée", start_utc, end_utc)
+        room_ids = [parsed[0] for parsed in tokens]
+        bookings, taken = store().book_group(agent.id, room_ids, start_utc, end_utc, visio, now())
+        if not bookings:
+            sites = [s.name for s in map(store().site_of, taken) if s is not None]
+            dispatcher.utter_message(text=say.shared_taken(sites, format_span(start_utc, end_utc)))
+            return reset_events()
+        dispatcher.utter_message(text=say.shared_booked(bookings, [ics_url(b) for b in bookings]))
+        return reset_events()
+
+    @staticmethod
     def cancel(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> list[EventType]:
-        booking_id = int(tracker.get_slot("booking_ref") or 0)
-        booking = store().get(agent.id, booking_id)
-        if booking is None or not store().cancel(agent.id, booking_id, now()):
+        booking = store().get(agent.id, tracker.get_slot("booking_ref") or "")
+        if booking is None or not store().cancel(agent.id, booking.key, now()):
             dispatcher.utter_message(response="utter_booking_not_found")
             return reset_events()
         dispatcher.utter_message(text=say.cancelled(booking, ics_url(booking)))
@@ -738,7 +937,7 @@ class ActionBookingAnswer(AgentAction):
     def move(dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent) -> list[EventType]:
         chosen = tracker.get_slot("booking_option") or ""
         token = parse_token(chosen)
-        booking = store().get(agent.id, int(tracker.get_slot("booking_ref") or 0))
+        booking = store().get(agent.id, tracker.get_slot("booking_ref") or "")
         if token is None or booking is None:
             dispatcher.utter_message(response="utter_booking_not_found")
             return reset_events()
@@ -749,13 +948,13 @@ class ActionBookingAnswer(AgentAction):
         if problem:
             dispatcher.utter_message(text=problem)
             return reset_events()
-        outcome = store().move(agent.id, booking.id, room_id, start_utc, end_utc, now())
+        outcome = store().move(agent.id, booking.key, room_id, start_utc, end_utc, now())
         if outcome.booking is None:
-            if not outcome.alternatives and store().get(agent.id, booking.id) is None:
+            if not outcome.alternatives and store().get(agent.id, booking.key) is None:
                 dispatcher.utter_message(response="utter_booking_not_found")
                 return reset_events()
             events = offer_alternatives(dispatcher, outcome.alternatives, MOVE, site)
-            return [*events, SlotSet("booking_ref", str(booking.id))]
+            return [*events, SlotSet("booking_ref", booking.key)]
         dispatcher.utter_message(text=say.moved(outcome.booking, ics_url(outcome.booking)))
         return reset_events()
 
@@ -780,6 +979,12 @@ class ValidateBookingConfirmForm(AgentAction):
             return []
         if intent == "choose_option" or _latest_entity(tracker, "option"):
             return [*choose(dispatcher, tracker, agent), SlotSet("booking_confirmed", None)]
+        visio = _visio_offered(tracker)
+        if visio and re.search(r"\bvisio\b", fold(_text(tracker))):
+            return [
+                *choose_token(dispatcher, tracker, agent, BOOK, visio),
+                SlotSet("booking_confirmed", None),
+            ]
         answer = yes_or_no(_text(tracker), intent)
         if answer is None:
             dispatcher.utter_message(text=say.ANSWER_YES_OR_NO)
@@ -794,8 +999,20 @@ class ActionAskBookingConfirmed(BookingAction):
 
     def work(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         question = tracker.get_slot("booking_question") or "Je confirme ?"
-        dispatcher.utter_message(text=question, buttons=say.CONFIRM_BUTTONS)
+        buttons = say.CONFIRM_BUTTONS
+        if _visio_offered(tracker):
+            buttons = [buttons[0], say.visio_button(tracker.get_slot("booking_trip")), buttons[1]]
+        dispatcher.utter_message(text=question, buttons=buttons)
         return []
+
+
+def _visio_offered(tracker: Tracker) -> str | None:
+    """The visio room offered instead of a trip, while the trip is what is asked."""
+    offered_trip = tracker.get_slot("booking_trip")
+    if tracker.get_slot("booking_action") != BOOK or not isinstance(offered_trip, dict):
+        return None
+    visio = offered_trip.get("visio")
+    return visio if visio and visio != tracker.get_slot("booking_option") else None
 
 
 class ActionBookingList(AgentAction):
@@ -809,7 +1026,7 @@ class ActionBookingList(AgentAction):
         if not bookings:
             dispatcher.utter_message(response="utter_booking_none")
             return []
-        lines = [f"- {say.booking_line(b)}\n  visio : {b.visio_url}" for b in bookings]
+        lines = [say.listed_booking(b) for b in bookings]
         dispatcher.utter_message(
             text="Vos réservations à venir :\n" + "\n".join(lines),
             buttons=[
@@ -872,7 +1089,7 @@ class _StartOnBooking(AgentAction):
         dispatcher.utter_message(
             text=say.which_booking(self.action), buttons=say.booking_buttons(shown)
         )
-        return [*start, SlotSet("booking_choices", [f"booking:{b.id}" for b in shown])]
+        return [*start, SlotSet("booking_choices", [f"booking:{b.key}" for b in shown])]
 
 
 class ActionBookingCancelStart(_StartOnBooking):
@@ -893,7 +1110,7 @@ def propose_move(
     dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent, text: str
 ) -> list[EventType]:
     """The answer to "à quelle heure ?" for a booking being moved."""
-    booking = store().get(agent.id, int(tracker.get_slot("booking_ref") or 0))
+    booking = store().get(agent.id, tracker.get_slot("booking_ref") or "")
     if booking is None:
         dispatcher.utter_message(response="utter_booking_not_found")
         return reset_events()
@@ -933,7 +1150,7 @@ def move_to(
         return again
     start_utc = to_utc(day, moment.start)
     end_utc = start_utc + timedelta(minutes=duration)
-    same = Option(booking.room_id, booking.room_name, site.name, start_utc, end_utc)
+    same = Option(booking.room_id, booking.room_name, site.name, start_utc, end_utc, booking.kind)
     if store().is_free(booking.room_id, start_utc, end_utc, ignore_booking=booking.id):
         return [
             *ask_confirmation(same, MOVE, booking.attendees, agent, booking),
@@ -949,7 +1166,7 @@ def move_to(
         ignore_booking=booking.id,
     )
     events = offer_alternatives(dispatcher, alternatives, MOVE, site)
-    return [*events, SlotSet("booking_ref", str(booking.id))]
+    return [*events, SlotSet("booking_ref", booking.key)]
 
 
 class ActionBookingMovePropose(AgentAction):
@@ -960,3 +1177,57 @@ class ActionBookingMovePropose(AgentAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
     ) -> list[EventType]:
         return propose_move(dispatcher, tracker, agent, _text(tracker))
+
+
+class ActionBookingShared(AgentAction):
+    """One visio meeting, a room on each site named ("entre Brest, Quimper et Morlaix
+    jeudi à 14h pendant 1h"): proposed when every site has a free room, then booked all
+    at once with one visio link (``BookingStore.book_group``), or not at all."""
+
+    def name(self) -> str:
+        return "action_booking_shared"
+
+    def work_for_agent(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, agent: Agent
+    ) -> list[EventType]:
+        clock = now()
+        request = parse_request(_text(tracker), clock)
+        sites: list[Site] = []
+        for value, _ in _places(tracker):
+            site = store().site(value)
+            if site is not None and site not in sites:
+                sites.append(site)
+        if len(sites) < 2 or None in (request.day, request.start, request.duration_minutes):
+            dispatcher.utter_message(text=say.SHARED_HOW)
+            return reset_events()
+        start_utc = to_utc(request.day, request.start)
+        end_utc = start_utc + timedelta(minutes=request.duration_minutes)
+        options, full = [], []
+        for site in sites:
+            problem = check_when(
+                request.day,
+                request.start,
+                request.duration_minutes,
+                clock,
+                site.opening_hours,
+                site.name,
+            )
+            if problem:
+                dispatcher.utter_message(text=say.nothing_saved(problem.message, BOOK))
+                return reset_events()
+            option = store().free_room(site, start_utc, end_utc, 1)
+            if option is None:
+                full.append(site.name)
+            else:
+                options.append(option)
+        if full:
+            dispatcher.utter_message(text=say.shared_taken(full, format_span(start_utc, end_utc)))
+            return reset_events()
+        tokens = [o.token() for o in options]
+        return [
+            *reset_events(),
+            *confirm_events(say.shared_question(options), SHARED),
+            SlotSet("booking_option", " ".join(tokens)),
+            SlotSet("booking_offered", tokens),
+            SlotSet("booking_duration", float(request.duration_minutes)),
+        ]

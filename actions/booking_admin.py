@@ -1,9 +1,10 @@
-"""Seed or reload the rooms and the agent directory from the data files.
+"""Seed or reload the rooms, the pool vehicles and the agent directory from the data files.
 
     python -m actions.booking_admin seed      # create tables, insert/update, disable removed
-    python -m actions.booking_admin show      # list sites, rooms and the number of agents
+    python -m actions.booking_admin show      # list sites, rooms, vehicles
 
-Files: ``DATA_DIR/rooms.yml`` and ``DATA_DIR/agents.yml``; database: ``DATABASE_URL``.
+Files: ``DATA_DIR/rooms.yml``, ``DATA_DIR/vehicles.yml`` and ``DATA_DIR/agents.yml``;
+database: ``DATABASE_URL``.
 The action server seeds an empty database by itself on first use.
 """
 
@@ -34,6 +35,25 @@ def load_reference_data() -> tuple[dict[str, Any], dict[str, Any]]:
     return rooms, agents
 
 
+ENERGIES = frozenset({"electric", "diesel", "petrol", "hybrid"})
+
+
+def load_vehicles() -> dict[str, Any]:
+    """``data/vehicles.yml``, checked: ids distinct from the rooms', a known site and energy."""
+    vehicles = copy.deepcopy(load_yaml("vehicles.yml") or {})
+    rooms, _ = load_reference_data()
+    sites = {s["name"] for s in rooms.get("sites", [])}
+    room_ids = {r["id"] for s in rooms.get("sites", []) for r in s.get("rooms", [])}
+    for vehicle in vehicles.get("vehicles", []):
+        if not vehicle.get("id") or vehicle["id"] in room_ids:
+            raise ContentError(f"vehicles.yml: every vehicle needs its own id: {vehicle}")
+        if vehicle.get("site") not in sites or int(vehicle.get("seats", 0)) < 1:
+            raise ContentError(f"vehicles.yml: a site of rooms.yml and seats needed: {vehicle}")
+        if vehicle.get("energy") not in ENERGIES:
+            raise ContentError(f"vehicles.yml: energy must be one of {sorted(ENERGIES)}: {vehicle}")
+    return vehicles
+
+
 def main(argv: list[str] | None = None) -> int:
     from actions.booking_store import BookingStore
     from common.db import make_engine
@@ -46,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     store = BookingStore(make_engine(database_url()))
     if args.command == "seed":
         try:
-            counts = store.seed(*load_reference_data())
+            counts = store.seed(*load_reference_data(), load_vehicles())
         except ContentError as err:
             print(f"error: {err}", file=sys.stderr)
             return 1
@@ -54,7 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for site in store.sites():
         rooms = "; ".join(f"{r.name} ({r.capacity} pl.)" for r in site.rooms)
-        print(f"{site.name} [{site.opening_hours}]: {rooms}")
+        vehicles = "; ".join(f"{v.name} ({v.energy}, {v.capacity} pl.)" for v in site.vehicles)
+        print(
+            f"{site.name} [{site.opening_hours}]: {rooms}" + (f" | {vehicles}" if vehicles else "")
+        )
     return 0
 
 

@@ -30,15 +30,24 @@ def ics_url(booking: Booking) -> str:
 def booking_calendar(booking: Booking, stamp: datetime) -> str:
     """The invitation as RFC 5545 text: the event, or its cancellation."""
     plural = "s" if booking.attendees > 1 else ""
+    if booking.kind == "vehicle":
+        towards = f" pour {booking.destination}" if booking.destination else ""
+        summary = f"Voiture de service – {booking.room_name}{towards}"
+        description = f"{booking.room_name}, site de {booking.site}. Clés : {booking.key_place}."
+    else:
+        summary = f"Visioconférence – {booking.room_name} ({booking.site})"
+        description = (
+            f"{booking.room_name}, {booking.attendees} personne{plural}.\n"
+            f"Lien de la visio : {booking.visio_url}"
+        )
     return booking_ics(
         uid=f"{booking.ref}@{UID_DOMAIN}",
         start_utc=booking.start_utc,
         end_utc=booking.end_utc,
-        summary=f"Visioconférence – {booking.room_name} ({booking.site})",
+        summary=summary,
         location=f"{booking.room_name}, {booking.site_label}, {booking.address}",
-        description=f"{booking.room_name}, {booking.attendees} personne{plural}.\n"
-        f"Lien de la visio : {booking.visio_url}",
-        url=booking.visio_url,
+        description=description,
+        url=booking.visio_url or ics_url(booking),
         stamp=stamp,
         cancelled=booking.status == CANCELLED,
         sequence=booking.sequence,

@@ -204,12 +204,22 @@ def check_when(
 
 
 def check_attendees(
-    attendees: int | None, max_capacity: int | None, site: str | None
+    attendees: int | None, max_capacity: int | None, site: str | None, kind: str = "room"
 ) -> Problem | None:
     if attendees is None:
         return None
     if attendees < 1:
         return Problem("booking_attendees", "Il faut au moins une personne.")
+    if kind == "vehicle" and max_capacity is not None and attendees > max_capacity:
+        if max_capacity == 0:
+            return Problem(
+                "booking_attendees", f"Le site de {site} n'a pas de véhicule de service."
+            )
+        return Problem(
+            "booking_attendees",
+            f"Le plus grand véhicule de {site} a {max_capacity} places : "
+            "réduisez le nombre de passagers ou prenez deux véhicules.",
+        )
     if max_capacity is not None and attendees > max_capacity:
         return Problem(
             "booking_attendees",

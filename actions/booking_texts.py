@@ -6,8 +6,16 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from actions.booking_store import Booking, Option, Site
-from actions.datetime_fr import WEEKDAYS, format_day, format_span, format_time, to_paris
+from actions.datetime_fr import (
+    WEEKDAYS,
+    format_day,
+    format_duration,
+    format_span,
+    format_time,
+    to_paris,
+)
 from actions.geo import french_distance
+from actions.mobility import Trip
 from actions.room_help import room_howto
 
 Button = dict[str, str]
@@ -21,6 +29,7 @@ UNAVAILABLE = (
     "Réessayez dans quelques minutes ou contactez la logistique de votre site."
 )
 ASK_SITE = "Sur quel site voulez-vous la salle ?"
+ASK_VEHICLE_SITE = "De quel site partez-vous ? La voiture y sera à prendre."
 ANSWER_YES_OR_NO = "Je n'ai pas compris votre réponse : répondez « oui » ou « non »."
 ASK_NEW_TIME = "Je n'ai pas compris l'heure. Dites par exemple « à 15h » ou « jeudi à 10h »."
 LATER_DAY_WORD = "suivant"
@@ -47,11 +56,33 @@ def day_buttons(days: Iterable[date]) -> list[Button]:
     ]
 
 
+ENERGY_WORDS = {
+    "electric": "électrique",
+    "diesel": "gazole",
+    "petrol": "essence",
+    "hybrid": "hybride",
+    "average": "thermique",
+}
+
+
 def booking_line(booking: Booking) -> str:
+    if booking.kind == "vehicle":
+        towards = f" pour {booking.destination}" if booking.destination else ""
+        return (
+            f"{format_span(booking.start_utc, booking.end_utc)} : voiture {booking.room_name} "
+            f"au départ de {booking.site}{towards}"
+        )
     return (
         f"{format_span(booking.start_utc, booking.end_utc)} : {booking.room_name} "
         f"à {booking.site} ({booking.attendees} pers.)"
     )
+
+
+def listed_booking(booking: Booking) -> str:
+    """A line of "mes réservations": the booking and its visio link, or its keys."""
+    if booking.kind == "vehicle":
+        return f"- {booking_line(booking)}\n  clés : {booking.key_place}"
+    return f"- {booking_line(booking)}\n  visio : {booking.visio_url}"
 
 
 def option_text(option: Option) -> str:
@@ -68,7 +99,7 @@ def alternative_buttons(options: Sequence[Option]) -> list[Button]:
 
 def booking_buttons(bookings: Sequence[Booking]) -> list[Button]:
     return [
-        {"title": booking_line(b), "payload": f'/choose_option{{"option":"booking:{b.id}"}}'}
+        {"title": booking_line(b), "payload": f'/choose_option{{"option":"booking:{b.key}"}}'}
         for b in bookings
     ]
 
@@ -81,12 +112,62 @@ def overlap_warning(bookings: Sequence[Booking]) -> str:
     return f"\nAttention : vous avez déjà une réservation sur ce créneau ({listed})."
 
 
-def proposal(option: Option, site: Site, attendees: int, overlaps: Sequence[Booking]) -> str:
+def proposal(
+    option: Option,
+    site: Site,
+    attendees: int,
+    overlaps: Sequence[Booking],
+    destination: str = "",
+) -> str:
+    if option.kind == "vehicle":
+        vehicle = site.room(option.room_id)
+        energy = ENERGY_WORDS.get(getattr(vehicle, "energy", ""), "")
+        towards = f" pour aller à {destination}" if destination else ""
+        return (
+            f"La voiture « {option.room_name} »{f' ({energy})' if energy else ''} du site de "
+            f"{site.name} est libre {format_span(option.start_utc, option.end_utc)}{towards}, "
+            f"pour {people(attendees)}. Clés : {getattr(vehicle, 'key_place', '')}."
+            f"{overlap_warning(overlaps)}\nJe la réserve ?"
+        )
     return (
         f"« {option.room_name} » ({site.label}) est libre "
         f"{format_span(option.start_utc, option.end_utc)}, pour {people(attendees)}."
         f"{overlap_warning(overlaps)}\nJe la réserve ?"
     )
+
+
+def number_fr(value: float) -> str:
+    """ "16,4", "150" (French decimal comma, no useless ",0")."""
+    text = f"{value:.1f}".removesuffix(".0")
+    return text.replace(".", ",")
+
+
+def trip_cost(trip: Trip) -> str:
+    """What the trip costs, with the emission factor and its source."""
+    energy = ENERGY_WORDS.get(trip.energy, trip.energy)
+    return (
+        f"Ce déplacement à {trip.destination} représente environ {round(trip.km)} km "
+        f"aller-retour, {format_duration(trip.minutes)} de route et {number_fr(trip.co2_kg)} kg "
+        f"de CO2 (voiture {energy} : {number_fr(trip.factor * 1000)} g CO2e/km, "
+        f"{trip.factor_source}, {trip.factor_date})."
+    )
+
+
+def visio_instead(trip: Trip, visio: Option, home: Site) -> str:
+    """The visio room offered instead of the trip; the agent chooses."""
+    return (
+        f"\n{trip_cost(trip)}\nPlutôt qu'un déplacement : « {visio.room_name} » est libre "
+        f"sur votre site ({home.name}) sur le même créneau. Répondez « visio » pour la "
+        "réserver à la place, « oui » pour garder ce que je propose, « non » pour ne rien "
+        "réserver."
+    )
+
+
+def visio_button(trip: dict[str, str]) -> Button:
+    return {
+        "title": f"Plutôt la visio à {trip['home']}",
+        "payload": f'/choose_option{{"option":"{trip["visio"]}"}}',
+    }
 
 
 def choice_question(
@@ -102,6 +183,9 @@ def choice_question(
         text = f"Je déplace votre réservation de « {booking.room_name} » au {span}" + (
             f", dans « {option.room_name} »" if other_room else ""
         )
+    elif option.kind == "vehicle":
+        count = f", pour {people(attendees)}" if attendees else ""
+        text = f"Je réserve la voiture « {option.room_name} » de {option.site}, {span}{count}"
     else:
         count = f", pour {people(attendees)}" if attendees else ""
         text = f"Je réserve « {option.room_name} » à {option.site}, {span}{count}"
@@ -126,17 +210,71 @@ def which_booking(action: str) -> str:
 
 
 def booked(booking: Booking, ics_link: str) -> str:
-    text = (
+    if booking.kind == "vehicle":
+        towards = f" pour {booking.destination}" if booking.destination else ""
+        return (
+            f"C'est réservé : la voiture « {booking.room_name} », site de {booking.site}, "
+            f"{format_span(booking.start_utc, booking.end_utc)}{towards}.\n"
+            f"Clés : {booking.key_place}.\n"
+            f"Pour votre agenda (.ics) : {ics_link}"
+        )
+    lines = [
         f"C'est réservé : « {booking.room_name} », {booking.site_label}, "
-        f"{format_span(booking.start_utc, booking.end_utc)}, pour {people(booking.attendees)}.\n"
-        f"Lien de la visio : {booking.visio_url}\n"
-        f"Invitation pour votre agenda (.ics) : {ics_link}"
+        f"{format_span(booking.start_utc, booking.end_utc)}, pour {people(booking.attendees)}.",
+        f"Lien de la visio : {booking.visio_url}",
+        f"Invitation pour votre agenda (.ics) : {ics_link}",
+    ]
+    howto = room_howto(booking.room_id)  # the room's how-to (data/internal/rooms_help.yml)
+    if howto:
+        lines.append(f"\n{howto}")
+    return "\n".join(lines)
+
+
+def shared_question(options: Sequence[Option]) -> str:
+    first = options[0]
+    rooms = " ; ".join(f"{o.site} : « {o.room_name} »" for o in options)
+    return (
+        f"Réunion partagée {format_span(first.start_utc, first.end_utc)}, une salle visio "
+        f"par site — {rooms}. Un seul lien de visio pour tous.\nJe réserve les "
+        f"{len(options)} salles ?"
     )
-    howto = room_howto(booking.room_id)  # the room's how-to (agents' area, issue 18)
-    return f"{text}\n\n{howto}" if howto else text
+
+
+def shared_booked(bookings: Sequence[Booking], ics_links: Sequence[str]) -> str:
+    first = bookings[0]
+    rooms = "\n".join(
+        f"- {b.site} : « {b.room_name} » — invitation (.ics) : {link}"
+        for b, link in zip(bookings, ics_links, strict=True)
+    )
+    return (
+        f"C'est réservé : réunion partagée {format_span(first.start_utc, first.end_utc)}.\n"
+        f"{rooms}\nLien de la visio, le même pour tous les sites : {first.visio_url}"
+    )
+
+
+def shared_taken(site_names: Sequence[str], span: str) -> str:
+    where = ", ".join(site_names)
+    return (
+        f"Je ne peux pas réserver cette réunion partagée : aucune salle visio n'est libre "
+        f"{span} à {where}. Je n'ai rien réservé, sur aucun site : proposez-moi un autre "
+        "créneau."
+    )
+
+
+SHARED_HOW = (
+    "Pour une réunion partagée, donnez-moi en une phrase au moins deux sites, le jour, "
+    "l'heure et la durée, par exemple : « visio entre Brest, Quimper et Morlaix jeudi à "
+    "14h pendant 1h »."
+)
 
 
 def moved(booking: Booking, ics_link: str) -> str:
+    if booking.kind == "vehicle":
+        return (
+            f"C'est fait : votre réservation est maintenant le "
+            f"{format_span(booking.start_utc, booking.end_utc)}, voiture « {booking.room_name} » "
+            f"de {booking.site}.\nInvitation mise à jour (.ics) : {ics_link}"
+        )
     return (
         f"C'est fait : votre réservation est maintenant le "
         f"{format_span(booking.start_utc, booking.end_utc)}, « {booking.room_name} » "
@@ -146,18 +284,20 @@ def moved(booking: Booking, ics_link: str) -> str:
 
 
 def cancelled(booking: Booking, ics_link: str) -> str:
+    freed = "La voiture est libérée." if booking.kind == "vehicle" else "La salle est libérée."
     return (
-        f"C'est annulé : {booking_line(booking)}. La salle est libérée.\n"
+        f"C'est annulé : {booking_line(booking)}. {freed}\n"
         f"Pour retirer la réunion de votre agenda (.ics) : {ics_link}"
     )
 
 
-def taken(site: Site | None, any_alternative: bool) -> str:
+def taken(site: Site | None, any_alternative: bool, kind: str = "room") -> str:
     if any_alternative:
         return "Ce créneau est déjà pris. Voici d'autres possibilités :"
     where = f" à {site.name}" if site else ""
+    what = "voiture" if kind == "vehicle" else "salle"
     return (
-        f"Ce créneau est déjà pris et je ne trouve pas d'autre salle libre{where} "
+        f"Ce créneau est déjà pris et je ne trouve pas d'autre {what} libre{where} "
         "ces prochains jours. Essayez un autre jour ou un autre site."
     )
 

@@ -54,6 +54,9 @@ def frozen(monkeypatch, tmp_path):
     upgrade(f"sqlite:///{tmp_path / 'actions.db'}")
     monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://assistant.departement.example")
     monkeypatch.setenv("VISIO_BASE_URL", "https://visio.departement.example")
+    # The visio room offered instead of a long trip has its own tests (test_vehicle_*.py):
+    # here every site is "near", so that the room conversation is what is tested.
+    monkeypatch.setenv("VISIO_SUGGEST_MIN_KM", "1000")
     monkeypatch.setattr(booking_actions, "now", lambda: NOW)
 
 

@@ -26,6 +26,10 @@ def test_action_server_models_match_the_migrations(
     with empty_databases(backend, request, tmp_path) as urls:
         created, migrated = migrated_like_models(TABLES, urls)
     assert set(created) == {t.name for t in TABLES}
+    # 0006: pool vehicles, their bookings and slots, and the trips avoided.
+    assert {"booking_vehicles", "vehicle_bookings", "vehicle_slots", "mobility_choices"} <= set(
+        created
+    )
     assert created == migrated
 
 
