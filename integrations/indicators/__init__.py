@@ -1,0 +1,1 @@
+"""Indicators (issue #16)."""
