@@ -20,7 +20,7 @@ from aiohttp import web
 
 from common.db import make_engine
 from common.migrate import check_schema
-from integrations import admin, bookings, console, handoff, keys, privacy, widget
+from integrations import admin, bookings, console, handoff, indicators, keys, privacy, widget
 from integrations.channels import matrix, telegram
 from integrations.channels import web as web_channel
 from integrations.console.pages import PageError
@@ -181,6 +181,7 @@ AREAS: tuple[ModuleType, ...] = (
     privacy,
     widget,
     bookings,
+    indicators,
 )
 
 
