@@ -5,7 +5,7 @@
 What each indicator means is defined once, in ``facts.py``; ``refresh.py`` turns the
 stored conversations into daily counts (``models.py``) incrementally; the dashboard's
 sections (``sections.py``, a registry) and the open data (``opendata.py``) read only
-those counts, so they stay fast whatever the number of messages. ``web.py`` serves the
+those counts, so they stay fast whatever the number of messages. ``pages.py`` serves the
 pages, ``survey.py`` the optional « Cette réponse vous a-t-elle aidé ? ».
 """
 
@@ -21,7 +21,7 @@ from aiohttp import web
 
 from integrations import keys
 from integrations.indicators import survey
-from integrations.indicators import web as pages
+from integrations.indicators import pages
 from integrations.indicators.refresh import refresh
 from integrations.indicators.settings import IndicatorSettings
 
