@@ -20,8 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from integrations import keys
-from integrations.indicators import survey
-from integrations.indicators import pages
+from integrations.indicators import pages, survey
 from integrations.indicators.refresh import refresh
 from integrations.indicators.settings import IndicatorSettings
 

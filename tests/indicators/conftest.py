@@ -17,9 +17,16 @@ from common.db import make_engine
 from common.migrate import upgrade
 from integrations.admin.inbox import Inbox, InboxHit
 from integrations.indicators.models import SurveyAnswer
+from integrations.indicators.refresh import refresh
 from integrations.indicators.survey import record_answer
+from integrations.settings import Settings
 from integrations.store import Conversation, Handoff, Message, Ticket
 from tests import rasa_env
+from tests.gateway.conftest import (  # noqa: F401  (fixtures shared with tests/gateway)
+    base_settings,
+    gateway_client,
+    staff_user,
+)
 
 # Every seeded conversation is in March 2026 (Paris); the refresh runs on 2 April.
 MARCH = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -203,3 +210,17 @@ def conversation_id(engine: Engine, key: str) -> int:
         return connection.execute(
             select(Conversation.id).where(Conversation.key == key)
         ).scalar_one()
+
+
+@pytest.fixture
+async def settings(base_settings: Settings) -> Settings:  # noqa: F811
+    """The gateway's database with the scenario, refreshed; three staff accounts."""
+    engine = make_engine(base_settings.database_url)
+    try:
+        await asyncio.to_thread(seed, engine, base_settings.database_url, SCENARIO)
+        await asyncio.to_thread(refresh, engine, NOW)
+    finally:
+        engine.dispose()
+    for name, role in (("elu", "pilotage"), ("camille", "admin"), ("annick", "mediator")):
+        await asyncio.to_thread(staff_user, base_settings, name, PASSWORD, role)
+    return base_settings

@@ -13,35 +13,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from integrations.indicators.models import SurveyAnswer
-from integrations.indicators.refresh import refresh
 from integrations.settings import Settings
 from integrations.store import Conversation, Message
-from tests.gateway.conftest import (  # noqa: F401  (fixtures)
-    GatewayClient,
-    base_settings,
-    console_login,
-    gateway_client,
-    staff_user,
-)
+from tests.gateway.conftest import GatewayClient, console_login
 from tests.gateway.web_client import new_conversation
-from tests.indicators.conftest import NOW, PASSWORD, SCENARIO, seed
+from tests.indicators.conftest import PASSWORD
 
 BREST_METROPOLE = "242900314"
-
-
-@pytest.fixture
-async def settings(base_settings: Settings) -> Settings:  # noqa: F811
-    from common.db import make_engine
-
-    engine = make_engine(base_settings.database_url)
-    try:
-        await asyncio.to_thread(seed, engine, base_settings.database_url, SCENARIO)
-        await asyncio.to_thread(refresh, engine, NOW)
-    finally:
-        engine.dispose()
-    for name, role in (("elu", "pilotage"), ("camille", "admin"), ("annick", "mediator")):
-        await asyncio.to_thread(staff_user, base_settings, name, PASSWORD, role)
-    return base_settings
 
 
 def read_csv(text: str) -> list[dict[str, str]]:
@@ -49,7 +27,7 @@ def read_csv(text: str) -> list[dict[str, str]]:
 
 
 async def test_pilotage_reads_the_dashboard_and_its_csv(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
 ) -> None:
     client = await gateway_client(settings)
@@ -86,7 +64,7 @@ async def test_pilotage_reads_the_dashboard_and_its_csv(
     ],
 )
 async def test_pilotage_can_do_nothing_else(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
     method: str,
     path: str,
@@ -100,7 +78,7 @@ async def test_pilotage_can_do_nothing_else(
 
 
 async def test_roles_and_anonymous_access(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
 ) -> None:
     client = await gateway_client(settings)
@@ -117,7 +95,7 @@ async def test_roles_and_anonymous_access(
 
 
 async def test_a_login_of_pilotage_lands_on_the_dashboard(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
 ) -> None:
     from tests.gateway.conftest import login_form_token
@@ -144,7 +122,7 @@ async def test_a_login_of_pilotage_lands_on_the_dashboard(
     ],
 )
 async def test_a_wrong_filter_is_a_400_saying_which(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
     query: str,
 ) -> None:
@@ -156,7 +134,7 @@ async def test_a_wrong_filter_is_a_400_saying_which(
 
 
 async def test_open_data_suppresses_small_cells(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
 ) -> None:
     client = await gateway_client(settings)
@@ -190,7 +168,7 @@ async def test_open_data_suppresses_small_cells(
 
 
 async def test_the_threshold_is_a_setting(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -206,7 +184,7 @@ async def test_the_threshold_is_a_setting(
 
 
 async def test_open_data_validates_against_its_schema(
-    gateway_client: GatewayClient,  # noqa: F811
+    gateway_client: GatewayClient,
     settings: Settings,
     tmp_path: Path,
 ) -> None:
@@ -227,8 +205,8 @@ async def test_open_data_validates_against_its_schema(
 
 
 async def test_the_survey_is_off_by_default(
-    gateway_client: GatewayClient,  # noqa: F811
-    base_settings: Settings,  # noqa: F811
+    gateway_client: GatewayClient,
+    base_settings: Settings,
 ) -> None:
     client = await gateway_client(base_settings)
     assert await (await client.get("/webhooks/rest/survey")).json() == {"enabled": False}
@@ -242,8 +220,8 @@ async def test_the_survey_is_off_by_default(
 
 
 async def test_survey_answers_are_stored_once_per_answer(
-    gateway_client: GatewayClient,  # noqa: F811
-    base_settings: Settings,  # noqa: F811
+    gateway_client: GatewayClient,
+    base_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SURVEY_ENABLED", "true")
