@@ -139,13 +139,19 @@ def negative_conversations(connection: Connection) -> set[int]:
     return found
 
 
-def day_facts(
-    connection: Connection, day: date, now: datetime, negative: set[int]
+def period_facts(
+    connection: Connection, first: date, last: date, now: datetime, negative: set[int]
 ) -> Iterator[Facts]:
-    """The facts of every conversation started on ``day``."""
-    start, end = day_bounds(day)
+    """The facts of every conversation started from ``first`` to ``last`` (inclusive)."""
+    start, end = day_bounds(first)[0], day_bounds(last)[1]
     conversations = connection.execute(
-        select(Conversation.id, Conversation.key, Conversation.channel, Conversation.updated_at)
+        select(
+            Conversation.id,
+            Conversation.key,
+            Conversation.channel,
+            Conversation.created_at,
+            Conversation.updated_at,
+        )
         .where(Conversation.created_at >= start, Conversation.created_at < end)
         .order_by(Conversation.id)
     ).all()
@@ -158,7 +164,7 @@ def day_facts(
     )
     facts = {
         c.id: Facts(
-            day=day,
+            day=local_day(c.created_at),
             channel=c.channel,
             negative=c.id in negative,
             settled=now - as_utc(c.updated_at) >= SETTLE_AFTER,

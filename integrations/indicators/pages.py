@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import distinct, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from integrations import keys
@@ -87,7 +87,7 @@ def dashboard_data(engine: Engine, filters: Filters) -> list[tuple[Section, list
 def _themes(engine: Engine) -> dict[str, str]:
     labels = topics()
     with engine.connect() as connection:
-        present = connection.execute(select(distinct(DailyRow.theme))).scalars().all()
+        present = connection.execute(select(DailyRow.theme).distinct()).scalars().all()
     return {t: labels.get(t, t) for t in sorted({*labels, *present} - {""})}
 
 

@@ -7,13 +7,13 @@ days (Europe/Paris) of the conversations where something happened since the last
 (a message, a handoff: ``conversations.updated_at``; a ticket left or closed; a
 thumbs-down; a survey answer), looking back ``SETTLE_AFTER`` further so that a
 conversation settling between two runs is counted once settled. A day is recomputed
-whole, in one transaction: its rows are replaced.
+whole (its rows are replaced), every day of a refresh in one transaction.
 
 Days whose conversations retention has already deleted are never dirty again, so
 their counts stay (anonymous statistics outlive the conversations).
 
     ┌ conversations, messages, handoffs, tickets, inbox hits, survey ┐  + Rasa's events
-    └──────────────► facts.day_facts (one Facts per conversation) ──┘
+    └──────────────► facts.period_facts (one Facts per conversation) ──┘
                          │ grouped by commune × channel × topic
                          ▼
         indicator_daily · indicator_durations · indicator_places
@@ -34,9 +34,9 @@ from integrations.admin.inbox import InboxHit, Source, StateRow
 from integrations.indicators.facts import (
     SETTLE_AFTER,
     Facts,
-    day_facts,
     local_day,
     negative_conversations,
+    period_facts,
 )
 from integrations.indicators.models import COUNTS, DailyRow, DurationRow, PlaceRow, SurveyAnswer
 from integrations.messages import utcnow
@@ -45,6 +45,8 @@ from integrations.store import Conversation, Message, Ticket
 log = logging.getLogger(__name__)
 
 WATERMARK = "indicators.refreshed_at"
+# Consecutive dirty days are recomputed together, a month at most at a time.
+RUN_DAYS = 31
 
 
 def refresh(engine: Engine, now: datetime | None = None) -> list[date]:
@@ -54,10 +56,9 @@ def refresh(engine: Engine, now: datetime | None = None) -> list[date]:
         watermark = _watermark(connection)
         days = sorted(_dirty_days(connection, watermark))
         negative = negative_conversations(connection) if days else set()
-    for day in days:
-        with engine.begin() as connection:
-            _recompute(connection, day, now, negative)
     with engine.begin() as connection:
+        for first, last in runs(days):
+            _recompute(connection, first, last, now, negative)
         _set_watermark(connection, now)
     if days:
         log.info("indicators: %d day(s) recomputed (%s … %s)", len(days), days[0], days[-1])
@@ -98,13 +99,30 @@ def _dirty_days(connection: Connection, watermark: datetime | None) -> set[date]
     return {local_day(m) for m in moments}
 
 
-def _recompute(connection: Connection, day: date, now: datetime, negative: set[int]) -> None:
+def runs(days: list[date], longest: int = RUN_DAYS) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days (first, last), none longer than ``longest``."""
+    found: list[tuple[date, date]] = []
+    for day in days:
+        if (
+            found
+            and day - found[-1][1] == timedelta(days=1)
+            and (day - found[-1][0]).days < longest
+        ):
+            found[-1] = (found[-1][0], day)
+        else:
+            found.append((day, day))
+    return found
+
+
+def _recompute(
+    connection: Connection, first: date, last: date, now: datetime, negative: set[int]
+) -> None:
     for model in (DailyRow, DurationRow, PlaceRow):
-        connection.execute(delete(model).where(model.jour == day))
+        connection.execute(delete(model).where(model.jour >= first, model.jour <= last))
     daily: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     places: dict[tuple, int] = defaultdict(int)
     durations: list[dict] = []
-    for f in day_facts(connection, day, now, negative):
+    for f in period_facts(connection, first, last, now, negative):
         dims = _dimensions(f)
         counts = daily[tuple(dims.values())]
         for name, value in _counts(f).items():

@@ -35,9 +35,11 @@ async def test_the_dashboard_draws_its_charts_with_tables_and_passes_axe(
     errors: list[str] = []
     page.on(
         "response",
-        lambda r: errors.append(f"{r.status} {r.url}")
-        if r.status >= 400 and not r.url.endswith("/favicon.ico")
-        else None,
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
     )
     page.on("pageerror", lambda e: errors.append(str(e)))
     await login(page, base)
