@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
+from integrations.admin.inbox import InboxRow
 from integrations.indicators.models import DailyRow
 from integrations.indicators.refresh import refresh
 from integrations.indicators.sections import Filters, build_all, totals
@@ -126,3 +127,12 @@ def date_at(year: int, month: int, day: int):  # type: ignore[no-untyped-def]
 
 def test_scenario_is_what_the_comments_say() -> None:
     assert len([c for c in SCENARIO if c.created.month == 3]) == 11
+
+
+async def test_unanswered_topics_never_show_personal_data(seeded: Engine) -> None:
+    # An item kept from before a redaction rule existed: the dashboard redacts it again.
+    with seeded.begin() as connection:
+        connection.execute(update(InboxRow).values(text="rappelez-moi au 06 12 34 56 78 svp"))
+    shown = tables(seeded, MARCH)["sans-reponse"]
+    assert len(shown) == 1 and "06 12" not in shown[0][0]
+    assert "<téléphone>" in shown[0][0]
