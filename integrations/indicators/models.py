@@ -66,6 +66,30 @@ class DailyRow(Base):
     survey_no = Column(Integer, nullable=False)
 
 
+class MonthlyRow(Base):
+    """``indicator_daily`` rolled up per month (``mois``: its first day) × EPCI × channel ×
+    topic: whole months of a period and the open data are read from here."""
+
+    __tablename__ = "indicator_monthly"
+
+    mois = Column(Date, primary_key=True)
+    code_epci = Column(String(9), primary_key=True)
+    code_departement = Column(String(3), primary_key=True)
+    canal = Column(String(32), primary_key=True)
+    theme = Column(String(100), primary_key=True)
+    conversations = Column(Integer, nullable=False)
+    messages = Column(Integer, nullable=False)
+    user_messages = Column(Integer, nullable=False)
+    resolved = Column(Integer, nullable=False)
+    mediator = Column(Integer, nullable=False)
+    tickets = Column(Integer, nullable=False)
+    abandoned = Column(Integer, nullable=False)
+    fallbacks = Column(Integer, nullable=False)
+    negative = Column(Integer, nullable=False)
+    survey_yes = Column(Integer, nullable=False)
+    survey_no = Column(Integer, nullable=False)
+
+
 class DurationRow(Base):
     """One mediator wait (``kind = "attente"``) or ticket closing (``"ticket"``)."""
 
@@ -115,6 +139,7 @@ class SurveyAnswer(Base):
 
 TABLES = [
     DailyRow.__table__,
+    MonthlyRow.__table__,
     DurationRow.__table__,
     PlaceRow.__table__,
     SurveyAnswer.__table__,

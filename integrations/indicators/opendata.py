@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from integrations.indicators.models import DailyRow
+from integrations.indicators.models import MonthlyRow
 from integrations.indicators.territory import DEPARTEMENT_NAMES, territories
 
 ALL_CODE = "tous"
@@ -125,15 +125,17 @@ def schema(threshold: int) -> dict[str, Any]:
 
 def rows(connection: Connection, threshold: int) -> list[dict[str, Any]]:
     """Every month × territory × channel, small counts emptied."""
-    columns = [getattr(DailyRow, column) for _, column, _ in COUNT_FIELDS]
+    columns = [getattr(MonthlyRow, column) for _, column, _ in COUNT_FIELDS]
     found = connection.execute(
         select(
-            DailyRow.jour,
-            DailyRow.code_departement,
-            DailyRow.code_epci,
-            DailyRow.canal,
+            MonthlyRow.mois,
+            MonthlyRow.code_departement,
+            MonthlyRow.code_epci,
+            MonthlyRow.canal,
             *(func.sum(c) for c in columns),
-        ).group_by(DailyRow.jour, DailyRow.code_departement, DailyRow.code_epci, DailyRow.canal)
+        ).group_by(
+            MonthlyRow.mois, MonthlyRow.code_departement, MonthlyRow.code_epci, MonthlyRow.canal
+        )
     ).all()
     epcis = territories().epcis()
     sums: dict[tuple[str, str, str, str, str], list[int]] = defaultdict(

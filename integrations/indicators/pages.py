@@ -28,7 +28,7 @@ from integrations.console.auth import StaffRole, require_page
 from integrations.console.pages import TEMPLATES, PageError, error_page, render
 from integrations.indicators import opendata
 from integrations.indicators.facts import PARIS, topics
-from integrations.indicators.models import DailyRow
+from integrations.indicators.models import MonthlyRow
 from integrations.indicators.sections import CHANNEL_LABELS, Filters, Section, Table, build_all
 from integrations.indicators.territory import territories
 from integrations.messages import utcnow
@@ -87,7 +87,7 @@ def dashboard_data(engine: Engine, filters: Filters) -> list[tuple[Section, list
 def _themes(engine: Engine) -> dict[str, str]:
     labels = topics()
     with engine.connect() as connection:
-        present = connection.execute(select(DailyRow.theme).distinct()).scalars().all()
+        present = connection.execute(select(MonthlyRow.theme).distinct()).scalars().all()
     return {t: labels.get(t, t) for t in sorted({*labels, *present} - {""})}
 
 

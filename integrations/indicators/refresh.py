@@ -17,6 +17,9 @@ their counts stay (anonymous statistics outlive the conversations).
                          │ grouped by commune × channel × topic
                          ▼
         indicator_daily · indicator_durations · indicator_places
+                         │ per month, per EPCI
+                         ▼
+                  indicator_monthly
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Date, delete, func, insert, literal, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from common.db import as_utc
@@ -38,7 +41,14 @@ from integrations.indicators.facts import (
     negative_conversations,
     period_facts,
 )
-from integrations.indicators.models import COUNTS, DailyRow, DurationRow, PlaceRow, SurveyAnswer
+from integrations.indicators.models import (
+    COUNTS,
+    DailyRow,
+    DurationRow,
+    MonthlyRow,
+    PlaceRow,
+    SurveyAnswer,
+)
 from integrations.messages import utcnow
 from integrations.store import Conversation, Message, Ticket
 
@@ -59,6 +69,8 @@ def refresh(engine: Engine, now: datetime | None = None) -> list[date]:
     with engine.begin() as connection:
         for first, last in runs(days):
             _recompute(connection, first, last, now, negative)
+        for month in sorted({day.replace(day=1) for day in days}):
+            _roll_up(connection, month)
         _set_watermark(connection, now)
     if days:
         log.info("indicators: %d day(s) recomputed (%s … %s)", len(days), days[0], days[-1])
@@ -143,6 +155,25 @@ def _recompute(
             {**dict(zip(names, k[:-1], strict=True)), "place_id": k[-1], "suggestions": n}
             for k, n in places.items()
         ],
+    )
+
+
+def _roll_up(connection: Connection, month: date) -> None:
+    """``indicator_monthly``'s rows of ``month``, from the days of ``indicator_daily``."""
+    following = (month + timedelta(days=32)).replace(day=1)
+    connection.execute(delete(MonthlyRow).where(MonthlyRow.mois == month))
+    dims = ("code_epci", "code_departement", "canal", "theme")
+    connection.execute(
+        insert(MonthlyRow).from_select(
+            ["mois", *dims, *COUNTS],
+            select(
+                literal(month, Date()).label("mois"),
+                *(getattr(DailyRow, d) for d in dims),
+                *(func.sum(getattr(DailyRow, c)).label(c) for c in COUNTS),
+            )
+            .where(DailyRow.jour >= month, DailyRow.jour < following)
+            .group_by(*(getattr(DailyRow, d) for d in dims)),
+        )
     )
 
 

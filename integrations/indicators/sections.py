@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection
 from integrations.admin.inbox import InboxRow, Status
 from integrations.admin.redact import redact
 from integrations.indicators.facts import topics
-from integrations.indicators.models import COUNTS, DailyRow, DurationRow, PlaceRow
+from integrations.indicators.models import COUNTS, DailyRow, DurationRow, MonthlyRow, PlaceRow
 from integrations.indicators.territory import DEPARTEMENT_NAMES, territories
 
 Step = Literal["jour", "semaine", "mois"]
@@ -60,7 +60,12 @@ class Filters:
     step: Step = "jour"
 
     def where(self, model: Any) -> list:
-        clauses = [model.jour >= self.start, model.jour <= self.end]
+        """The period and the filters, on a table with a ``jour`` column."""
+        return [model.jour >= self.start, model.jour <= self.end, *self.narrowing(model)]
+
+    def narrowing(self, model: Any) -> list:
+        """The filters (channel, EPCI, topic) on any aggregate table."""
+        clauses = []
         if self.canal:
             clauses.append(model.canal == self.canal)
         if self.epci:
@@ -125,13 +130,69 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")[:40]
 
 
-def totals(connection: Connection, filters: Filters) -> dict[str, int]:
-    row = connection.execute(
-        select(*(func.coalesce(func.sum(getattr(DailyRow, c)), 0) for c in COUNTS)).where(
-            *filters.where(DailyRow)
+def period_parts(
+    start: date, end: date
+) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """The days of [start, end] outside whole months, and the whole months (first days)."""
+    first_month = start if start.day == 1 else _next_month(start)
+    after_end = end + timedelta(days=1)
+    last_month_end = after_end.replace(day=1)  # the first day after the last whole month
+    if first_month >= last_month_end:
+        return [(start, end)], None
+    days = []
+    if start < first_month:
+        days.append((start, first_month - timedelta(days=1)))
+    if last_month_end <= end:
+        days.append((last_month_end, end))
+    last_month = (last_month_end - timedelta(days=1)).replace(day=1)
+    return days, (first_month, last_month)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def summed(
+    connection: Connection,
+    filters: Filters,
+    dims: Sequence[str] = (),
+    counts: Sequence[str] = COUNTS,
+    by_day: bool = False,
+) -> dict[tuple, list[int]]:
+    """``counts`` summed per ``dims`` over the period: whole months from
+    ``indicator_monthly``, the other days from ``indicator_daily``. With ``by_day`` the
+    first key is the day (or the month's first day, for whole months)."""
+    days, months = period_parts(filters.start, filters.end)
+    parts: list[tuple[Any, Any, list]] = [
+        (DailyRow, DailyRow.jour, [DailyRow.jour >= a, DailyRow.jour <= b]) for a, b in days
+    ]
+    if months:
+        parts.append(
+            (
+                MonthlyRow,
+                MonthlyRow.mois,
+                [MonthlyRow.mois >= months[0], MonthlyRow.mois <= months[1]],
+            )
         )
-    ).one()
-    return dict(zip(COUNTS, (int(v) for v in row), strict=True))
+    found: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(counts))
+    for model, period, clauses in parts:
+        keys = [period] if by_day else []
+        keys += [getattr(model, d) for d in dims]
+        statement = select(*keys, *(func.sum(getattr(model, c)) for c in counts)).where(
+            *clauses, *filters.narrowing(model)
+        )
+        if keys:
+            statement = statement.group_by(*keys)
+        for row in connection.execute(statement):
+            total = found[tuple(row[: len(keys)])]
+            for i, value in enumerate(row[len(keys) :]):
+                total[i] += int(value or 0)
+    return found
+
+
+def totals(connection: Connection, filters: Filters) -> dict[str, int]:
+    values = summed(connection, filters).get((), [0] * len(COUNTS))
+    return dict(zip(COUNTS, values, strict=True))
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -151,23 +212,27 @@ def _bucket(day: date, step: Step) -> str:
 
 
 def volumes(connection: Connection, filters: Filters) -> list[Table]:
-    per_day = connection.execute(
-        select(DailyRow.jour, func.sum(DailyRow.conversations), func.sum(DailyRow.messages))
-        .where(*filters.where(DailyRow))
-        .group_by(DailyRow.jour)
-        .order_by(DailyRow.jour)
-    ).all()
+    pair = ("conversations", "messages")
+    if filters.step == "mois":  # whole months come from the monthly table
+        per_day = summed(connection, filters, counts=pair, by_day=True)
+    else:
+        per_day = {
+            (day,): [int(n), int(m)]
+            for day, n, m in connection.execute(
+                select(DailyRow.jour, func.sum(DailyRow.conversations), func.sum(DailyRow.messages))
+                .where(*filters.where(DailyRow))
+                .group_by(DailyRow.jour)
+            )
+        }
     buckets: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for day, conversations, messages in per_day:
+    for (day,), (conversations, messages) in sorted(per_day.items()):
         bucket = buckets[_bucket(day, filters.step)]
-        bucket[0] += int(conversations)
-        bucket[1] += int(messages)
-    by_channel = connection.execute(
-        select(DailyRow.canal, func.sum(DailyRow.conversations), func.sum(DailyRow.messages))
-        .where(*filters.where(DailyRow))
-        .group_by(DailyRow.canal)
-        .order_by(DailyRow.canal)
-    ).all()
+        bucket[0] += conversations
+        bucket[1] += messages
+    by_channel = sorted(
+        (channel, n, m)
+        for (channel,), (n, m) in summed(connection, filters, ["canal"], pair).items()
+    )
     return [
         Table(
             "volumes-periode",
@@ -180,7 +245,7 @@ def volumes(connection: Connection, filters: Filters) -> list[Table]:
             "volumes-canal",
             "Conversations et messages par canal",
             ["Canal", "Conversations", "Messages"],
-            [[CHANNEL_LABELS.get(c, c), int(n), int(m)] for c, n, m in by_channel],
+            [[CHANNEL_LABELS.get(c, c), n, m] for c, n, m in by_channel],
         ),
     ]
 
@@ -279,12 +344,13 @@ def quality(connection: Connection, filters: Filters) -> list[Table]:
 
 def asked_topics(connection: Connection, filters: Filters) -> list[Table]:
     labels = topics()
-    rows = connection.execute(
-        select(DailyRow.theme, func.sum(DailyRow.conversations))
-        .where(*filters.where(DailyRow))
-        .group_by(DailyRow.theme)
-        .order_by(func.sum(DailyRow.conversations).desc())
-    ).all()
+    rows = sorted(
+        (
+            (theme, n)
+            for (theme,), (n,) in summed(connection, filters, ["theme"], ["conversations"]).items()
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )
     return [
         Table(
             "themes",
@@ -297,18 +363,16 @@ def asked_topics(connection: Connection, filters: Filters) -> list[Table]:
 
 def by_territory(connection: Connection, filters: Filters) -> list[Table]:
     names = territories().epcis()
-    rows = connection.execute(
-        select(
-            DailyRow.code_departement,
-            DailyRow.code_epci,
-            func.sum(DailyRow.conversations),
-            func.sum(DailyRow.resolved),
-            func.sum(DailyRow.mediator),
-        )
-        .where(*filters.where(DailyRow))
-        .group_by(DailyRow.code_departement, DailyRow.code_epci)
-        .order_by(func.sum(DailyRow.conversations).desc())
-    ).all()
+    found = summed(
+        connection,
+        filters,
+        ["code_departement", "code_epci"],
+        ["conversations", "resolved", "mediator"],
+    )
+    rows = sorted(
+        ((dep, epci, *counts) for (dep, epci), counts in found.items()),
+        key=lambda row: (-row[2], row[0], row[1]),
+    )
     return [
         Table(
             "territoires",

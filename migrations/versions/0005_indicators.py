@@ -4,6 +4,9 @@ answers; the ``pilotage`` staff role.
 - ``indicator_daily``: one row per day (Europe/Paris) × commune × channel × topic with
   the counts of the conversations started that day (``integrations/indicators/facts.py``
   defines each count); refreshed incrementally by ``integrations/indicators/refresh.py``.
+- ``indicator_monthly``: the same counts per month × EPCI × channel × topic (no commune),
+  rolled up from ``indicator_daily`` at each refresh: what long periods and the open
+  data read.
 - ``indicator_durations``: one row per mediator wait or ticket closing (seconds), for
   medians and percentiles, with the same dimensions.
 - ``indicator_places``: how often each digital-help place was suggested, per day,
@@ -89,6 +92,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_indicator_daily_code_epci", "indicator_daily", ["code_epci"])
     op.create_table(
+        "indicator_monthly",
+        sa.Column("mois", sa.Date(), primary_key=True),
+        sa.Column("code_epci", sa.String(9), primary_key=True),
+        sa.Column("code_departement", sa.String(3), primary_key=True),
+        sa.Column("canal", sa.String(32), primary_key=True),
+        sa.Column("theme", sa.String(100), primary_key=True),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
+    )
+    op.create_table(
         "indicator_durations",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("jour", sa.Date(), nullable=False),
@@ -140,5 +152,6 @@ def downgrade() -> None:
     op.drop_table("indicator_places")
     op.drop_index("ix_indicator_durations_jour", table_name="indicator_durations")
     op.drop_table("indicator_durations")
+    op.drop_table("indicator_monthly")
     op.drop_index("ix_indicator_daily_code_epci", table_name="indicator_daily")
     op.drop_table("indicator_daily")
