@@ -4,7 +4,7 @@ Seeds a fresh database (SQLite file, and a throw-away PostgreSQL from tools/post
 with ``--messages`` messages (default 1,000,000) in conversations of ten messages spread
 over a year, with Rasa-shaped tracker events (intents; the ``commune`` slot in 60 % of the
 conversations, communes drawn in proportion to their population; ``listed_places`` in a
-third of them; the same columns as Rasa's table), handoffs and tickets; runs the first
+third of those naming a commune, places near it; the same columns as Rasa's table), handoffs and tickets; runs the first
 (full) refresh of the aggregates, then an incremental one, then times every page the
 dashboard and the open data serve (all their queries), for several periods and filters.
 Prints the timings; the target is under one second per page.
@@ -127,11 +127,13 @@ def seed(engine: Engine, messages: int, end: datetime, rng: random.Random) -> No
                 batches[EVENTS].append(
                     _event(key, "user", at, intent_name=intent, text="bonjour", intent=intent)
                 )
-        if rng.random() < NAMES_A_COMMUNE:
-            commune = rng.choices(names, weights)[0]
+        commune = rng.choices(names, weights)[0] if rng.random() < NAMES_A_COMMUNE else None
+        if commune:
             batches[EVENTS].append(_event(key, "slot", at, name="commune", value=commune))
-        if n % 3 == 0:
-            places = [f"lieu-{rng.randrange(300)}" for _ in range(3)]
+        if n % 3 == 0 and commune:
+            # The three places nearest to the commune: a few of ~300 around it.
+            near = names.index(commune) % 100 * 3
+            places = [f"lieu-{near + rng.randrange(6)}" for _ in range(3)]
             batches[EVENTS].append(_event(key, "slot", at, name="listed_places", value=places))
         if n % 20 == 0:
             taken = n % 40 == 0
