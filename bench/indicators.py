@@ -5,8 +5,9 @@ with ``--messages`` messages (default 1,000,000) in conversations of ten message
 over a year, with Rasa-shaped tracker events (intents; the ``commune`` slot in 60 % of the
 conversations, communes drawn in proportion to their population; ``listed_places`` in a
 third of those naming a commune, places near it; the same columns as Rasa's table),
-handoffs and tickets; runs the first (full) refresh of the aggregates, then an incremental one, then times every page the
-dashboard and the open data serve (all their queries), for several periods and filters.
+handoffs and tickets; runs the first (full) refresh of the aggregates, then an
+incremental one, then times every page the dashboard and the open data serve (all their
+queries), for several periods and filters.
 Prints the timings; the target is under one second per page.
 
     python -m bench.indicators [--messages 1000000] [--backends sqlite postgresql]
