@@ -102,11 +102,11 @@ def _dirty_days(connection: Connection, watermark: datetime | None) -> set[date]
         select(InboxHit.ref).where(InboxHit.source == Source.USER_DOWN.value, InboxHit.at >= since)
     ).scalars()
     ids = [int(r.split(":", 1)[1]) for r in refs if r.startswith("message:")]
-    if ids:
+    for i in range(0, len(ids), 500):
         moments += connection.execute(
             select(created)
             .join(Message, Message.conversation_id == Conversation.id)
-            .where(Message.id.in_(ids[:1000]))
+            .where(Message.id.in_(ids[i : i + 500]))
         ).scalars()
     return {local_day(m) for m in moments}
 
