@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from integrations.admin.inbox import InboxRow
 from integrations.indicators.models import DailyRow
 from integrations.indicators.refresh import refresh
-from integrations.indicators.sections import Filters, build_all, totals
+from integrations.indicators.sections import (
+    SECTIONS,
+    Filters,
+    Section,
+    build_all,
+    dicts_section,
+    register,
+    totals,
+)
 from tests.indicators.conftest import NOW, SCENARIO, Seeded, seed
 
 MARCH = Filters(date(2026, 3, 1), date(2026, 3, 31))
@@ -136,3 +145,30 @@ async def test_unanswered_topics_never_show_personal_data(seeded: Engine) -> Non
     shown = tables(seeded, MARCH)["sans-reponse"]
     assert len(shown) == 1 and "06 12" not in shown[0][0]
     assert "<téléphone>" in shown[0][0]
+
+
+def test_a_section_is_one_registry_entry(engine: Engine) -> None:
+    """How the integrator adds the mobility section (common/mobility_indicators.py)."""
+
+    def mobility(connection, start, end):  # type: ignore[no-untyped-def]
+        return [{"month": f"{start:%Y-%m}", "site_name": "Quimper", "trips_avoided": 3}]
+
+    section = Section(
+        "mobilite",
+        "Mobilité des agents",
+        dicts_section(
+            "Mobilité par mois et par site",
+            mobility,
+            {"month": "Mois", "site_name": "Site", "trips_avoided": "Trajets évités"},
+        ),
+    )
+    register(section)
+    try:
+        with pytest.raises(ValueError):
+            register(section)
+        with engine.connect() as connection:
+            built = {s.id: t for s, t in build_all(connection, MARCH)}
+        assert [list(r) for r in built["mobilite"][0].rows] == [["2026-03", "Quimper", 3]]
+        assert built["mobilite"][0].columns == ["Mois", "Site", "Trajets évités"]
+    finally:
+        SECTIONS.remove(section)
