@@ -58,5 +58,5 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/console/indicators/static/", HERE / "static")
     app.router.add_get("/open-data/indicators.csv", pages.open_csv)
     app.router.add_get("/open-data/indicators.schema.json", pages.open_schema)
-    app.router.add_get("/webhooks/rest/survey", survey.survey_state)
+    app.router.add_get("/widget/survey", survey.survey_state)
     app.router.add_post("/webhooks/rest/survey", survey.survey_answer)

@@ -1,6 +1,7 @@
 """« Cette réponse vous a-t-elle aidé ? »: the optional one-question survey (off by default).
 
-    GET  /webhooks/rest/survey   {"enabled": bool}: whether the widget asks
+    GET  /widget/survey          {"enabled": bool}: whether the widget asks (public,
+                                 no key: the widget asks before any conversation)
     POST /webhooks/rest/survey   {"sender"?, "message_id", "helpful": bool} with the
                                  conversation's key in X-Conversation-Key → 204
 

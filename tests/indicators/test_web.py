@@ -209,7 +209,7 @@ async def test_the_survey_is_off_by_default(
     base_settings: Settings,
 ) -> None:
     client = await gateway_client(base_settings)
-    assert await (await client.get("/webhooks/rest/survey")).json() == {"enabled": False}
+    assert await (await client.get("/widget/survey")).json() == {"enabled": False}
     conversation = await new_conversation(client)
     response = await client.post(
         "/webhooks/rest/survey",
@@ -226,7 +226,7 @@ async def test_survey_answers_are_stored_once_per_answer(
 ) -> None:
     monkeypatch.setenv("SURVEY_ENABLED", "true")
     client = await gateway_client(base_settings)
-    assert await (await client.get("/webhooks/rest/survey")).json() == {"enabled": True}
+    assert await (await client.get("/widget/survey")).json() == {"enabled": True}
     conversation = await new_conversation(client)
     other = await new_conversation(client)
     engine = client.app[__import__("integrations.keys").keys.STORE].engine

@@ -499,7 +499,7 @@
 
   async function loadSurvey() {
     try {
-      const response = await fetch(GATEWAY + "/webhooks/rest/survey");
+      const response = await fetch(GATEWAY + "/widget/survey");
       const body = response.ok ? await response.json() : {};
       if (body.enabled === true && !state.survey) {
         state.survey = true;
