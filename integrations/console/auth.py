@@ -46,7 +46,7 @@ from common.db import Base, as_utc, make_session_factory, session_scope
 from common.secret import same_secret
 from integrations import keys
 from integrations.console.pages import PageError, render
-from integrations.console.roles import ROLE_LABELS, StaffRole
+from integrations.console.roles import ROLE_LABELS, StaffRole, role_may
 from integrations.errors import ApiError
 from integrations.messages import utcnow
 from integrations.origin import same_origin
@@ -65,8 +65,6 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
-# Each role may do what the roles below it may: mediators and admins are council agents too.
-_RANK = {StaffRole.AGENT: 0, StaffRole.MEDIATOR: 1, StaffRole.ADMIN: 2}
 # An account without a password (single sign-on): never verifies.
 NO_PASSWORD = "!sso"
 # Logins of SSO accounts (preferred_username or e-mail): local ones plus "@" and "+".
@@ -81,8 +79,9 @@ class StaffUser:
     role: StaffRole
 
     def can(self, role: StaffRole) -> bool:
-        """Admins may do everything mediators may, and both everything agents may."""
-        return _RANK[self.role] >= _RANK[role]
+        """Admins may do everything mediators may, and both everything agents may;
+        ``pilotage`` only reads the indicators (``roles.role_may``)."""
+        return role_may(self.role, role)
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class ConsoleSession:
     csrf_token: str
 
 
-ROLE_CHECK = "role in ('agent', 'mediator', 'admin')"
+ROLE_CHECK = "role in ('agent', 'mediator', 'admin', 'pilotage')"
 
 
 class StaffAccount(Base):

@@ -210,9 +210,12 @@ def test_roles_are_ordered_agent_mediator_admin(base_settings: Settings) -> None
     agent = staff_user(base_settings, "lucie", PASSWORD, "agent")
     mediator = staff_user(base_settings, "annick", PASSWORD, "mediator")
     admin = staff_user(base_settings, "paul", PASSWORD, "admin")
-    assert [agent.can(r) for r in StaffRole] == [True, False, False]
-    assert [mediator.can(r) for r in StaffRole] == [True, True, False]
-    assert [admin.can(r) for r in StaffRole] == [True, True, True]
+    pilotage = staff_user(base_settings, "elu", PASSWORD, "pilotage")
+    # agent, mediator, admin, pilotage (read-only indicators, off the ladder)
+    assert [agent.can(r) for r in StaffRole] == [True, False, False, False]
+    assert [mediator.can(r) for r in StaffRole] == [True, True, False, False]
+    assert [admin.can(r) for r in StaffRole] == [True, True, True, True]
+    assert [pilotage.can(r) for r in StaffRole] == [False, False, False, True]
 
 
 async def test_a_local_agent_lands_on_the_agents_page_and_not_on_the_consoles(

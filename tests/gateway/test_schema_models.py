@@ -9,6 +9,7 @@ import pytest
 
 from integrations.admin.service import TABLES as ADMIN_TABLES
 from integrations.console.auth import TABLES as STAFF_TABLES
+from integrations.indicators.models import TABLES as INDICATOR_TABLES
 from integrations.store import TABLES as STORE_TABLES
 from tests.migrations.schema import BACKENDS, empty_databases, migrated_like_models
 
@@ -19,7 +20,9 @@ def test_gateway_models_match_the_migrations(
 ) -> None:
     with empty_databases(backend, request, tmp_path) as urls:
         created, migrated = migrated_like_models(
-            [*STORE_TABLES, *STAFF_TABLES, *ADMIN_TABLES], urls
+            [*STORE_TABLES, *STAFF_TABLES, *ADMIN_TABLES, *INDICATOR_TABLES], urls
         )
-    assert set(created) == {t.name for t in [*STORE_TABLES, *STAFF_TABLES, *ADMIN_TABLES]}
+    assert set(created) == {
+        t.name for t in [*STORE_TABLES, *STAFF_TABLES, *ADMIN_TABLES, *INDICATOR_TABLES]
+    }
     assert created == migrated

@@ -29,8 +29,12 @@ TABLES = {
     "bookings", "booking_slots", "digital_place_sources", "digital_places",
     "digital_place_rejects",
 }  # fmt: skip
-# Tables added since main's schema, by later revisions (0006: pool vehicles).
-HEAD_TABLES = TABLES | {"booking_vehicles", "vehicle_bookings", "vehicle_slots", "mobility_choices"}
+# Tables added since main's schema by later revisions: 0005 indicators, 0006 pool vehicles.
+HEAD_TABLES = TABLES | {
+    "indicator_daily", "indicator_monthly", "indicator_durations", "indicator_places",
+    "survey_answers",
+    "booking_vehicles", "vehicle_bookings", "vehicle_slots", "mobility_choices",
+}  # fmt: skip
 
 
 def _dialect(url: str) -> str:

@@ -183,6 +183,22 @@ def import_places(database_url: str, paths: list[str]) -> None:
         import_path(Path(path), engine)
 
 
+async def tracker_events(database_url: str, sender: str, events: list[dict[str, Any]]) -> None:
+    """Events in Rasa's own dict form (``Event.as_dict``: ``{"event": "slot", "name": …}``)
+    appended to ``sender``'s tracker by Rasa's SQL tracker store."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import Event
+
+    from rasa_ext.tracker_store import UrlSQLTrackerStore
+
+    store = UrlSQLTrackerStore(domain=Domain.empty(), host=database_url)
+    tracker = await store.get_or_create_tracker(sender)
+    for event in events:
+        tracker.update(Event.from_parameters(event))
+    await store.save(tracker)
+    store.engine.dispose()
+
+
 FUNCTIONS = {
     function.__name__: function
     for function in (
@@ -196,5 +212,6 @@ FUNCTIONS = {
         link_agent,
         closed_day,
         import_places,
+        tracker_events,
     )
 }

@@ -138,6 +138,7 @@
     open: false,
     unread: 0,
     inert: [], // page elements made inert while the window covers the page
+    survey: false, // « Cette réponse vous a-t-elle aidé ? » (SURVEY_ENABLED on the gateway)
   };
 
   function lastId() {
@@ -407,7 +408,7 @@
     }
     item.append(timeOf(message));
     if (author === "bot" && typeof message.id === "number" && !message.noFeedback) {
-      item.append(feedbackButton(message));
+      item.append(state.survey ? surveyQuestion(message) : feedbackButton(message));
     }
     return item;
   }
@@ -454,6 +455,65 @@
     input.focus();
   }
 
+  // The optional survey, instead of the feedback button when the gateway enables it.
+  // « Non » also tells the administrators which answer did not help (the feedback).
+  function surveyQuestion(message) {
+    if (message.survey) {
+      return el("p", { class: "feedback-done", text: "Merci pour votre réponse." });
+    }
+    const question = el("p", { class: "survey-question", text: "Cette réponse vous a-t-elle aidé ?" });
+    const group = el("div", { class: "survey", role: "group" });
+    question.id = "survey-" + message.id;
+    group.setAttribute("aria-labelledby", question.id);
+    const yes = button("survey-answer", "Oui", () => sendSurvey(message, group, true));
+    const no = button("survey-answer", "Non", () => sendSurvey(message, group, false));
+    group.append(question, yes, no);
+    return group;
+  }
+
+  async function sendSurvey(message, group, helpful) {
+    for (const b of group.querySelectorAll("button")) b.disabled = true;
+    try {
+      const response = await fetch(GATEWAY + "/webhooks/rest/survey", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", [KEY_HEADER]: state.key || "" },
+        body: JSON.stringify({ sender: state.sender, message_id: message.id, helpful }),
+      });
+      if (!response.ok) {
+        message.noFeedback = true;
+        group.remove();
+        return;
+      }
+      if (!helpful) {
+        await fetch(GATEWAY + "/webhooks/rest/feedback", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", [KEY_HEADER]: state.key || "" },
+          body: JSON.stringify({ sender: state.sender, message_id: message.id, rating: "down" }),
+        });
+      }
+    } catch (err) {
+      for (const b of group.querySelectorAll("button")) b.disabled = false;
+      return;
+    }
+    message.survey = helpful ? "oui" : "non";
+    saveCache();
+    group.replaceWith(surveyQuestion(message));
+    input.focus();
+  }
+
+  async function loadSurvey() {
+    try {
+      const response = await fetch(GATEWAY + "/widget/survey");
+      const body = response.ok ? await response.json() : {};
+      if (body.enabled === true && !state.survey) {
+        state.survey = true;
+        renderAll();
+      }
+    } catch (err) {
+      // an older gateway, or unreachable: the feedback button stays
+    }
+  }
+
   function renderChoices(buttons) {
     return el(
       "div",
@@ -478,7 +538,7 @@
     } else if (last.author !== "user" && last.buttons && last.buttons.length && items.length) {
       // Above the feedback button: the choices belong to the answer.
       const item = items[items.length - 1];
-      item.insertBefore(renderChoices(last.buttons), item.querySelector(".feedback, .feedback-done"));
+      item.insertBefore(renderChoices(last.buttons), item.querySelector(".feedback, .feedback-done, .survey"));
     }
   }
 
@@ -1110,6 +1170,7 @@
     state.messages = loadCache();
     applyState({ owner: "bot" });
     renderAll();
+    loadSurvey();
     // A conversation under way in this tab keeps receiving (a mediator may answer).
     if (state.sender && state.messages.length) connect();
   }
