@@ -15,7 +15,7 @@ answers; the ``pilotage`` staff role.
   deleted with the conversation).
 - ``staff_users``: the role constraint admits ``pilotage`` (read-only dashboard).
 
-Revision ID: 0005_indicators
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_indicators"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
