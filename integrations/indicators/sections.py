@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from common.mobility_indicators import mobility_indicators
 from integrations.admin.inbox import InboxRow, Status
 from integrations.admin.redact import redact
 from integrations.indicators.facts import topics
@@ -521,6 +522,22 @@ for _section in (
     Section("lieux", "Lieux proposés", suggested_places),
     Section("sans-reponse", "Sujets sans réponse", unanswered),
     Section("reservations", "Salles de visioconférence", bookings),
+    Section(
+        "mobilite",
+        "Mobilité des agents",
+        dicts_section(
+            "Trajets évités et véhicules de service, par mois et par site",
+            mobility_indicators,
+            {
+                "month": "Mois",
+                "site_name": "Site",
+                "trips_avoided": "Trajets évités (visio)",
+                "km_saved": "km évités",
+                "co2_saved_kg": "CO₂ évité (kg)",
+                "vehicle_occupancy": "Occupation des véhicules (0 à 1)",
+            },
+        ),
+    ),
 ):
     register(_section)
 

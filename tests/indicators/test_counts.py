@@ -148,13 +148,14 @@ async def test_unanswered_topics_never_show_personal_data(seeded: Engine) -> Non
 
 
 def test_a_section_is_one_registry_entry(engine: Engine) -> None:
-    """How the integrator adds the mobility section (common/mobility_indicators.py)."""
+    """As the mobility section (common/mobility_indicators.py) is added."""
+    assert "mobilite" in [s.id for s in SECTIONS]
 
     def mobility(connection, start, end):  # type: ignore[no-untyped-def]
         return [{"month": f"{start:%Y-%m}", "site_name": "Quimper", "trips_avoided": 3}]
 
     section = Section(
-        "mobilite",
+        "mobilite-exemple",
         "Mobilité des agents",
         dicts_section(
             "Mobilité par mois et par site",
@@ -168,7 +169,7 @@ def test_a_section_is_one_registry_entry(engine: Engine) -> None:
             register(section)
         with engine.connect() as connection:
             built = {s.id: t for s, t in build_all(connection, MARCH)}
-        assert [list(r) for r in built["mobilite"][0].rows] == [["2026-03", "Quimper", 3]]
-        assert built["mobilite"][0].columns == ["Mois", "Site", "Trajets évités"]
+        assert [list(r) for r in built["mobilite-exemple"][0].rows] == [["2026-03", "Quimper", 3]]
+        assert built["mobilite-exemple"][0].columns == ["Mois", "Site", "Trajets évités"]
     finally:
         SECTIONS.remove(section)
