@@ -11,10 +11,9 @@ person never sees the payload.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from integrations.messages import Reply
 from integrations.store import ConversationRef
@@ -88,34 +87,16 @@ async def file_reports(
             shown.append(reply)
             continue
         contact = (report["contact"] or NO_CONTACT)[:MAX_CONTACT]
-        # Imported here: the handoff area imports the gateway, which imports this module.
-        from integrations.handoff.store import HandoffStore
-
-        store = HandoffStore(gateway.store.engine)
         try:
-            ticket_id = await asyncio.to_thread(
-                store.add_ticket,
-                conversation.id,
-                conversation.channel,
-                contact,
-                ticket_text(report),
+            if gateway.handoff is None:  # no console to read tickets in
+                raise RuntimeError("the handoff area is off")
+            ticket_id = await gateway.handoff.file_ticket(
+                conversation, contact, ticket_text(report)
             )
         except Exception:  # any driver error: the person is told, nothing shown raw
             log.exception("fault report of %s not filed", conversation.key)
             shown.append(Reply(text=NOT_FILED))
             continue
         log.info("fault report %s filed for room %s", ticket_id, report["room"])
-        await _tell_consoles(gateway)
         shown.append(confirmation(report, ticket_id, contact))
     return shown
-
-
-async def _tell_consoles(gateway: Gateway) -> None:
-    """The mediators' consoles reload their tickets (when the handoff area is on)."""
-    consoles: Any = getattr(gateway.handoff, "consoles", None)
-    if consoles is None:
-        return
-    try:
-        await consoles.broadcast({"type": "tickets"})
-    except Exception:
-        log.exception("consoles not told of a fault report")

@@ -71,6 +71,8 @@ class Handoff(Protocol):
 
     async def person_left(self, key: str) -> None: ...
 
+    async def file_ticket(self, conversation: ConversationRef, contact: str, text: str) -> int: ...
+
 
 # A lock shared by several gateway replicas (``integrations/bus.py``), when there are.
 SharedLock = Callable[[str], AbstractAsyncContextManager[Any]]

@@ -154,14 +154,20 @@ class HandoffService:
         contact = find_contact(left)
         if contact is None:
             return await self.gateway.post(conversation, [texts.contact_needed()], deliver=False)
-        ticket_id = await asyncio.to_thread(
-            self.store.add_ticket, conversation.id, conversation.channel, contact, left
-        )
-        log.info("ticket %s left in %s", ticket_id, conversation.key)
-        await self.consoles.broadcast({"type": "tickets"})
+        ticket_id = await self.file_ticket(conversation, contact, left)
         return await self._back_to_bot(
             conversation, "ticket", texts.ticket_created(contact, ticket_id)
         )
+
+    async def file_ticket(self, conversation: ConversationRef, contact: str, text: str) -> int:
+        """A ticket of the mediators' console (a message left, a room fault reported); the
+        consoles reload their tickets. Its id."""
+        ticket_id = await asyncio.to_thread(
+            self.store.add_ticket, conversation.id, conversation.channel, contact, text
+        )
+        log.info("ticket %s filed in %s", ticket_id, conversation.key)
+        await self.consoles.broadcast({"type": "tickets"})
+        return ticket_id
 
     def _message_left(self, conversation_id: int) -> str:
         """The person's messages since they were offered to leave one."""
