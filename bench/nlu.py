@@ -2,6 +2,7 @@
 
     python -m bench.nlu                  # train both (NLU only), score on both held-out sets
     python -m bench.nlu --model M        # score model M instead of training ours
+    python -m bench.nlu --model M --stock-model S  # score both, train nothing
     python -m bench.nlu --dev 5 --fold 0 # tuning: hold out fold 0 of 5 of the TRAINING data
 
 The held-out splits are for measuring, never for tuning: nlu_data/test (looked at by
@@ -221,7 +222,9 @@ async def main(args: argparse.Namespace) -> None:
         else:
             config = nlu_only_config(args.config, tmp)
             models.append(("ours", *train_nlu(config, data, tmp, "ours")))
-        if not args.no_stock:
+        if args.stock_model and not args.dev:
+            models.append((f"rasa stock ({args.stock_model.name})", args.stock_model, None))
+        elif not args.no_stock:
             stock_config = tmp / "stock-config.yml"
             stock_config.write_text(STOCK_CONFIG, encoding="utf-8")
             models.append(("rasa stock (fr)", *train_nlu(stock_config, data, tmp, "stock")))
@@ -242,6 +245,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=None, help="score this model as ours")
     parser.add_argument("--config", type=Path, default=OURS, help="our pipeline's config")
+    parser.add_argument(
+        "--stock-model", type=Path, default=None, help="score this model as the stock pipeline"
+    )
     parser.add_argument("--no-stock", action="store_true", help="skip the stock pipeline")
     parser.add_argument("--dev", type=int, default=0, help="k: tune on a k-fold dev split")
     parser.add_argument("--fold", type=int, default=0, help="which dev fold to hold out")
