@@ -25,6 +25,7 @@ from actions import context
 from actions.datetime_fr import parse_moment
 from common.content import ContentError, load_yaml
 from common.hours import PARIS
+from common.nlu import FALLBACK_INTENT
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,12 @@ async def reroute(
             return await ActionSelectItem().run(dispatcher, tracker, domain)
         if asks_hours(text):
             return await ActionPlaceHours().run(dispatcher, tracker, domain)
-        if next(tracker.get_latest_entity_values("commune"), None) and not next(
-            tracker.get_latest_entity_values("procedure"), None
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if (
+            intent == FALLBACK_INTENT
+            and next(tracker.get_latest_entity_values("commune"), None)
+            and not next(tracker.get_latest_entity_values("procedure"), None)
+            and not is_out_of_scope(text)
         ):  # « ah non pardon c'est pour ma mère à Morlaix » : the same search, elsewhere
             from actions.places import ActionFindDigitalPlace
 

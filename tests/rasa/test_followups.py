@@ -327,3 +327,19 @@ def test_latest_buttons_come_from_the_last_answer_only():
     assert latest_buttons(tracker) == (BUTTONS, False)
     listed = DialogueStateTracker.from_events("t", [*events[:-2], SlotSet("listed_places", ["a"])])
     assert latest_buttons(listed)[1] is True
+
+
+async def test_after_places_the_weather_of_another_commune_stays_out_of_scope():
+    from actions.places import ActionFindDigitalPlace
+    from actions.reroute import ActionOutOfScope
+
+    first = tracker([], "un espace numérique à Quimper", "find_digital_place",
+                    [{"entity": "commune", "value": "Quimper"}])  # fmt: skip
+    _, _, events = await run(ActionFindDigitalPlace(), first)
+    history = [user("un espace numérique à Quimper", "find_digital_place"), *map(dict, events)]
+    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    for intent in ("out_of_scope", "nlu_fallback"):
+        later = tracker(history, "et la météo à Brest ?", intent,
+                        [{"entity": "commune", "value": "Brest"}])  # fmt: skip
+        _, messages, _ = await run(ActionOutOfScope(), later)
+        assert messages[0].get("response") == "utter_out_of_scope", intent
