@@ -181,7 +181,8 @@ def print_run(run: Run, show_errors: int) -> None:
 
 def print_side_by_side(runs: list[Run], examples: int, split: str) -> None:
     print(f"\n{split}: {examples} examples, {len(runs[0].report.labels)} intents\n")
-    print(f"{'':24s}" + "".join(f"{r.name:>18s}" for r in runs))
+    width = max(18, *(len(r.name) + 2 for r in runs))
+    print(f"{'':24s}" + "".join(f"{r.name:>{width}s}" for r in runs))
     rows = [
         ("intent accuracy", lambda r: f"{r.report.accuracy:.3f}"),
         ("intent macro-F1", lambda r: f"{r.report.macro_f1:.3f}"),
@@ -193,7 +194,7 @@ def print_side_by_side(runs: list[Run], examples: int, split: str) -> None:
         ),
     ]
     for label, cell in rows:
-        print(f"{label:24s}" + "".join(f"{cell(r):>18s}" for r in runs))
+        print(f"{label:24s}" + "".join(f"{cell(r):>{width}s}" for r in runs))
 
 
 async def main(args: argparse.Namespace) -> None:
