@@ -29,6 +29,7 @@ from actions.datetime_fr import Moment, parse_moment
 from actions.guides import ActionBasicSkills
 from actions.knowledge import ActionFibre, ActionProcedure
 from actions.places import ASK_COMMUNE, ActionFindDigitalPlace
+from actions.postcodes import commune_choice, shared_postcode
 from actions.social import ActionSocialWorker
 from common import hours
 from common.content import ContentError, load_yaml
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 HUMAN_BUTTON = {"title": "Parler à un médiateur", "payload": "/request_human"}
 PLACES_BUTTON = {"title": "Un lieu d'aide près de chez moi", "payload": "/find_digital_place"}
-MAX_COMMUNE_BUTTONS = 6
 WORDS_FILE = "followups.yml"
 UNAVAILABLE = (
     "Je ne peux pas consulter les lieux d'aide pour le moment, désolé. "
@@ -56,17 +56,6 @@ PART_LABEL["soir"] = "en fin de journée"
 
 
 # ------------------------------------------------------------------ pure helpers
-
-
-def commune_choice(code: str, communes: list[geo.Commune]) -> dict[str, Any]:
-    """« Le code postal 29800 correspond à plusieurs communes : laquelle ? » with buttons."""
-    shown = communes[:MAX_COMMUNE_BUTTONS]
-    more = len(communes) - len(shown)
-    text = f"Le code postal {code} correspond à plusieurs communes. Laquelle est la vôtre ?"
-    if more > 0:
-        text += f" (Si elle n'est pas dans la liste, écrivez son nom : il y en a {more} autres.)"
-    buttons = [{"title": c.nom, "payload": f'/inform{{"commune":"{c.nom}"}}'} for c in shown]
-    return {"text": text, "buttons": buttons}
 
 
 def topic_in_words(text: str) -> str | None:
@@ -240,15 +229,6 @@ def nearest_places(commune_name: str) -> list[place_store.Place]:
 
 def latest_entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
-
-
-def shared_postcode(tracker: Tracker) -> tuple[str, list[geo.Commune]] | None:
-    """A postcode of several communes in the latest message, with those communes."""
-    code = latest_entity(tracker, "postcode")
-    if not code or latest_entity(tracker, "commune"):
-        return None
-    communes = geo.communes().by_postcode(str(code))
-    return (str(code), communes) if len(communes) > 1 else None
 
 
 def utter_all(dispatcher: CollectingDispatcher, messages: list[dict[str, Any]]) -> None:

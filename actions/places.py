@@ -13,6 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import geo, place_search, place_store
+from actions.context import LAST_TOPIC
+from actions.postcodes import commune_choice, shared_postcode
 from common.content import ContentError
 from common.hours import PARIS
 
@@ -108,6 +110,10 @@ class ActionFindDigitalPlace(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        postcode = await asyncio.to_thread(shared_postcode, tracker)
+        if postcode is not None:  # « un EPN vers 29150 » : which of its communes?
+            dispatcher.utter_message(**commune_choice(*postcode))
+            return [SlotSet(LAST_TOPIC, "places"), SlotSet("place_step", None)]
         is_answer = tracker.get_slot("place_step") == ASK_COMMUNE
         text = tracker.latest_message.get("text") or ""
         try:

@@ -8,6 +8,7 @@ entry (``data/followups.yml``) decide; nothing is guessed when they do not.
     "mon mari est en fauteuil, une carte pour se garer" (misunderstood) -> PCH / MDPH
     "non en fait je veux apprendre à faire un mot de passe" (misunderstood) -> the guide
     "vous êtes ouverts dimanche ?" right after a list of places -> their hours
+    "ah non c'est pour ma mère à Morlaix" right after a list of places -> places at Morlaix
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from actions import context
 from actions.datetime_fr import parse_moment
 from common.content import ContentError, load_yaml
 from common.hours import PARIS
+from common.nlu import FALLBACK_INTENT
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +93,16 @@ async def reroute(
             return await ActionSelectItem().run(dispatcher, tracker, domain)
         if asks_hours(text):
             return await ActionPlaceHours().run(dispatcher, tracker, domain)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if (
+            intent == FALLBACK_INTENT
+            and next(tracker.get_latest_entity_values("commune"), None)
+            and not next(tracker.get_latest_entity_values("procedure"), None)
+            and not is_out_of_scope(text)
+        ):  # « ah non pardon c'est pour ma mère à Morlaix » : the same search, elsewhere
+            from actions.places import ActionFindDigitalPlace
+
+            return await ActionFindDigitalPlace().run(dispatcher, tracker, domain)
     if procedures and (
         next(tracker.get_latest_entity_values("procedure"), None) or named_procedure(text)
     ):

@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import context, desks, geo
 from actions.knowledge import council_values
+from actions.postcodes import commune_choice, shared_postcode
 from common.content import ContentError, load_yaml
 from common.hours import PARIS
 
@@ -94,6 +95,10 @@ class ActionSocialWorker(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        postcode = await asyncio.to_thread(shared_postcode, tracker)
+        if postcode is not None:  # « assistante sociale au 29300 » : which of its communes?
+            dispatcher.utter_message(**commune_choice(*postcode))
+            return [SlotSet(context.LAST_TOPIC, TOPIC)]
         wanted = next(tracker.get_latest_entity_values("commune"), None) or context.recent_commune(
             tracker.events
         )

@@ -2,6 +2,7 @@
 
     python -m bench.nlu                  # train both (NLU only), score on both held-out sets
     python -m bench.nlu --model M        # score model M instead of training ours
+    python -m bench.nlu --model M --stock-model S  # score both, train nothing
     python -m bench.nlu --dev 5 --fold 0 # tuning: hold out fold 0 of 5 of the TRAINING data
 
 The held-out splits are for measuring, never for tuning: nlu_data/test (looked at by
@@ -180,7 +181,8 @@ def print_run(run: Run, show_errors: int) -> None:
 
 def print_side_by_side(runs: list[Run], examples: int, split: str) -> None:
     print(f"\n{split}: {examples} examples, {len(runs[0].report.labels)} intents\n")
-    print(f"{'':24s}" + "".join(f"{r.name:>18s}" for r in runs))
+    width = max(18, *(len(r.name) + 2 for r in runs))
+    print(f"{'':24s}" + "".join(f"{r.name:>{width}s}" for r in runs))
     rows = [
         ("intent accuracy", lambda r: f"{r.report.accuracy:.3f}"),
         ("intent macro-F1", lambda r: f"{r.report.macro_f1:.3f}"),
@@ -192,7 +194,7 @@ def print_side_by_side(runs: list[Run], examples: int, split: str) -> None:
         ),
     ]
     for label, cell in rows:
-        print(f"{label:24s}" + "".join(f"{cell(r):>18s}" for r in runs))
+        print(f"{label:24s}" + "".join(f"{cell(r):>{width}s}" for r in runs))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -221,7 +223,9 @@ async def main(args: argparse.Namespace) -> None:
         else:
             config = nlu_only_config(args.config, tmp)
             models.append(("ours", *train_nlu(config, data, tmp, "ours")))
-        if not args.no_stock:
+        if args.stock_model and not args.dev:
+            models.append((f"rasa stock ({args.stock_model.name})", args.stock_model, None))
+        elif not args.no_stock:
             stock_config = tmp / "stock-config.yml"
             stock_config.write_text(STOCK_CONFIG, encoding="utf-8")
             models.append(("rasa stock (fr)", *train_nlu(stock_config, data, tmp, "stock")))
@@ -242,6 +246,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, default=None, help="score this model as ours")
     parser.add_argument("--config", type=Path, default=OURS, help="our pipeline's config")
+    parser.add_argument(
+        "--stock-model", type=Path, default=None, help="score this model as the stock pipeline"
+    )
     parser.add_argument("--no-stock", action="store_true", help="skip the stock pipeline")
     parser.add_argument("--dev", type=int, default=0, help="k: tune on a k-fold dev split")
     parser.add_argument("--fold", type=int, default=0, help="which dev fold to hold out")

@@ -41,12 +41,14 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_START,
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
+    INTENT,
+    INTENT_NAME_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from common.text import keys, tokens
+from common.text import fold, keys, tokens
 from rasa_ext.storage import StoredComponent, load_json, save_json
 
 logger = logging.getLogger(__name__)
@@ -68,18 +70,18 @@ def build_gazetteer(
     folded keys, whatever the case or accents they were written with.
     """
     synonym_of = {k: value for surface, value in synonyms.items() for k in keys(surface)}
+    tables = {
+        table["name"]: _elements(table) for table in lookup_tables if table["name"] in entities
+    }
     gazetteer: dict[str, dict[str, str]] = {}
-    for table in lookup_tables:
-        name = table["name"]
-        if name not in entities:
-            continue
-        elements = table["elements"]
-        if isinstance(elements, str):  # a file path already read by Rasa
-            elements = elements.splitlines()
-        elements = [e.strip() for e in elements if e.strip()]
+    for name, elements in tables.items():
         element_set = set(elements)
         entries = gazetteer.setdefault(name, {})
-        surface_forms = elements + [s for s, value in synonyms.items() if value in element_set]
+        surface_forms = elements + [
+            s
+            for s, value in synonyms.items()
+            if value in element_set and not _belongs_elsewhere(s, value, name, tables)
+        ]
         for surface in surface_forms:
             for k in keys(surface):
                 value = synonym_of.get(k, surface)
@@ -89,6 +91,25 @@ def build_gazetteer(
                 if previous != value:
                     logger.debug("'%s' is both %s and %s; keeping the first", k, previous, value)
     return gazetteer
+
+
+def _belongs_elsewhere(surface: str, value: str, entity: str, tables: dict[str, list[str]]) -> bool:
+    """A synonym between two elements of another entity's table is that entity's:
+    "hôtel du département" -> "Quimper" names a site, not the commune of Quimper
+    (Rasa's synonyms are global), while "Carhaix" -> "Carhaix-Plouguer" stays a commune's."""
+    return any(
+        other != entity
+        and value in items
+        and bool(keys(surface) & {k for e in items for k in keys(e)})
+        for other, items in tables.items()
+    )
+
+
+def _elements(table: dict[str, Any]) -> list[str]:
+    elements = table["elements"]
+    if isinstance(elements, str):  # a file path already read by Rasa
+        elements = elements.splitlines()
+    return [e.strip() for e in elements if e.strip()]
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -281,6 +302,45 @@ def _accept(k: str, words: list, i: int, n: int, text: str, ambiguous: frozenset
     return whole_message or capitalised or after_preposition
 
 
+# Words that make a council site of a name that is also a commune ("la salle de Brest").
+SITE_CUES = frozenset(
+    {"salle", "salles", "sale", "visio", "visioconference", "site", "resa", "reservation"}
+)
+_CLOCK = re.compile(r"\b\d{1,2} ?h(?:\d{2})?\b")
+
+
+def one_reading(
+    entities: list[dict[str, Any]], text: str, intent: str | None, site_intents: frozenset[str]
+) -> list[dict[str, Any]]:
+    """Keep one of the ``commune`` and ``site`` read on the same words ("Brest" is both).
+
+    The site for a booking intent or beside a booking word ("salle", "visio", "résa"…);
+    the commune otherwise — except for a bare ``inform`` with a time ("Brest jeudi 14h"),
+    which may answer the booking form as well as a place search: both stay.
+    """
+    communes = [e for e in entities if e[ENTITY_ATTRIBUTE_TYPE] == "commune"]
+    sites = [e for e in entities if e[ENTITY_ATTRIBUTE_TYPE] == "site"]
+    doubles = [(c, s) for c in communes for s in sites if _overlap(c, s)]
+    if not doubles:
+        return entities
+    words = {w for w, _, _ in tokens(text)}
+    if intent in site_intents or words & SITE_CUES:
+        dropped = "commune"
+    elif intent == "inform" and _CLOCK.search(fold(text)):
+        return entities
+    else:
+        dropped = "site"
+    drop = {id(c if dropped == "commune" else s) for c, s in doubles}
+    return [e for e in entities if id(e) not in drop]
+
+
+def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return (
+        a[ENTITY_ATTRIBUTE_START] < b[ENTITY_ATTRIBUTE_END]
+        and b[ENTITY_ATTRIBUTE_START] < a[ENTITY_ATTRIBUTE_END]
+    )
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class GazetteerEntityExtractor(StoredComponent, EntityExtractorMixin):
     """Extracts lookup-table entities with accent-, case- and hyphen-insensitive matching."""
@@ -297,6 +357,15 @@ class GazetteerEntityExtractor(StoredComponent, EntityExtractorMixin):
             # Entities whose misspelt names are found too, and their shortest length.
             "fuzzy_entities": [],
             "fuzzy_min_letters": 6,
+            # Intents for which a name that is both a commune and a site is the site.
+            "site_intents": [
+                "book_room",
+                "cancel_booking",
+                "list_bookings",
+                "change_booking",
+                "choose_option",
+                "ask_visio_help",
+            ],
         }
 
     def __init__(
@@ -388,6 +457,8 @@ class GazetteerEntityExtractor(StoredComponent, EntityExtractorMixin):
             entities = find_entities(
                 text, self.gazetteer, self.ambiguous, self._config["max_words"], self.fuzzy
             )
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            entities = one_reading(entities, text, intent, frozenset(self._config["site_intents"]))
             message.set(
                 ENTITIES,
                 message.get(ENTITIES, []) + self.add_extractor_name(entities),

@@ -172,3 +172,20 @@ def test_sms_spelling_and_formal_french(rasa_stack: Stack):
             ),
         ],
     )
+
+
+def test_a_commune_that_is_also_a_site_is_read_once(rasa_stack: Stack):
+    """ "Brest" is a commune and a council site: the model says which one the message means."""
+
+    def read(text: str) -> list[tuple[str, str]]:
+        found = rasa_stack.parse(text)["entities"]
+        return sorted(
+            (e["entity"], e["value"]) for e in found if e["entity"] in ("commune", "site")
+        )
+
+    assert read("je cherche un ordi en libre service sur brest") == [("commune", "Brest")]
+    assert read("une asistante sociale a Morlaix svp") == [("commune", "Morlaix")]
+    assert read("il me faudrait une salle de visio a Quimperlé mardi") == [("site", "Quimperlé")]
+    assert read("annulez ma reservation de Morlaix") == [("site", "Morlaix")]
+    # The council's seat is a site, never the commune of Quimper.
+    assert ("commune", "Quimper") not in read("réserver une salle à l'hotel du departement")

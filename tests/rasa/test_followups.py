@@ -236,6 +236,42 @@ async def test_social_worker_asks_the_commune_then_gives_the_nearest_desk():
     assert "Sans internet" in text
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "code", "topic"),
+    [
+        ("ya un epn vers 29150 ?", "find_digital_place", "29150", "places"),
+        ("assistante sociale au 29300", "ask_social_worker", "29300", "social"),
+    ],
+)
+async def test_a_shared_postcode_in_the_request_asks_which_commune(text, intent, code, topic):
+    from actions.places import ActionFindDigitalPlace
+
+    action = ActionFindDigitalPlace() if intent == "find_digital_place" else ActionSocialWorker()
+    said, messages, events = await run(
+        action, tracker([], text, intent, [{"entity": "postcode", "value": code}])
+    )
+    assert f"Le code postal {code} correspond à plusieurs communes" in said
+    assert len(messages[0]["buttons"]) >= 2
+    assert [e["value"] for e in events if e["name"] == "last_topic"] == [topic]
+
+
+async def test_after_places_a_misunderstood_message_with_a_commune_searches_there():
+    from actions.places import ActionFindDigitalPlace
+    from actions.reroute import reroute
+
+    first = tracker([], "un lieu numérique à Brest", "find_digital_place",
+                    [{"entity": "commune", "value": "Brest"}])  # fmt: skip
+    _, _, events = await run(ActionFindDigitalPlace(), first)
+    history = [user("un lieu numérique à Brest", "find_digital_place"), *map(dict, events)]
+    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    later = tracker(history, "ah non pardon c'est pour ma mère à Morlaix", "nlu_fallback",
+                    [{"entity": "commune", "value": "Morlaix"}])  # fmt: skip
+    dispatcher = CollectingDispatcher()
+    assert await reroute(dispatcher, later, {}) is not None
+    said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
+    assert "Morlaix" in said and "APA" not in said
+
+
 async def test_select_without_a_list_says_so():
     text, _, _ = await run(ActionSelectItem(), tracker([], "le premier", "select_item"))
     assert "pas de liste" in text
@@ -291,3 +327,19 @@ def test_latest_buttons_come_from_the_last_answer_only():
     assert latest_buttons(tracker) == (BUTTONS, False)
     listed = DialogueStateTracker.from_events("t", [*events[:-2], SlotSet("listed_places", ["a"])])
     assert latest_buttons(listed)[1] is True
+
+
+async def test_after_places_the_weather_of_another_commune_stays_out_of_scope():
+    from actions.places import ActionFindDigitalPlace
+    from actions.reroute import ActionOutOfScope
+
+    first = tracker([], "un espace numérique à Quimper", "find_digital_place",
+                    [{"entity": "commune", "value": "Quimper"}])  # fmt: skip
+    _, _, events = await run(ActionFindDigitalPlace(), first)
+    history = [user("un espace numérique à Quimper", "find_digital_place"), *map(dict, events)]
+    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    for intent in ("out_of_scope", "nlu_fallback"):
+        later = tracker(history, "et la météo à Brest ?", intent,
+                        [{"entity": "commune", "value": "Brest"}])  # fmt: skip
+        _, messages, _ = await run(ActionOutOfScope(), later)
+        assert messages[0].get("response") == "utter_out_of_scope", intent
