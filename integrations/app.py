@@ -20,7 +20,7 @@ from aiohttp import web
 
 from common.db import make_engine
 from common.migrate import check_schema
-from integrations import admin, bookings, console, handoff, keys, privacy, widget
+from integrations import admin, bookings, console, handoff, keys, outbox, privacy, widget
 from integrations.channels import matrix, telegram
 from integrations.channels import web as web_channel
 from integrations.console.pages import PageError
@@ -161,10 +161,12 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         channel_secret=settings.gateway_channel_secret,
         timeout_s=settings.rasa_timeout_s,
         health_timeout_s=settings.health_timeout_s,
+        workers=settings.rasa_workers,
     )
     app[keys.HTTP] = session
     app[keys.RASA] = rasa
-    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa)
+    queue = outbox.Outbox(app[keys.STORE], max_attempts=settings.outbox_max_attempts)
+    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa, queue)
     yield
     await session.close()
 
@@ -181,6 +183,7 @@ AREAS: tuple[ModuleType, ...] = (
     privacy,
     widget,
     bookings,
+    outbox,
 )
 
 
