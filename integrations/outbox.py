@@ -33,6 +33,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from aiohttp import web
@@ -68,11 +69,14 @@ MESSAGE_KEY = "message_key"
 DRAIN_EVERY_S = 1.0
 # Telegram stops sending an update again after a day: its id need not be kept longer.
 UPDATE_IDS_KEPT = timedelta(days=2)
+# A claim on an update not finished after this long was left by a process that died.
+UPDATE_TAKEOVER = timedelta(minutes=2)
 
 QUEUED = Reply(
     text=(
-        "Votre message est bien reçu. Le service est momentanément indisponible : "
-        "la réponse vous parviendra ici dès son retour, sans que vous ayez à le renvoyer."
+        "Désolé, service momentanément indisponible. Votre message est bien reçu : "
+        "la réponse vous parviendra ici dès le retour du service, sans que vous ayez "
+        "à le renvoyer."
     ),
     author=Author.SYSTEM,
 )
@@ -112,13 +116,23 @@ class OutboxEntry(Base):
 
 
 class TelegramUpdate(Base):
-    """A Telegram ``update_id`` already taken in: Telegram sends an update again until it
-    gets a 2xx, and the same update must not make a second message."""
+    """A Telegram ``update_id`` being taken in (``stored`` false) or taken in: Telegram
+    sends an update again until it gets a 2xx, and the same update must not make a
+    second message."""
 
     __tablename__ = "telegram_updates"
 
     update_id = Column(BigInteger, primary_key=True, autoincrement=False)
     received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    stored = Column(Boolean, nullable=False, default=False)
+
+
+class Claim(StrEnum):
+    """What to do with a Telegram update (:meth:`Outbox.claim_update`)."""
+
+    NEW = "new"  # take it in
+    DUPLICATE = "duplicate"  # taken in already: answer 200, nothing more
+    BUSY = "busy"  # being taken in right now (by this or another replica): answer 503
 
 
 TABLES = [OutboxEntry.__table__, TelegramUpdate.__table__]
@@ -295,14 +309,34 @@ class Outbox:
 
     # --- Telegram updates ---
 
-    def first_update(self, update_id: int) -> bool:
-        """Record ``update_id``; False when it was recorded already (a duplicate)."""
+    def claim_update(self, update_id: int, now: datetime | None = None) -> Claim:
+        """Record that ``update_id`` is being taken in, unless it is or was already; a
+        claim older than ``UPDATE_TAKEOVER`` (its process died) is taken over."""
+        now = now or utcnow()
         try:
             with session_scope(self._sessions) as session:
-                session.add(TelegramUpdate(update_id=update_id))
-        except IntegrityError:
-            return False
-        return True
+                row = session.get(TelegramUpdate, update_id)
+                if row is None:
+                    session.add(TelegramUpdate(update_id=update_id, received_at=now, stored=False))
+                    return Claim.NEW
+                if row.stored:
+                    return Claim.DUPLICATE
+                if now - as_utc(row.received_at) < UPDATE_TAKEOVER:
+                    return Claim.BUSY
+                row.received_at = now
+                return Claim.NEW
+        except IntegrityError:  # claimed at the same moment elsewhere
+            return Claim.BUSY
+
+    def update_stored(self, update_id: int) -> None:
+        """The update's message is stored: a resent copy is a duplicate."""
+        with session_scope(self._sessions) as session:
+            session.execute(
+                update(TelegramUpdate)
+                .where(TelegramUpdate.update_id == update_id)
+                .values(stored=True)
+                .execution_options(synchronize_session=False)
+            )
 
     def forget_update(self, update_id: int) -> None:
         """The update could not be stored: Telegram's next try is not a duplicate."""

@@ -6,6 +6,11 @@ exercise the assistant exactly as ``make run`` starts it: the commands are the
 rasa_ext.serve``, and for the gateway ``.venv-gateway/bin/python -m integrations``: each
 process in its own environment, whichever environment runs this module), and the token
 and the two shared secrets go by environment, never on a command line.
+
+``running_stack(..., workers=2)`` starts ``RASA_WORKERS=2``: one supervising process
+(``rasa_ext.serve``) and two Rasa workers on consecutive ports; ``redis_url`` switches
+Rasa's Redis lock store on. :func:`rss_bytes` and :meth:`Stack.worker_pids` are for the
+benchmarks and the fault tests (``bench/scale.py``, ``tests/scale/``).
 """
 
 from __future__ import annotations
@@ -60,6 +65,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports."""
+    for _ in range(100):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        try:
+            with ExitStack() as held:
+                for port in range(base, base + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_bytes(pid: int) -> int:
+    """The resident memory of process ``pid`` (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def procfile_command(process: str) -> list[str]:
@@ -153,6 +195,20 @@ class Stack:
     env: dict[str, str]
     rasa: Process
     actions: Process
+    # The base URL of each Rasa worker (one, unless started with workers > 1).
+    rasa_urls: list[str] = field(default_factory=list)
+
+    def worker_pids(self) -> list[int]:
+        """The Rasa processes: the workers under the supervisor, or the one server."""
+        assert self.rasa.popen is not None
+        if len(self.rasa_urls) <= 1:
+            return [self.rasa.popen.pid]
+        return children(self.rasa.popen.pid)
+
+    def wait_workers(self, timeout: float) -> None:
+        """Until every worker answers /status (after one was killed and restarted)."""
+        for url in self.rasa_urls:
+            self.rasa.wait_until(f"{url}/status", timeout=timeout, params={"token": self.token})
 
     def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None, timeout: float = 30
@@ -203,14 +259,17 @@ def running_stack(
     log_dir: Path,
     token: str | None = None,
     extra_env: dict[str, str] | None = None,
+    workers: int = 1,
+    redis_url: str = "",
 ) -> Iterator[Stack]:
-    """Start the action server and the Rasa server on free ports; stop them on exit.
+    """Start the action server and the Rasa server (``workers`` of them) on free ports;
+    stop them on exit.
 
     The database is migrated first, as ``scripts/run.sh`` does. ``token`` (Rasa's API) and
     the two shared secrets are random unless given.
     """
     upgrade(database_url)
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port = free_ports(workers), free_port()
     token = token or secrets.token_hex(24)
     actions_secret, gateway_secret = secrets.token_hex(24), secrets.token_hex(24)
     env = child_env(
@@ -223,6 +282,8 @@ def running_stack(
             "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
             "RASA_HOST": "127.0.0.1",
             "RASA_PORT": str(rasa_port),
+            "RASA_WORKERS": str(workers),
+            "REDIS_URL": redis_url,
             "RASA_MODEL": str(model),
             "RASA_TOKEN": token,
             "RASA_ENDPOINTS": "bot/endpoints.yml",
@@ -243,9 +304,9 @@ def running_stack(
             process.start()
             stack.callback(process.stop)
         actions.wait_until(f"http://127.0.0.1:{actions_port}/health", timeout=120)
-        rasa.wait_until(
-            f"http://127.0.0.1:{rasa_port}/status", timeout=240, params={"token": token}
-        )
+        urls = [f"http://127.0.0.1:{rasa_port + i}" for i in range(workers)]
+        for url in urls:
+            rasa.wait_until(f"{url}/status", timeout=240 * workers, params={"token": token})
         yield Stack(
             rasa_url=f"http://127.0.0.1:{rasa_port}",
             actions_url=f"http://127.0.0.1:{actions_port}",
@@ -256,6 +317,7 @@ def running_stack(
             env=env,
             rasa=rasa,
             actions=actions,
+            rasa_urls=urls,
         )
 
 

@@ -52,6 +52,7 @@ def upgrade() -> None:
         "telegram_updates",
         sa.Column("update_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("stored", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_telegram_updates_received_at", "telegram_updates", ["received_at"])
 
