@@ -322,8 +322,11 @@ def running_stack(
 
 
 @asynccontextmanager
-async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
-    """The real gateway process in front of ``stack``, for benchmarks; yields its base URL.
+async def running_gateway(
+    stack: Stack, workdir: Path, started: list[Process] | None = None
+) -> AsyncIterator[str]:
+    """The real gateway process in front of ``stack``, for benchmarks; yields its base URL
+    (and appends the process to ``started``, when given).
 
     Started as the Procfile starts it, in the gateway's environment. One address sends
     every message of a benchmark: the public rate limits are lifted.
@@ -342,6 +345,8 @@ async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
     upgrade(env["DATABASE_URL"])
     gateway = Process("gateway", procfile_command("gateway"), env, workdir / "gateway.log")
     gateway.start()
+    if started is not None:
+        started.append(gateway)
     try:
         await asyncio.to_thread(gateway.wait_until, f"http://127.0.0.1:{port}/health", 120)
         yield f"http://127.0.0.1:{port}"
