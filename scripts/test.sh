@@ -12,6 +12,7 @@ set -euo pipefail
 scripts/setup.sh
 scripts/browser.sh
 scripts/oidc.sh
+scripts/redis.sh
 
 options=() rasa_paths=() gateway_paths=()
 for arg in "$@"; do
