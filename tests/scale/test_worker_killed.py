@@ -1,8 +1,9 @@
 """kill -9 a Rasa worker under load: no message lost, none answered twice, each
 conversation answered in order (integrations/outbox.py, rasa_ext/serve.py).
 
-The real stack: two Rasa workers under ``rasa_ext.serve``'s supervisor, the action
-server, the real gateway process on its SQLite database. Conversations write at the same
+The real stack: two Rasa workers under ``rasa_ext.serve``'s supervisor, sharing Rasa's
+Redis lock store (a real ``redis-server``, ``tools/redis.py``), the action server, the
+real gateway process on its SQLite database. Conversations write at the same
 time through the gateway's REST webhook; once answers flow, the worker of the first
 conversation is killed with SIGKILL. The supervisor starts it again, the gateway's
 outbox sends what it could not deliver, and then, for every conversation:
@@ -28,6 +29,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from integrations.rasa_client import worker_of
+from tools.redis import running_redis
 from tools.stack import Stack, running_gateway, running_stack
 
 pytestmark = pytest.mark.stack
@@ -40,7 +42,11 @@ TEXTS = ["bonjour", "merci", "au revoir", "bonsoir", "merci beaucoup", "salut", 
 @pytest.fixture(scope="module")
 def two_workers(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("scale")
-    with running_stack(trained_model, f"sqlite:///{work}/rasa.db", work / "logs", workers=2) as s:
+    database = f"sqlite:///{work}/rasa.db"
+    with (
+        running_redis() as redis_url,
+        running_stack(trained_model, database, work / "logs", workers=2, redis_url=redis_url) as s,
+    ):
         yield s
 
 
