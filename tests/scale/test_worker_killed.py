@@ -110,6 +110,8 @@ async def test_a_worker_killed_under_load_loses_nothing_and_answers_nothing_twic
         within=600,
         what="the outbox empty",
     )
+    # The kill was felt: messages of the victim's conversations waited in the outbox.
+    assert "message queued" in (database.parent / "gateway.log").read_text()
     for sender in senders:
         key = f"web:{sender}"
         stored = rows(
