@@ -19,7 +19,9 @@ the environment:
 
 With several workers this process supervises them: it starts ``RASA_WORKERS`` copies
 of itself (``RASA_WORKERS=1``, each its own port), starts again one that dies (after a
-short pause) and stops them all on SIGTERM / SIGINT.
+short pause) and stops them all on SIGTERM / SIGINT. A worker that dies before it ever
+listened on its port (a configuration error, a missing secret) stops them all: the
+supervisor exits with its code.
 
     supervisor ──┬─ worker 0  :RASA_PORT
                  ├─ worker 1  :RASA_PORT+1
@@ -34,6 +36,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -137,9 +140,21 @@ def supervise(count: int, extra: list[str]) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     children = [start(i) for i in range(count)]
+    listened = [False] * count
+    code = 0
     while not stopping:
         for index, child in enumerate(children):
+            if not listened[index]:
+                listened[index] = _listens(base + index)
             if child.poll() is not None and not stopping:
+                if not listened[index]:
+                    print(
+                        f"rasa: worker {index} exited with {child.returncode} at start; stopping",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    stopping, code = True, child.returncode or 1
+                    break
                 print(
                     f"rasa: worker {index} (port {base + index}) exited with"
                     f" {child.returncode}; starting it again",
@@ -148,6 +163,7 @@ def supervise(count: int, extra: list[str]) -> int:
                 )
                 time.sleep(RESTART_PAUSE_S)
                 children[index] = start(index)
+                listened[index] = False
         time.sleep(0.5)
     for child in children:
         if child.poll() is None:
@@ -157,7 +173,17 @@ def supervise(count: int, extra: list[str]) -> int:
             child.wait(timeout=30)
         except subprocess.TimeoutExpired:
             child.kill()
-    return 0
+    return code
+
+
+def _listens(port: int) -> bool:
+    """Whether something accepts connections on loopback ``port`` (the worker is up)."""
+    host = env_str("RASA_HOST", "127.0.0.1")
+    try:
+        with socket.create_connection((host if host != "0.0.0.0" else "127.0.0.1", port), 0.2):
+            return True
+    except OSError:
+        return False
 
 
 def main() -> int:
