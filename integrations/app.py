@@ -28,6 +28,7 @@ from integrations import (
     indicators,
     keys,
     metrics,
+    outbox,
     privacy,
     widget,
 )
@@ -172,10 +173,12 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         channel_secret=settings.gateway_channel_secret,
         timeout_s=settings.rasa_timeout_s,
         health_timeout_s=settings.health_timeout_s,
+        workers=settings.rasa_workers,
     )
     app[keys.HTTP] = session
     app[keys.RASA] = rasa
-    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa, shared_lock=app[keys.BUS].lock)
+    queue = outbox.Outbox(app[keys.STORE], max_attempts=settings.outbox_max_attempts)
+    app[keys.GATEWAY] = Gateway(app[keys.STORE], rasa, queue, shared_lock=app[keys.BUS].lock)
     yield
     await session.close()
 
@@ -202,6 +205,7 @@ AREAS: tuple[ModuleType, ...] = (
     widget,
     bookings,
     indicators,
+    outbox,
 )
 
 

@@ -7,6 +7,7 @@ flowchart LR
   H -- yes --> W[waiting: tracker paused, queue position told]
   O -- waiting / mediator --> T[paused tracker records it; mediators see it]
   O -- closed --> B[back to the bot, tracker resumed] --> R
+  R -- down / timeout --> Q[outbox: told once, answered later in order] --> R
 ```
 
 ``Gateway.answer`` is the one place that decides who answers. The owner is kept in
@@ -19,6 +20,13 @@ the person writes again.
 Messages of one conversation are stored and delivered under one lock, so ids and
 delivery follow the same order. Listeners (the mediator consoles) see every stored
 message; the handoff area (``integrations/handoff``) plugs in as :class:`Handoff`.
+
+Nothing lost, nothing twice: a message for the bot is queued in the outbox in the
+transaction that stores it (``integrations/outbox.py``), sent to Rasa with its
+idempotency key, and its row deleted in the transaction that stores the answers. When
+Rasa does not answer (down, timed out, a worker killed) the person is told once that the
+answer will come; :meth:`Gateway.drain` sends the queued messages again, each
+conversation's in order, and delivers the answers on the person's channel.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from typing import Any, Protocol
 
 from integrations import fault_reports, metrics
 from integrations.messages import UNAVAILABLE, Incoming, Reply
+from integrations.outbox import GAVE_UP, QUEUED, AlreadyAnswered, Outbox, Pending
 from integrations.rasa_client import RasaClient, RasaUnavailable
 from integrations.store import ConversationRef, ConversationState, Owner, Store
 from integrations.tracker_events import delete_tracker_events
@@ -40,6 +49,9 @@ log = logging.getLogger(__name__)
 
 # The intent payload the widget's "Parler à un médiateur" sends: always starts a handoff.
 REQUEST_HUMAN = "/request_human"
+# Tries of a new message before it waits in the outbox (the drain task tries it again).
+SEND_ATTEMPTS = 2
+RETRY_PAUSE_S = 0.5
 
 Listener = Callable[[ConversationRef, Sequence[Reply]], Awaitable[None]]
 Echo = Callable[[Reply], Awaitable[None]]
@@ -80,10 +92,16 @@ SharedLock = Callable[[str], AbstractAsyncContextManager[Any]]
 
 class Gateway:
     def __init__(
-        self, store: Store, rasa: RasaClient, *, shared_lock: SharedLock | None = None
+        self,
+        store: Store,
+        rasa: RasaClient,
+        outbox: Outbox | None = None,
+        *,
+        shared_lock: SharedLock | None = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
+        self.outbox = outbox if outbox is not None else Outbox(store)
         self.shared_lock = shared_lock
         self.channels: dict[str, Channel] = {}
         self.listeners: list[Listener] = []
@@ -123,28 +141,119 @@ class Gateway:
                 return answers
 
     async def _handle(self, message: Incoming, echo: Echo | None) -> list[Reply]:
-        conversation, stored = await asyncio.to_thread(self.store.record_incoming, message)
+        conversation, stored = await asyncio.to_thread(
+            self.store.record_incoming, message, self.outbox.enqueuer(message)
+        )
         if echo is not None:
             await echo(stored)
         await self.notify(conversation, [stored])
-        return await self.answer(conversation, message)
+        return await self.answer(conversation, message, stored.id)
 
-    async def answer(self, conversation: ConversationRef, message: Incoming) -> list[Reply]:
+    async def answer(
+        self, conversation: ConversationRef, message: Incoming, message_id: int | None = None
+    ) -> list[Reply]:
         """Who answers ``message``: the bot when it owns the conversation (a closed one
-        goes back to it), else the handoff area (waiting or mediator: never the bot)."""
+        goes back to it), else the handoff area (waiting or mediator: never the bot).
+        ``message_id``: the stored message, whose outbox row is used or dropped."""
         if conversation.owner is Owner.CLOSED:
             conversation = await self._reopen(conversation)
         if conversation.owner is not Owner.BOT:
+            if message_id is not None:
+                await asyncio.to_thread(self.outbox.finish, message_id)
             if self.handoff is None:
                 return []
             return await self.handoff.on_user_message(conversation, message)
-        return await self._bot_answers(conversation, message)
+        entry = None
+        if message_id is not None:
+            entry = await asyncio.to_thread(self.outbox.entry, message_id)
+        if entry is None:  # not queued (a message stored elsewhere): asked once, as is
+            return await self._bot_replies(conversation, message.text, await self._ask_bot(message))
+        return await self._bot_answers(conversation, entry)
 
-    async def _bot_answers(self, conversation: ConversationRef, message: Incoming) -> list[Reply]:
-        """Rasa's answers, stored; a handoff started when the bot or the person asks one."""
-        replies = await fault_reports.file_reports(self, conversation, await self._ask_bot(message))
+    async def _bot_answers(self, conversation: ConversationRef, entry: Pending) -> list[Reply]:
+        """The queued message sent to Rasa unless earlier ones wait; if Rasa does not
+        answer, it waits in the outbox and the person is told (once) that the answer
+        will come. A person asking for a mediator gets one even while Rasa is down."""
+        if await asyncio.to_thread(self.outbox.waiting_before, conversation.id, entry.message_id):
+            return await self._queued(conversation)
+        try:
+            answer = await self._send(entry, SEND_ATTEMPTS)
+        except RasaUnavailable as err:
+            log.warning("Rasa unavailable for %s, message queued: %s", entry.sender, err)
+            if entry.text.strip() == REQUEST_HUMAN and self.handoff is not None:
+                await asyncio.to_thread(self.outbox.finish, entry.message_id)
+                return await self._bot_replies(conversation, entry.text, [UNAVAILABLE])
+            await asyncio.to_thread(self.outbox.postpone, entry.message_id)
+            return await self._queued(conversation)
+        replies = await self._replies_of(answer, entry.sender)
+        return await self._bot_replies(conversation, entry.text, replies, entry.message_id)
+
+    async def _queued(self, conversation: ConversationRef) -> list[Reply]:
+        """The notice that the answer will come, the first time only."""
+        if not await asyncio.to_thread(self.outbox.claim_notice, conversation.id):
+            return []
+        answers = await asyncio.to_thread(self.store.record_replies, conversation.id, [QUEUED])
+        await self.notify(conversation, answers)
+        return answers
+
+    async def drain(self) -> int:
+        """Send the due queued messages again, each conversation's in order, and deliver
+        the answers on the person's channel; how many were answered."""
+        answered = 0
+        for conversation_id, key in await asyncio.to_thread(self.outbox.due):
+            async with self.lock(key):
+                answered += await self._drain_conversation(conversation_id, key)
+        return answered
+
+    async def _drain_conversation(self, conversation_id: int, key: str) -> int:
+        answered = 0
+        for entry in await asyncio.to_thread(self.outbox.pending_of, conversation_id):
+            conversation = await asyncio.to_thread(self.store.conversation, key)
+            if conversation is None:
+                break
+            try:
+                answer = await self._send(entry, 1)
+            except RasaUnavailable as err:
+                log.info("queued message %d of %s not sent yet: %s", entry.message_id, key, err)
+                if await asyncio.to_thread(self.outbox.postpone, entry.message_id):
+                    log.error("queued message %d of %s given up", entry.message_id, key)
+                    await self.post(conversation, [GAVE_UP])
+                    continue
+                break
+            if conversation.owner is not Owner.BOT:  # the paused tracker recorded it
+                await asyncio.to_thread(self.outbox.finish, entry.message_id)
+                continue
+            replies = await self._replies_of(answer, key)
+            answers = await self._bot_replies(conversation, entry.text, replies, entry.message_id)
+            await self.deliver(conversation, answers)
+            answered += 1
+        return answered
+
+    async def _send(self, entry: Pending, attempts: int) -> list[dict[str, Any]]:
+        """``entry`` through Rasa's gateway channel, with its idempotency key."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self.rasa.send(
+                    entry.sender, entry.text, entry.rasa_metadata, input_channel=entry.input_channel
+                )
+            except RasaUnavailable:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(RETRY_PAUSE_S)
+        raise AssertionError("unreachable")
+
+    async def _bot_replies(
+        self,
+        conversation: ConversationRef,
+        text: str,
+        replies: list[Reply],
+        message_id: int | None = None,
+    ) -> list[Reply]:
+        """Rasa's answers, stored (with the message's outbox row deleted in the same
+        transaction); a handoff started when the bot or the person asks one."""
+        replies = await fault_reports.file_reports(self, conversation, replies)
         reason = next((r.handoff_request for r in replies if r.handoff_request), None)
-        if reason is None and message.text.strip() == REQUEST_HUMAN:
+        if reason is None and text.strip() == REQUEST_HUMAN:
             reason = "request_human"
         if reason is not None and self.handoff is not None:
             # The handoff's message is the one that says what happens next: the bot's
@@ -152,7 +261,14 @@ class Gateway:
             shown = [r for r in replies if not r.handoff_request and r is not UNAVAILABLE]
         else:
             shown = [r for r in replies if r.text or r.buttons or r.image or not r.handoff_request]
-        answers = await asyncio.to_thread(self.store.record_replies, conversation.id, shown)
+        done = self.outbox.done(message_id) if message_id is not None else None
+        try:
+            answers = await asyncio.to_thread(
+                self.store.record_replies, conversation.id, shown, done
+            )
+        except (AlreadyAnswered, LookupError) as err:  # another replica, or deleted
+            log.info("answers of %s not stored: %r", conversation.key, err)
+            return []
         await self.notify(conversation, answers)
         if reason is not None and self.handoff is not None:
             answers += await self.handoff.start(conversation, reason)
@@ -289,9 +405,12 @@ class Gateway:
         except RasaUnavailable as err:
             log.warning("Rasa unavailable for %s: %s", message.conversation_key, err)
             return [UNAVAILABLE]
+        return await self._replies_of(answer, message.conversation_key)
+
+    async def _replies_of(self, answer: list[dict[str, Any]], key: str) -> list[Reply]:
         replies = [Reply.from_rasa(m) for m in answer]
         if not replies and not await self.rasa.actions_ok():
             # Rasa swallows action-server failures and answers nothing.
-            log.warning("action server unavailable for %s", message.conversation_key)
+            log.warning("action server unavailable for %s", key)
             return [UNAVAILABLE]
         return replies

@@ -4,13 +4,20 @@ Rasa's only input channel is ``rasa_ext/gateway_channel.py`` (``bot/credentials.
 ``POST /webhooks/gateway/webhook`` with the ``X-Gateway-Secret`` header, so no other
 process can hand Rasa a message with identity metadata. The tracker API calls carry
 ``RASA_TOKEN``.
+
+Several Rasa workers (``RASA_WORKERS``, ``rasa_ext/serve.py``) listen on consecutive
+ports from ``RASA_URL``'s; each conversation goes to one of them, always the same
+(:func:`worker_of`, a stable hash of the sender), so that its messages are processed one
+at a time by one process even without Redis (Rasa's lock store is then in memory).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -24,6 +31,22 @@ class RasaUnavailable(Exception):
     """Rasa did not answer, or answered with an error."""
 
 
+def worker_urls(rasa_url: str, workers: int) -> list[str]:
+    """The base URLs of ``workers`` Rasa processes on consecutive ports from ``rasa_url``'s."""
+    parts = urlsplit(rasa_url.rstrip("/"))
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return [urlunsplit(parts._replace(netloc=f"{host}:{port + index}")) for index in range(workers)]
+
+
+def worker_of(sender: str, workers: int) -> int:
+    """The worker of a conversation: the same for one sender, spread evenly over senders."""
+    digest = hashlib.sha256(sender.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") % workers
+
+
 class RasaClient:
     def __init__(
         self,
@@ -34,9 +57,10 @@ class RasaClient:
         channel_secret: str = "",
         timeout_s: float = 30.0,
         health_timeout_s: float = 3.0,
+        workers: int = 1,
     ) -> None:
         self._session = session
-        self._rasa_url = rasa_url.rstrip("/")
+        self._urls = worker_urls(rasa_url, workers) if workers > 1 else [rasa_url.rstrip("/")]
         self._actions_health_url = actions_health_url
         self._token = token
         self._channel_headers = {GATEWAY_SECRET_HEADER: channel_secret}
@@ -53,7 +77,7 @@ class RasaClient:
             "metadata": metadata,
             "input_channel": input_channel,
         }
-        url = f"{self._rasa_url}{GATEWAY_CHANNEL_PATH}"
+        url = f"{self.url_of(sender)}{GATEWAY_CHANNEL_PATH}"
         try:
             async with self._session.post(
                 url, json=body, headers=self._channel_headers, timeout=self._timeout
@@ -69,7 +93,7 @@ class RasaClient:
 
     async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
         """Append events to a tracker (pause, resume, a mediator's message as a bot event)."""
-        url = f"{self._rasa_url}/conversations/{quote(sender, safe='')}/tracker/events"
+        url = f"{self.url_of(sender)}/conversations/{quote(sender, safe='')}/tracker/events"
         params = {"token": self._token} if self._token else None
         try:
             async with self._session.post(
@@ -80,11 +104,19 @@ class RasaClient:
         except (TimeoutError, aiohttp.ClientError) as err:
             raise RasaUnavailable(f"Rasa unreachable: {err!r}") from err
 
+    def url_of(self, sender: str) -> str:
+        """The base URL of the Rasa worker of conversation ``sender``."""
+        return self._urls[worker_of(sender, len(self._urls))]
+
     async def rasa_ok(self) -> bool:
-        """True when Rasa answers (with a token: when a model is loaded)."""
+        """True when every Rasa worker answers (with a token: has its model loaded)."""
+        results = await asyncio.gather(*(self._worker_ok(url) for url in self._urls))
+        return all(results)
+
+    async def _worker_ok(self, url: str) -> bool:
         if self._token:
-            return await self._probe(f"{self._rasa_url}/status", {"token": self._token})
-        return await self._probe(f"{self._rasa_url}/", None)
+            return await self._probe(f"{url}/status", {"token": self._token})
+        return await self._probe(f"{url}/", None)
 
     async def actions_ok(self) -> bool:
         return await self._probe(self._actions_health_url, None)

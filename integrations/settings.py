@@ -6,6 +6,7 @@ fails at start with the variable's name (``common.config.ConfigError``).
 
 from __future__ import annotations
 
+import os
 from dataclasses import MISSING, dataclass, field, fields
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -187,6 +188,12 @@ class Settings:
     # required by from_env (GATEWAY_CHANNEL_SECRET).
     gateway_channel_secret: str = ""
     rasa_timeout_s: float = 30.0
+    # Rasa processes on consecutive ports from rasa_url's (rasa_ext/serve.py starts them);
+    # each conversation always goes to the same one.
+    rasa_workers: int = 1
+    # Tries of a queued message before the person is asked to write it again
+    # (integrations/outbox.py; about one a minute once Rasa has been down a while).
+    outbox_max_attempts: int = 60
     health_timeout_s: float = 3.0
     # Redis shared by several gateway replicas (pub/sub, conversations' lock); None: one
     # gateway, in memory (integrations/bus.py).
@@ -301,6 +308,8 @@ class Settings:
             rasa_timeout_s=float(env_int("GATEWAY_RASA_TIMEOUT", int(d.rasa_timeout_s), minimum=1)),
             redis_url=_redis_url(),
             metrics_token=env_str("METRICS_TOKEN", "") or None,
+            rasa_workers=env_int("RASA_WORKERS", os.cpu_count() or 1, minimum=1),
+            outbox_max_attempts=env_int("OUTBOX_MAX_ATTEMPTS", d.outbox_max_attempts, minimum=1),
             max_message_chars=env_int("GATEWAY_MAX_MESSAGE_CHARS", d.max_message_chars, minimum=1),
             max_body_bytes=env_int("GATEWAY_MAX_BODY_BYTES", d.max_body_bytes, minimum=1024),
             cors_origins=env_list("GATEWAY_CORS_ORIGINS"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -330,10 +330,15 @@ class Store:
         with self.engine.connect() as connection:
             connection.execute(text("select 1"))
 
-    def record_incoming(self, message: Incoming) -> tuple[ConversationRef, Reply]:
+    def record_incoming(
+        self,
+        message: Incoming,
+        in_transaction: Callable[[Session, Conversation, Message], None] | None = None,
+    ) -> tuple[ConversationRef, Reply]:
         """Store the user's message, creating its conversation when new.
 
         Returns the conversation and the stored message (with its id) as a reply frame.
+        ``in_transaction`` runs before the commit (the outbox queues the message there).
         """
         with session_scope(self._sessions) as session:
             conversation = conversation_by_key(session, message.conversation_key)
@@ -365,13 +370,21 @@ class Store:
             )
             session.add(row)
             session.flush()
+            if in_transaction is not None:
+                in_transaction(session, conversation, row)
             return _ref(conversation), reply_of(
                 row.id, Author.USER, row.text, payload, message.received_at
             )
 
-    def record_replies(self, conversation_id: int, replies: Sequence[Reply]) -> list[Reply]:
-        """Store answers in order; the same answers with their ids."""
-        if not replies:
+    def record_replies(
+        self,
+        conversation_id: int,
+        replies: Sequence[Reply],
+        in_transaction: Callable[[Session], None] | None = None,
+    ) -> list[Reply]:
+        """Store answers in order; the same answers with their ids. ``in_transaction``
+        runs before the commit (the outbox deletes the answered message's row there)."""
+        if not replies and in_transaction is None:
             return []
         now = utcnow()
         rows: list[Message] = []
@@ -393,6 +406,8 @@ class Store:
                 session.add(row)
                 session.flush()  # one at a time: ids follow the answers' order
                 rows.append(row)
+            if in_transaction is not None:
+                in_transaction(session)
             return [
                 dataclasses.replace(reply, id=row.id, at=now)
                 for reply, row in zip(replies, rows, strict=True)

@@ -11,6 +11,13 @@ only the gateway (``integrations/rasa_client.py``) knows.
     X-Gateway-Secret: <GATEWAY_CHANNEL_SECRET>
     {"sender": "web:abc", "message": "bonjour", "metadata": {...}, "input_channel": "web"}
     → [{"recipient_id": "web:abc", "text": "..."}, ...]
+
+Exactly once: the gateway sends each message with an idempotency key (``metadata.message_key``,
+see ``integrations/outbox.py``) and sends it again when it got no answer (a timeout, a
+worker killed). Under the conversation's lock (Rasa's lock store: Redis when several
+workers on several machines share the conversations), the channel asks the tracker store
+whether that key was processed; if so it answers what the bot answered then, and the
+tracker never gets the message twice.
 """
 
 from __future__ import annotations
@@ -24,12 +31,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from common.secret import same_secret
+from rasa_ext.tracker_store import MESSAGE_KEY, rest_messages
 
 SECRET_HEADER = "X-Gateway-Secret"
 SECRET_VARIABLE = "GATEWAY_CHANNEL_SECRET"
@@ -64,6 +73,41 @@ def parse_body(raw: bytes) -> tuple[str, str, dict[str, Any] | None, str]:
     if channel is not None and not isinstance(channel, str):
         raise BadRequest("Le champ « input_channel » doit être un texte.")
     return sender, message, metadata, channel or GatewayInput.name()
+
+
+async def handle_once(agent: Any, message: UserMessage, key: str) -> list[dict[str, Any]] | None:
+    """Process ``message`` unless the message with idempotency ``key`` was processed
+    already: then the answers given then (the caller returns them), else None."""
+    async with agent.lock_store.lock(message.sender_id):
+        answered = await already_answered(agent.tracker_store, message.sender_id, key)
+        if answered is not None:
+            return answered
+        await agent.processor.handle_message(message)
+        return None
+
+
+async def already_answered(
+    tracker_store: Any, sender: str, key: str
+) -> list[dict[str, Any]] | None:
+    """What the tracker store says of ``key`` (the SQL store queries it; others: the
+    full tracker's user events are searched)."""
+    store = getattr(tracker_store, "_tracker_store", tracker_store)  # FailSafeTrackerStore
+    answers_of = getattr(store, "answers_of", None)
+    if answers_of is not None:
+        return answers_of(sender, key)
+    tracker = await store.retrieve_full_tracker(sender)
+    if tracker is None:
+        return None
+    answers: list[dict[str, Any]] | None = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if answers is not None:
+                break
+            if (event.metadata or {}).get(MESSAGE_KEY) == key:
+                answers = []
+        elif answers is not None and isinstance(event, BotUttered):
+            answers.extend(rest_messages(sender, event.as_dict()))
+    return answers
 
 
 class GatewayInput(InputChannel):
@@ -102,16 +146,20 @@ class GatewayInput(InputChannel):
             except BadRequest as err:
                 return _error(400, str(err), "bad_request")
             collector = CollectingOutputChannel()
+            message = UserMessage(
+                text, collector, sender, input_channel=input_channel, metadata=metadata
+            )
+            key = (metadata or {}).get(MESSAGE_KEY)
             try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        sender,
-                        input_channel=input_channel,
-                        metadata=metadata,
-                    )
-                )
+                if isinstance(key, str) and key:
+                    if not request.app.ctx.agent.is_ready():
+                        return _error(503, "Modèle pas encore chargé.", "not_ready")
+                    answered = await handle_once(request.app.ctx.agent, message, key)
+                    if answered is not None:
+                        log.info("message %s of %s already processed", key, sender)
+                        return response.json(answered)
+                else:
+                    await on_new_message(message)
             except CancelledError:
                 log.error("gateway message timed out: %r", copy.deepcopy(text)[:200])
             except Exception:

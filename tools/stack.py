@@ -6,6 +6,11 @@ exercise the assistant exactly as ``make run`` starts it: the commands are the
 rasa_ext.serve``, and for the gateway ``.venv-gateway/bin/python -m integrations``: each
 process in its own environment, whichever environment runs this module), and the token
 and the two shared secrets go by environment, never on a command line.
+
+``running_stack(..., workers=2)`` starts ``RASA_WORKERS=2``: one supervising process
+(``rasa_ext.serve``) and two Rasa workers on consecutive ports; ``redis_url`` switches
+Rasa's Redis lock store on. :func:`rss_bytes` and :meth:`Stack.worker_pids` are for the
+benchmarks and the fault tests (``bench/scale.py``, ``tests/scale/``).
 """
 
 from __future__ import annotations
@@ -87,6 +92,43 @@ def retry_on_port_taken(start: Callable[[], T], what: str) -> T:
                 raise
             log.warning("%s: port taken meanwhile, starting again on new ports", what)
     raise AssertionError("unreachable")
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports."""
+    for _ in range(100):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        try:
+            with ExitStack() as held:
+                for port in range(base, base + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (Linux)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_bytes(pid: int) -> int:
+    """The resident memory of process ``pid`` (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def procfile_command(process: str) -> list[str]:
@@ -191,6 +233,20 @@ class Stack:
     env: dict[str, str]
     rasa: Process
     actions: Process
+    # The base URL of each Rasa worker (one, unless started with workers > 1).
+    rasa_urls: list[str] = field(default_factory=list)
+
+    def worker_pids(self) -> list[int]:
+        """The Rasa processes: the workers under the supervisor, or the one server."""
+        assert self.rasa.popen is not None
+        if len(self.rasa_urls) <= 1:
+            return [self.rasa.popen.pid]
+        return children(self.rasa.popen.pid)
+
+    def wait_workers(self, timeout: float) -> None:
+        """Until every worker answers /status (after one was killed and restarted)."""
+        for url in self.rasa_urls:
+            self.rasa.wait_until(f"{url}/status", timeout=timeout, params={"token": self.token})
 
     def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None, timeout: float = 30
@@ -242,9 +298,12 @@ def running_stack(
     token: str | None = None,
     extra_env: dict[str, str] | None = None,
     ports: tuple[int, int] | None = None,
+    workers: int = 1,
+    redis_url: str = "",
 ) -> Iterator[Stack]:
-    """Start the action server and the Rasa server on free ports (or ``ports``: Rasa's,
-    the action server's); stop them on exit.
+    """Start the action server and the Rasa server (``workers`` of them, on consecutive
+    ports) on free ports (or ``ports``: Rasa's first, the action server's); stop them on
+    exit.
 
     When a port was taken between :func:`free_port` and the child's bind, both start again
     on new ports (:func:`retry_on_port_taken`).
@@ -259,7 +318,7 @@ def running_stack(
 
         def start() -> Stack:
             """Both processes on new free ports, ready; stopped again when they are not."""
-            rasa_port, actions_port = ports or (free_port(), free_port())
+            rasa_port, actions_port = ports or (free_ports(workers), free_port())
             env = child_env(
                 {
                     "PYTHONPATH": str(PROJECT_ROOT),
@@ -270,6 +329,8 @@ def running_stack(
                     "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
                     "RASA_HOST": "127.0.0.1",
                     "RASA_PORT": str(rasa_port),
+                    "RASA_WORKERS": str(workers),
+                    "REDIS_URL": redis_url,
                     "RASA_MODEL": str(model),
                     "RASA_TOKEN": token,
                     "RASA_ENDPOINTS": "bot/endpoints.yml",
@@ -292,9 +353,9 @@ def running_stack(
                     process.start()
                     attempt.callback(process.stop)
                 actions.wait_until(f"http://127.0.0.1:{actions_port}/health", timeout=120)
-                rasa.wait_until(
-                    f"http://127.0.0.1:{rasa_port}/status", timeout=240, params={"token": token}
-                )
+                urls = [f"http://127.0.0.1:{rasa_port + i}" for i in range(workers)]
+                for url in urls:
+                    rasa.wait_until(f"{url}/status", timeout=240 * workers, params={"token": token})
                 stack.push(attempt.pop_all())
             return Stack(
                 rasa_url=f"http://127.0.0.1:{rasa_port}",
@@ -306,6 +367,7 @@ def running_stack(
                 env=env,
                 rasa=rasa,
                 actions=actions,
+                rasa_urls=urls,
             )
 
         # Ports chosen by the caller are not changed: their being taken is the caller's.
@@ -313,8 +375,11 @@ def running_stack(
 
 
 @asynccontextmanager
-async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
-    """The real gateway process in front of ``stack``, for benchmarks; yields its base URL.
+async def running_gateway(
+    stack: Stack, workdir: Path, started: list[Process] | None = None
+) -> AsyncIterator[str]:
+    """The real gateway process in front of ``stack``, for benchmarks; yields its base URL
+    (and appends the process to ``started``, when given).
 
     Started as the Procfile starts it, in the gateway's environment. One address sends
     every message of a benchmark: the public rate limits are lifted.
@@ -341,6 +406,8 @@ async def running_gateway(stack: Stack, workdir: Path) -> AsyncIterator[str]:
         except BaseException:
             gateway.stop()
             raise
+        if started is not None:
+            started.append(gateway)
         return gateway, f"http://127.0.0.1:{port}"
 
     gateway, url = await asyncio.to_thread(retry_on_port_taken, start, "gateway")

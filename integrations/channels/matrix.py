@@ -8,6 +8,10 @@
   before it joined a room; keeps its sync token in ``MATRIX_STORE_PATH`` across restarts.
 - Syncs in a background task that reconnects with a growing ``asyncio.sleep`` after the
   homeserver goes away, and logs in again when its token is refused.
+- An event that could not be taken in (the database down) is not skipped: the sync token
+  is not moved past it, the same sync is done again after the pause, and the events of
+  that batch already taken in are recognised by their id. After ``EVENT_ATTEMPTS``
+  failures of one event it is given up, with an error in the log.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,6 +54,8 @@ log = logging.getLogger(__name__)
 NAME = "matrix"
 CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 CHOOSE_HINT = "Répondez par le numéro de votre choix."
+EVENT_ATTEMPTS = 5
+HANDLED_KEPT = 5000  # event ids remembered, for the batches synced again
 SYNC_FILTER: dict[str, Any] = {
     "presence": {"not_types": ["*"]},
     "account_data": {"not_types": ["*"]},
@@ -130,6 +137,9 @@ class MatrixChannel:
         # Rooms joined by this process, and the local time (ms) of the join: timeline
         # events before our own join event are history.
         self._joining: dict[str, int] = {}
+        # Events taken in (or given up), and the failures of the others, by event id.
+        self._handled: OrderedDict[str, None] = OrderedDict()
+        self._failures: dict[str, int] = {}
 
     @classmethod
     def from_settings(
@@ -277,10 +287,25 @@ class MatrixChannel:
                     continue
                 if event.sender == self.settings.user_id or not self.allowed(event.sender):
                     continue
+                if event.event_id in self._handled:
+                    continue
                 try:
                     await self._on_message(room_id, event)
-                except Exception:
-                    log.exception("error while answering %s in %s", event.event_id, room_id)
+                except Exception as err:
+                    failures = self._failures.get(event.event_id, 0) + 1
+                    if failures < EVENT_ATTEMPTS:
+                        self._failures[event.event_id] = failures
+                        raise MatrixUnavailable(
+                            f"event {event.event_id} in {room_id} not taken in: {err!r}"
+                        ) from err
+                    log.exception("giving up %s in %s", event.event_id, room_id)
+                self._handle_done(event.event_id)
+
+    def _handle_done(self, event_id: str) -> None:
+        self._failures.pop(event_id, None)
+        self._handled[event_id] = None
+        while len(self._handled) > HANDLED_KEPT:
+            self._handled.popitem(last=False)
 
     def _is_own_join(self, event: Any) -> bool:
         return (
@@ -308,7 +333,11 @@ class MatrixChannel:
             platform_message_id=event.event_id,
         )
         replies = await self.gateway.handle(incoming)
-        await self.send(room_id, replies)
+        self._handle_done(event.event_id)  # stored: never taken in twice
+        try:
+            await self.send(room_id, replies)
+        except Exception:  # stored, and the room's history is the gateway's
+            log.exception("could not answer %s in %s", event.event_id, room_id)
 
     # -- outbound -------------------------------------------------------------------
 

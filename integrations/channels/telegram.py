@@ -20,7 +20,10 @@ When the Bot API fails (:func:`bot_call`):
     400 and the rest        not retried
 
 An update whose message could not be stored is answered 503, so that Telegram sends it
-again; once stored, it is answered 200 even if the reply could not be delivered.
+again; once stored, it is answered 200 even if the reply could not be delivered (the
+message waits in the outbox when Rasa is down: ``integrations/outbox.py``). Each
+``update_id`` is recorded (``telegram_updates``, shared by every gateway replica): an
+update Telegram sends again after a timeout is answered 200 and not taken in twice.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from integrations import keys
 from integrations.errors import ApiError, bad_request, read_json_object
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
+from integrations.outbox import Claim
 from integrations.settings import TELEGRAM_WEBHOOK_PATH, TelegramSettings
 from integrations.tasks import background
 
@@ -65,6 +69,7 @@ TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096 characters after entity parsin
 CALLBACK_LIMIT = 64  # bytes of callback_data
 ONLY_TEXT = "Je ne peux lire que des messages écrits. Pouvez-vous écrire votre question ?"
 START_PAYLOAD = "/greet"
+NOT_STORED = "Message non enregistré, à renvoyer."
 SEND_ATTEMPTS = 3
 BACKOFF_S = 0.5  # before the second try; doubled before each next one
 RETRY_AFTER_CAP_S = 60.0
@@ -248,10 +253,27 @@ class TelegramChannel:
             update = Update.de_json(data, self.application.bot)
         except Exception as err:  # untrusted input: KeyError, AttributeError, OverflowError…
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.") from err
+        outbox = self.gateway.outbox
+        try:
+            claim = await asyncio.to_thread(outbox.claim_update, update.update_id)
+        except Exception as err:  # the database is down: Telegram will send it again
+            log.warning("Telegram update %d not recorded: %r", update.update_id, err)
+            raise ApiError(503, "update_not_stored", NOT_STORED) from err
+        if claim is Claim.DUPLICATE:
+            log.info("Telegram update %d received again: already taken in", update.update_id)
+            return web.json_response({"ok": True})
+        if claim is Claim.BUSY:
+            raise ApiError(503, "update_in_progress", "Message en cours de traitement.")
         await self.application.process_update(update)
-        if update.update_id in self._not_stored:
-            self._not_stored.discard(update.update_id)
-            raise ApiError(503, "update_not_stored", "Message non enregistré, à renvoyer.")
+        stored = update.update_id not in self._not_stored
+        self._not_stored.discard(update.update_id)
+        try:
+            done = outbox.update_stored if stored else outbox.forget_update
+            await asyncio.to_thread(done, update.update_id)
+        except Exception:  # a claim left unfinished is taken over after UPDATE_TAKEOVER
+            log.exception("could not record the end of Telegram update %d", update.update_id)
+        if not stored:
+            raise ApiError(503, "update_not_stored", NOT_STORED)
         return web.json_response({"ok": True})
 
     def _incoming(self, update: Update, text: str) -> Incoming | None:

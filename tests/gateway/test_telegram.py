@@ -51,7 +51,10 @@ async def test_start_greets_in_french(
     assert conversation is not None and conversation.channel == "telegram"
     tracker = await asyncio.to_thread(rasa_stack.tracker, "telegram:4242")
     assert tracker["latest_message"]["intent"]["name"] == "greet"
+    # The outbox's idempotency key of the stored message (integrations/outbox.py).
+    [stored] = [m for m in client.app[keys.STORE].messages("telegram:4242") if m.author == "user"]
     assert tracker["latest_message"]["metadata"] == {
+        "message_key": f"m{stored.id}",
         "channel": "telegram",
         "user_id": "4242",
         "role": "agent",
