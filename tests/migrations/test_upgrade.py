@@ -29,11 +29,13 @@ TABLES = {
     "bookings", "booking_slots", "digital_place_sources", "digital_places",
     "digital_place_rejects",
 }  # fmt: skip
-# Tables added since main's schema by later revisions: 0005 indicators, 0006 pool vehicles.
+# Tables added since main's schema by later revisions: 0005 indicators, 0006 pool
+# vehicles, 0007 outbox.
 HEAD_TABLES = TABLES | {
     "indicator_daily", "indicator_monthly", "indicator_durations", "indicator_places",
     "survey_answers",
     "booking_vehicles", "vehicle_bookings", "vehicle_slots", "mobility_choices",
+    "outbox", "telegram_updates",
 }  # fmt: skip
 
 

@@ -5,8 +5,8 @@ See ``integrations/outbox.py``. An outbox row lives from the moment its message 
 stored until its answers are (one transaction each); a row that failed every try stays,
 ``status = 'failed'``. Nothing exists before: both tables start empty.
 
-Revision ID: 0008_outbox
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_outbox"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
