@@ -6,16 +6,10 @@
 #   scripts/faketime.sh +2y scripts/test.sh tests/test_knowledge.py -q
 #                                            run a command with the clock two years ahead
 set -euo pipefail
+. "$(dirname "$0")/debian.sh"
 
 if ! command -v faketime >/dev/null; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "faketime: missing; run as root or: apt-get install faketime" >&2
-    exit 1
-  fi
-  echo "faketime: installing Debian's faketime package"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends faketime >/dev/null
+  debian_install faketime faketime
 fi
 [ "$#" -eq 0 ] && exit 0
 offset="$1"
