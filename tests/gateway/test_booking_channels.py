@@ -10,15 +10,18 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestClient
 from icalendar import Calendar
 
 from common.config import TIMEZONE
 from integrations import keys
 from integrations.channels.telegram import SECRET_HEADER
+from integrations.settings import Settings
 from tests import rasa_env
 from tests.gateway.conftest import (
     TELEGRAM_SECRET,
@@ -72,6 +75,55 @@ async def invitation(client, ref: str) -> tuple[str, int, str]:
     return str(calendar["METHOD"]), int(event["SEQUENCE"]), str(event["UID"])
 
 
+@dataclass
+class TelegramChat:
+    """An agent's Telegram chat with the gateway: ``say`` a text or ``press`` a button,
+    and get the first message sent back that contains ``wanted``."""
+
+    client: TestClient
+    api: FakeBotApi
+    chat_id: int
+    updates: Iterator[int] = field(default_factory=lambda: iter(range(1, 1000)))
+
+    async def post(self, update: dict, wanted: str) -> dict:
+        seen = len(self.api.sent())
+        response = await self.client.post(
+            "/webhooks/telegram", json=update, headers={SECRET_HEADER: TELEGRAM_SECRET}
+        )
+        assert response.status == 200
+
+        def found() -> list[dict]:
+            return [m for m in self.api.sent()[seen:] if wanted in m.get("text", "")]
+
+        await wait_until(lambda: bool(found()), what=wanted)
+        return found()[0]
+
+    async def say(self, text: str, wanted: str) -> dict:
+        return await self.post(text_update(next(self.updates), self.chat_id, text), wanted)
+
+    async def press(self, data: str, wanted: str) -> dict:
+        return await self.post(callback_update(next(self.updates), self.chat_id, data), wanted)
+
+
+async def telegram_agent(
+    gateway_client: GatewayClient,
+    stack_settings: Settings,
+    api: FakeBotApi,
+    rasa_stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
+    chat_id: int,
+    agent_id: str = "y.le-gall",
+) -> TelegramChat:
+    """A gateway on Telegram in front of the real stack, ``chat_id`` linked to ``agent_id``
+    of the directory (the Brest agent by default)."""
+    monkeypatch.setenv("DATABASE_URL", rasa_stack.database_url)  # the .ics route reads it
+    link_agent(rasa_stack, "telegram", str(chat_id), agent_id)
+    settings = with_telegram(stack_settings, api.api_url)  # type: ignore[attr-defined]
+    client = await gateway_client(settings)
+    await wait_until(lambda: client.app[keys.TELEGRAM].state == "ok", what="Telegram ready")
+    return TelegramChat(client, api, chat_id)
+
+
 def ics_ref(text: str) -> str:
     return re.search(r"/bookings/([\w-]+)\.ics", text).group(1)
 
@@ -83,27 +135,10 @@ async def test_booking_on_telegram_closed_day_move_and_cancel(
     rasa_stack: Stack,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setenv("DATABASE_URL", rasa_stack.database_url)  # the .ics route reads it
-    link_agent(rasa_stack, "telegram", str(TELEGRAM_AGENT), "y.le-gall")
-    settings = with_telegram(stack_settings, fake_telegram.api_url)  # type: ignore[attr-defined]
-    client = await gateway_client(settings)
-    await wait_until(lambda: client.app[keys.TELEGRAM].state == "ok", what="Telegram ready")
-    headers = {SECRET_HEADER: TELEGRAM_SECRET}
-    updates = iter(range(1, 100))
-
-    async def post(update: dict, wanted: str) -> dict:
-        seen = len(fake_telegram.sent())
-        response = await client.post("/webhooks/telegram", json=update, headers=headers)
-        assert response.status == 200
-
-        def found() -> list[dict]:
-            return [m for m in fake_telegram.sent()[seen:] if wanted in m.get("text", "")]
-
-        await wait_until(lambda: bool(found()), what=wanted)
-        return found()[0]
-
-    def say(text: str, wanted: str):
-        return post(text_update(next(updates), TELEGRAM_AGENT, text), wanted)
+    chat = await telegram_agent(
+        gateway_client, stack_settings, fake_telegram, rasa_stack, monkeypatch, TELEGRAM_AGENT
+    )
+    client, say = chat.client, chat.say
 
     closed = closed_day("Carhaix")
     refused = await say(
@@ -112,9 +147,7 @@ async def test_booking_on_telegram_closed_day_move_and_cancel(
     )
     assert "prochains jours" in refused["text"]
     [first_day, *_] = [b for row in refused["reply_markup"]["inline_keyboard"] for b in row]
-    proposal = await post(
-        callback_update(next(updates), TELEGRAM_AGENT, first_day["callback_data"]), "est libre"
-    )
+    proposal = await chat.press(first_day["callback_data"], "est libre")
     assert "de 10 h à 11 h, pour 3 personnes" in proposal["text"]
     booked = await say("vi", "réservé :")
     ref = ics_ref(booked["text"])

@@ -14,22 +14,20 @@ import pytest
 
 from common.config import TIMEZONE
 from integrations import keys
-from integrations.channels.telegram import SECRET_HEADER
 from tests import rasa_env
 from tests.gateway.conftest import (
-    TELEGRAM_SECRET,
     GatewayClient,
     wait_until,
     with_matrix,
-    with_telegram,
 )
-from tests.gateway.fake_telegram import FakeBotApi, callback_update, text_update
+from tests.gateway.fake_telegram import FakeBotApi
 from tests.gateway.matrix_user import MatrixUser
 from tests.gateway.test_booking_channels import (  # noqa: F401 (the autouse log check)
     gateway_log_stays_clean,
     ics_ref,
     invitation,
     link_agent,
+    telegram_agent,
     wait_for_text,
 )
 from tools.stack import Stack
@@ -57,27 +55,10 @@ async def test_vehicle_on_telegram_the_visio_room_instead_of_the_trip(
     rasa_stack: Stack,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setenv("DATABASE_URL", rasa_stack.database_url)  # the .ics route reads it
-    link_agent(rasa_stack, "telegram", str(TELEGRAM_AGENT), "y.le-gall")  # works in Brest
-    settings = with_telegram(stack_settings, fake_telegram.api_url)  # type: ignore[attr-defined]
-    client = await gateway_client(settings)
-    await wait_until(lambda: client.app[keys.TELEGRAM].state == "ok", what="Telegram ready")
-    headers = {SECRET_HEADER: TELEGRAM_SECRET}
-    updates = iter(range(1, 100))
-
-    async def post(update: dict, wanted: str) -> dict:
-        seen = len(fake_telegram.sent())
-        response = await client.post("/webhooks/telegram", json=update, headers=headers)
-        assert response.status == 200
-
-        def found() -> list[dict]:
-            return [m for m in fake_telegram.sent()[seen:] if wanted in m.get("text", "")]
-
-        await wait_until(lambda: bool(found()), what=wanted)
-        return found()[0]
-
-    def say(text: str, wanted: str):
-        return post(text_update(next(updates), TELEGRAM_AGENT, text), wanted)
+    chat = await telegram_agent(
+        gateway_client, stack_settings, fake_telegram, rasa_stack, monkeypatch, TELEGRAM_AGENT
+    )
+    client, say = chat.client, chat.say
 
     day = open_day("Brest")
     proposal = await say(
@@ -91,9 +72,7 @@ async def test_vehicle_on_telegram_the_visio_room_instead_of_the_trip(
     assert "est libre sur votre site (Brest)" in text
     buttons = [b for row in proposal["reply_markup"]["inline_keyboard"] for b in row]
     [visio] = [b for b in buttons if b["text"] == "Plutôt la visio à Brest"]
-    question = await post(
-        callback_update(next(updates), TELEGRAM_AGENT, visio["callback_data"]), "Je réserve"
-    )
+    question = await chat.press(visio["callback_data"], "Je réserve")
     assert "à Brest" in question["text"] and "de 8 h à 17 h" in question["text"]
     booked = await say("oui", "réservé :")
     assert "Maison du Département, Brest" in booked["text"]
