@@ -204,12 +204,10 @@ def main() -> int:
         argv = rasa_argv(sys.argv[1:]) if count == 1 else []
         require_model(env_str("RASA_MODEL", "models"))
         check_database(database_url())
-        if count == 1:  # each worker checks its own port
-            require_free_port(
-                "RASA_PORT",
-                env_str("RASA_HOST", "127.0.0.1"),
-                env_int("RASA_PORT", 5005, minimum=1),
-            )
+        # Every worker's port (RASA_PORT, RASA_PORT+1…), before any worker starts.
+        base = env_int("RASA_PORT", 5005, minimum=1)
+        for port in range(base, base + count):
+            require_free_port("RASA_PORT", env_str("RASA_HOST", "127.0.0.1"), port)
     except ConfigError as err:
         print(f"rasa: erreur de configuration : {err}", file=sys.stderr)
         return 2

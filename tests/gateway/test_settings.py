@@ -106,4 +106,7 @@ def test_without_variables_from_env_gives_the_dataclass_defaults(
         ) or name in ("DATABASE_URL", "WIDGET_TITLE", "WIDGET_DEMO", "MEDIATOR_HOURS"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("GATEWAY_CHANNEL_SECRET", "s")
-    assert Settings.from_env() == Settings(gateway_channel_secret="s")
+    # RASA_WORKERS defaults to one Rasa per core, as rasa_ext/serve.py starts them.
+    assert Settings.from_env() == Settings(
+        gateway_channel_secret="s", rasa_workers=os.cpu_count() or 1
+    )

@@ -132,7 +132,11 @@ async def test_websocket_needs_a_valid_sender_and_the_key_names_it(
     async with client.ws_connect("/webhooks/websocket?after=0") as ws:
         await ws.send_json({"type": "auth", "key": conversation.key})
         assert (await ws.receive_json(timeout=10))["type"] == "state"
-        assert client.app[keys.HUB].connected(conversation.rasa_key) == 1
+        # The socket follows the conversation once its history is replayed (after "state").
+        await wait_until(
+            lambda: client.app[keys.HUB].connected(conversation.rasa_key) == 1,
+            what="the socket follows the conversation",
+        )
 
 
 async def test_health_reports_every_part(gateway_client: GatewayClient, stack_settings: Settings):
@@ -195,10 +199,23 @@ async def test_recovers_when_rasa_comes_back(
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
+            store = client.app[keys.STORE]
+
+            def answered() -> list[str]:
+                return [
+                    m.text
+                    for m in store.messages("web:web-back")
+                    if m.direction is Direction.OUT and "Bonjour" in m.text
+                ]
+
+            # The message kept while Rasa was down is answered first, by the outbox...
+            await wait_until(lambda: bool(answered()), within=90, what="the queued message")
+            # ...then a new one directly.
             back = await client.post(
                 "/webhooks/rest/webhook", json={"sender": "web-back", "message": "bonjour"}
             )
             assert "Bonjour" in texts(await back.json())
+            assert len(answered()) == 2
             assert (await (await client.get("/health")).json())["rasa"] == "ok"
         finally:
             await runner.cleanup()
