@@ -183,7 +183,8 @@ class RedisBus(Bus):
         try:
             async with local:
                 shared = self.client.lock(
-                    f"{PREFIX}lock:{key}",
+                    # Not "assistant:lock:…": that is Rasa's lock store (rasa_ext/serve.py).
+                    f"{PREFIX}gateway-lock:{key}",
                     timeout=self.lock_timeout_s,
                     sleep=0.01,
                     blocking_timeout=self.lock_timeout_s,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -139,8 +140,10 @@ TABLES = [OutboxEntry.__table__, TelegramUpdate.__table__]
 
 
 def message_key(message_id: int) -> str:
-    """The idempotency key of a stored message (unique in the gateway's database)."""
-    return f"m{message_id}"
+    """The idempotency key of a stored message: its id and 64 random bits, so that it is
+    unique beyond the gateway's database too (Rasa's tracker store may outlive it: a
+    database restored, or emptied while Rasa kept its trackers, starts the ids again)."""
+    return f"m{message_id}-{secrets.token_hex(8)}"
 
 
 @dataclass(frozen=True)

@@ -206,7 +206,7 @@ async def _retrain_in_console(world: World, client: TestClient, csrf: str) -> Re
     models_page = await (await client.get("/console/admin/models")).text()
     assert (await client.get("/console/admin/")).status == 200  # still usable meanwhile
     progress = await follow_training(client)
-    [model] = {v.name for v in await versions(client)} - before
+    [model] = {v.name for v in await versions(client) if v.source == "trained"} - before
     return Retrained(second_start, models_page, progress, model)
 
 
@@ -229,7 +229,7 @@ async def _retrain_worse_by_cli(world: World, client: TestClient) -> Refused:
     finally:
         config.write_text(good)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    [model] = {v.name for v in await versions(client)} - before
+    [model] = {v.name for v in await versions(client) if v.source == "trained"} - before
     return Refused(result, model)
 
 
