@@ -168,11 +168,14 @@ def topic_buttons(names: list[str], entries: dict[str, dict[str, Any]]) -> list[
     ]
 
 
-class ActionInternalInfo(Action):
-    """Work tools, internal procedures, the services' directory: the entry the words name."""
+class StaffAction(Action):
+    """An answer for staff only, from a content file: others get :func:`staff_only`,
+    unreadable content the polite :data:`UNAVAILABLE` (logged as ``unusable``)."""
 
-    def name(self) -> str:
-        return "action_internal_info"
+    unusable = "internal content"
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        raise NotImplementedError
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -180,22 +183,34 @@ class ActionInternalInfo(Action):
         try:
             if staff(tracker) is None:
                 return staff_only(dispatcher)
-            entries, templates = internal_entries()
-            wanted = next(tracker.get_latest_entity_values(TOPIC_ENTITY), None)
-            text = tracker.latest_message.get("text") or ""
-            found = [wanted] if wanted in entries else search(text, entries)
-            if len(found) == 1:
-                name = found[0]
-                template = name.split(":", 1)[0] in templates
-                dispatcher.utter_message(text=entry_text(name, entries[name], template))
-            else:
-                shown = found or [n for n in entries if n.startswith("knowledge:")]
-                dispatcher.utter_message(text=WHICH_TOPIC, buttons=topic_buttons(shown, entries))
+            self.answer(dispatcher, tracker)
         except (ContentError, KeyError, TypeError, AttributeError, OSError):
-            logger.exception("internal knowledge unusable")
+            logger.exception("%s unusable", self.unusable)
             dispatcher.utter_message(text=UNAVAILABLE)
             return []
         return [SlotSet(context.LAST_TOPIC, None)]
+
+
+class ActionInternalInfo(StaffAction):
+    """Work tools, internal procedures, the services' directory: the entry the words name."""
+
+    unusable = "internal knowledge"
+
+    def name(self) -> str:
+        return "action_internal_info"
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        entries, templates = internal_entries()
+        wanted = next(tracker.get_latest_entity_values(TOPIC_ENTITY), None)
+        text = tracker.latest_message.get("text") or ""
+        found = [wanted] if wanted in entries else search(text, entries)
+        if len(found) == 1:
+            name = found[0]
+            template = name.split(":", 1)[0] in templates
+            dispatcher.utter_message(text=entry_text(name, entries[name], template))
+        else:
+            shown = found or [n for n in entries if n.startswith("knowledge:")]
+            dispatcher.utter_message(text=WHICH_TOPIC, buttons=topic_buttons(shown, entries))
 
 
 # ------------------------------------------------------------------ trainings
@@ -288,26 +303,18 @@ def trainings_text(content: dict[str, Any], text: str, commune: str | None, day:
     return "\n".join(lines)
 
 
-class ActionTrainings(Action):
+class ActionTrainings(StaffAction):
     """The training catalogue: upcoming sessions, by theme and place when asked."""
+
+    unusable = "training catalogue"
 
     def name(self) -> str:
         return "action_trainings"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        try:
-            if staff(tracker) is None:
-                return staff_only(dispatcher)
-            commune = next(tracker.get_latest_entity_values("commune"), None) or next(
-                tracker.get_latest_entity_values("site"), None
-            )
-            content = load_yaml(TRAININGS_FILE) or {}
-            text = tracker.latest_message.get("text") or ""
-            dispatcher.utter_message(text=trainings_text(content, text, commune, today()))
-        except (ContentError, KeyError, TypeError, AttributeError, OSError):
-            logger.exception("training catalogue unusable")
-            dispatcher.utter_message(text=UNAVAILABLE)
-            return []
-        return [SlotSet(context.LAST_TOPIC, None)]
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+        commune = next(tracker.get_latest_entity_values("commune"), None) or next(
+            tracker.get_latest_entity_values("site"), None
+        )
+        content = load_yaml(TRAININGS_FILE) or {}
+        text = tracker.latest_message.get("text") or ""
+        dispatcher.utter_message(text=trainings_text(content, text, commune, today()))
