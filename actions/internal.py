@@ -14,6 +14,7 @@ and Matrix. Anybody else gets the polite answer that it is for staff, never the 
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -168,14 +169,17 @@ def topic_buttons(names: list[str], entries: dict[str, dict[str, Any]]) -> list[
     ]
 
 
-class StaffAction(Action):
+class StaffAction(Action, ABC):
     """An answer for staff only, from a content file: others get :func:`staff_only`,
     unreadable content the polite :data:`UNAVAILABLE` (logged as ``unusable``)."""
 
     unusable = "internal content"
 
-    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @abstractmethod
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None: ...
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

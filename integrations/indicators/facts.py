@@ -6,6 +6,8 @@ named, on its channel, under its topic:
 - **commune**: the last value of Rasa's ``commune`` slot in its tracker events (the
   place search sets it), matched to ``data/communes.csv``; none: ``""``;
 - **topic** (``theme``): its first user intent listed in ``data/topics.yml``; none: ``""``;
+  a procedure asked about (``ask_procedure``, the ``procedure`` slot: "apa", "rsa"…) is
+  its own topic, ``ask_procedure:apa`` (see :func:`topic_label`);
 - **messages**: every stored message, both directions; **user_messages**: the person's;
 - **fallbacks**: the person's messages Rasa parsed as ``nlu_fallback``;
 - **transmise au médiateur** (``mediator``): a mediator took it (a handoff with ``taken_at``);
@@ -49,6 +51,8 @@ from integrations.store import Conversation, Handoff, HandoffKind, Message, Tick
 PARIS = ZoneInfo(TIMEZONE)
 SETTLE_AFTER = timedelta(hours=1)
 COMMUNE_SLOT = "commune"
+PROCEDURE_SLOT = "procedure"
+PROCEDURE_TOPIC = "ask_procedure"
 PLACES_SLOT = "listed_places"
 _CHUNK = 500
 
@@ -121,6 +125,17 @@ def topics() -> dict[str, str]:
     except ContentError:
         return {}
     return {str(k): str(v) for k, v in (content or {}).items()}
+
+
+def topic_label(theme: str, labels: dict[str, str]) -> str:
+    """The French label of a topic: ``ask_procedure:transport_scolaire`` ->
+    « Une démarche administrative : transport scolaire »."""
+    topic, _, procedure = theme.partition(":")
+    label = labels.get(topic, topic)
+    if not procedure:
+        return label
+    name = procedure.replace("_", " ")
+    return f"{label} : {name.upper() if len(name) <= 4 else name}"
 
 
 def negative_conversations(connection: Connection) -> set[int]:
@@ -241,6 +256,12 @@ def _tracker_facts(connection: Connection, by_sender: dict[str, Facts]) -> None:
             event = _json(data)
             if event.get("name") == COMMUNE_SLOT:
                 f.commune = places.find(event.get("value")) or f.commune
+            elif (
+                event.get("name") == PROCEDURE_SLOT
+                and f.theme == PROCEDURE_TOPIC
+                and isinstance(event.get("value"), str)
+            ):
+                f.theme = f"{PROCEDURE_TOPIC}:{event['value'][:60]}"
             elif event.get("name") == PLACES_SLOT and isinstance(event.get("value"), list):
                 f.places.update(str(p)[:200] for p in event["value"] if p)
 

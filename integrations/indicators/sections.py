@@ -32,6 +32,7 @@ from sqlalchemy import (
     column,
     func,
     inspect,
+    or_,
     select,
     table,
 )
@@ -40,7 +41,7 @@ from sqlalchemy.engine import Connection
 from common.mobility_indicators import mobility_indicators
 from integrations.admin.inbox import InboxRow, Status
 from integrations.admin.redact import redact
-from integrations.indicators.facts import topics
+from integrations.indicators.facts import topic_label, topics
 from integrations.indicators.models import COUNTS, DailyRow, DurationRow, MonthlyRow, PlaceRow
 from integrations.indicators.territory import DEPARTEMENT_NAMES, territories
 
@@ -71,8 +72,10 @@ class Filters:
             clauses.append(model.canal == self.canal)
         if self.epci:
             clauses.append(model.code_epci == self.epci)
-        if self.theme:
-            clauses.append(model.theme == self.theme)
+        if self.theme:  # a topic and its procedures (ask_procedure, ask_procedure:apa…)
+            clauses.append(
+                or_(model.theme == self.theme, model.theme.startswith(f"{self.theme}:"))
+            )
         return clauses
 
 
@@ -357,7 +360,7 @@ def asked_topics(connection: Connection, filters: Filters) -> list[Table]:
             "themes",
             "Conversations par sujet",
             ["Sujet", "Conversations"],
-            [[labels.get(theme, theme) if theme else UNKNOWN, int(n)] for theme, n in rows],
+            [[topic_label(theme, labels) if theme else UNKNOWN, int(n)] for theme, n in rows],
         )
     ]
 

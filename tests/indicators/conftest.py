@@ -47,6 +47,7 @@ class Seeded:
     thumbs_down: bool = False
     survey: bool | None = None
     places: list[str] = field(default_factory=list)
+    procedure: str | None = None  # the procedure slot (ask_procedure)
 
     @property
     def channel(self) -> str:
@@ -143,6 +144,10 @@ def seed(engine: Engine, database_url: str, conversations: list[Seeded]) -> None
         if c.places:
             events.append(
                 {"event": "slot", "name": "listed_places", "value": c.places, "timestamp": stamp}
+            )
+        if c.procedure:
+            events.append(
+                {"event": "slot", "name": "procedure", "value": c.procedure, "timestamp": stamp}
             )
         rasa_env.call("tracker_events", database_url, c.key, events)
         if c.thumbs_down:

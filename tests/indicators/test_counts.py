@@ -173,3 +173,26 @@ def test_a_section_is_one_registry_entry(engine: Engine) -> None:
         assert built["mobilite-exemple"][0].columns == ["Mois", "Site", "Trajets évités"]
     finally:
         SECTIONS.remove(section)
+
+
+async def test_each_procedure_asked_is_a_topic_of_its_own(
+    engine: Engine, database_url: str
+) -> None:
+    asked = [
+        Seeded("web:p1", "Brest", ("ask_procedure",), procedure="apa"),
+        Seeded("web:p2", "Brest", ("greet", "ask_procedure"), procedure="apa"),
+        Seeded("web:p3", "Brest", ("ask_procedure",), procedure="transport_scolaire"),
+        Seeded("web:p4", "Brest", ("ask_procedure",)),  # no procedure named
+        Seeded("web:p5", "Brest", ("find_digital_place",), procedure="rsa"),  # not the topic
+    ]
+    await asyncio.to_thread(seed, engine, database_url, asked)
+    await asyncio.to_thread(refresh, engine, NOW)
+    assert tables(engine, MARCH)["themes"] == [
+        ["Une démarche administrative : APA", 2],
+        ["Une démarche administrative", 1],
+        ["Une démarche administrative : transport scolaire", 1],
+        ["Trouver un lieu d'aide au numérique", 1],
+    ]
+    # Filtering on the topic keeps its procedures.
+    procedures = Filters(MARCH.start, MARCH.end, theme="ask_procedure")
+    assert march_totals(engine, procedures)["conversations"] == 4
