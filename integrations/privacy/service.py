@@ -65,6 +65,9 @@ CATEGORY_LABELS = {
     "audit_entries": "Entrées du journal qui les citent",
     "agents": "Fiche d'agent (annuaire des réservations)",
     "bookings": "Réservations de salles",
+    "vehicle_bookings": "Réservations de véhicules de service",
+    "mobility_choices": "Choix entre un trajet et une visio",
+    "survey_answers": "Réponses au questionnaire « Cette réponse vous a-t-elle aidé ? »",
 }
 
 
@@ -209,6 +212,9 @@ class Findings:
     audit_entries: list[dict[str, Any]] = field(default_factory=list)
     agents: list[dict[str, Any]] = field(default_factory=list)
     bookings: list[dict[str, Any]] = field(default_factory=list)
+    vehicle_bookings: list[dict[str, Any]] = field(default_factory=list)
+    mobility_choices: list[dict[str, Any]] = field(default_factory=list)
+    survey_answers: list[dict[str, Any]] = field(default_factory=list)
     # Sightings of the person's messages in the inbox (erased with them).
     inbox_hits: list[dict[str, Any]] = field(default_factory=list)
 
@@ -283,6 +289,12 @@ def collect(connection: Connection, person: Person) -> Findings:
                     event["data"] = json.loads(event["data"])
                 except ValueError:
                     pass
+    survey = _table(connection, "survey_answers")
+    if survey is not None and conversation_ids:
+        found.survey_answers = _rows(
+            connection,
+            select(survey).where(survey.c.conversation_id.in_(conversation_ids)),
+        )
     _inbox(connection, found)
     _audit(connection, found)
     _bookings(connection, found)
@@ -381,13 +393,18 @@ def _bookings(connection: Connection, found: Findings) -> None:
             identities.c.channel == str(person.kind), identities.c.user_id == person.value
         )
     found.agents = _rows(connection, select(agents).where(agents.c.id.in_(agent_ids)))
-    if found.agents:
-        found.bookings = _rows(
-            connection,
-            select(bookings)
-            .where(bookings.c.agent_id.in_([a["id"] for a in found.agents]))
-            .order_by(bookings.c.id),
-        )
+    if not found.agents:
+        return
+    agent_ids = [a["id"] for a in found.agents]
+    for category, name in (
+        ("bookings", "bookings"),
+        ("vehicle_bookings", "vehicle_bookings"),
+        ("mobility_choices", "mobility_choices"),
+    ):
+        table = _table(connection, name)
+        if table is not None:
+            rows = select(table).where(table.c.agent_id.in_(agent_ids)).order_by(table.c.id)
+            setattr(found, category, _rows(connection, rows))
 
 
 def erase_found(connection: Connection, found: Findings) -> dict[str, int]:
@@ -417,11 +434,19 @@ def erase_found(connection: Connection, found: Findings) -> dict[str, int]:
         )
     _erase_inbox_hits(connection, found)
     _strip_audit(connection, found)
-    slots, bookings = _table(connection, "booking_slots"), _table(connection, "bookings")
-    booking_ids = [b["id"] for b in found.bookings]
-    if booking_ids and slots is not None and bookings is not None:
-        connection.execute(delete(slots).where(slots.c.booking_id.in_(booking_ids)))
-        connection.execute(delete(bookings).where(bookings.c.id.in_(booking_ids)))
+    for rows, name, slots_name in (
+        (found.bookings, "bookings", "booking_slots"),
+        (found.vehicle_bookings, "vehicle_bookings", "vehicle_slots"),
+        (found.mobility_choices, "mobility_choices", None),
+        (found.survey_answers, "survey_answers", None),
+    ):
+        table, ids = _table(connection, name), [r["id"] for r in rows]
+        if not ids or table is None:
+            continue
+        slots = _table(connection, slots_name) if slots_name else None
+        if slots is not None:
+            connection.execute(delete(slots).where(slots.c.booking_id.in_(ids)))
+        connection.execute(delete(table).where(table.c.id.in_(ids)))
     counts = found.counts()
     counts["agents"] = 0  # kept: see above
     return counts

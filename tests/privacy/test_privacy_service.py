@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from integrations.admin.audit import AuditLog
@@ -134,6 +134,9 @@ def test_everything_about_a_web_conversation_is_found_and_nothing_else(
         "audit_entries": 2,
         "agents": 0,
         "bookings": 0,
+        "vehicle_bookings": 0,
+        "mobility_choices": 0,
+        "survey_answers": 0,
     }
     assert found.tickets[0]["contact"] == "06.12.34.56.78"
     assert {e["actor"] for e in found.audit_entries} == {"annick", "admin"}
@@ -210,6 +213,32 @@ def test_erasing_an_agent_removes_their_bookings_and_slots(
         slots = connection.execute(select(func.count(BOOKING_SLOTS.c.id))).scalar_one()
     assert slots == 4  # Yann's hour, four quarters
     assert counts_of(engine, Person.parse("telegram", "100000002"))["bookings"] == 1
+
+
+def test_an_agent_s_trip_choices_are_found_exported_and_erased(
+    engine: Engine, people: dict[str, int]
+) -> None:
+    at = datetime(2030, 1, 9, 9, 0)
+    with engine.begin() as connection:
+        for agent in ("a.martin", "y.le-gall"):
+            connection.execute(
+                text(
+                    "insert into mobility_choices (agent_id, home_site, destination, choice,"
+                    " km, minutes, co2_kg, energy, booking_ref, meeting_start, created_at)"
+                    " values (:agent, 'brest', 'Carhaix', 'visio', 129.0, 111, 13.3,"
+                    " 'electric', 'ref', :at, :at)"
+                ),
+                {"agent": agent, "at": at},
+            )
+    martin = Person.parse("telegram", "100000001")
+    found = Privacy(engine).find(martin, "dpo")
+    assert [c["agent_id"] for c in found.mobility_choices] == ["a.martin"]
+    assert Privacy(engine).export(martin, "dpo", at)["mobility_choices"][0]["destination"] == (
+        "Carhaix"
+    )
+    assert Privacy(engine).erase(martin, "dpo")["mobility_choices"] == 1
+    assert counts_of(engine, martin)["mobility_choices"] == 0
+    assert counts_of(engine, Person.parse("telegram", "100000002"))["mobility_choices"] == 1
 
 
 def test_a_short_channel_id_is_not_looked_for_in_free_text(
