@@ -27,14 +27,9 @@ from actions.knowledge import review_items
 from actions.orientation import ActionOrientPerson
 from common.config import PROJECT_ROOT, data_dir
 from common.migrate import upgrade
+from tests.rasa.test_booking_actions import AGENT as MATRIX_AGENT  # the directory's Matrix agent
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 1 December 2026, 10:00 in Paris
-MATRIX_AGENT = {
-    "channel": "matrix",
-    "user_id": "@a.martin:departement.example",
-    "role": "agent",
-    "locale": "fr",
-}
 WEB_AGENT = {"channel": "web", "user_id": "agent.sans.annuaire", "role": "agent", "locale": "fr"}
 WEB_CITIZEN = {"channel": "web", "role": "citizen", "locale": "fr"}
 TELEGRAM_STRANGER = {"channel": "telegram", "user_id": "999", "role": "citizen", "locale": "fr"}
