@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,6 +125,29 @@ async def telegram_agent(
     return TelegramChat(client, api, chat_id)
 
 
+async def matrix_chat(
+    gateway_client: GatewayClient,
+    stack_settings: Settings,
+    synapse,  # type: ignore[no-untyped-def]
+    user: MatrixUser,
+    tmp_path: Path,
+) -> tuple[TestClient, Callable[[str, str], Awaitable[str]]]:
+    """A gateway on Matrix in front of the real stack, and ``say(text, wanted)`` in a new
+    room of ``user`` with the bot: the first answer that contains ``wanted``."""
+    client = await gateway_client(with_matrix(stack_settings, synapse, tmp_path / "m"))
+    await wait_until(lambda: client.app[keys.MATRIX].state == "ok", what="Matrix synced")
+    bot = synapse.users["assistant"]
+    room = await user.create_room(invite=[bot])
+    await user.wait_membership(room, bot, "join")
+
+    async def say(text: str, wanted: str) -> str:
+        seen = len(user.messages_from(room, bot))
+        await user.say(room, text)
+        return await wait_for_text(user, room, bot, wanted, seen)
+
+    return client, say
+
+
 def ics_ref(text: str) -> str:
     return re.search(r"/bookings/([\w-]+)\.ics", text).group(1)
 
@@ -187,16 +211,7 @@ async def test_booking_on_matrix_closed_day_move_and_cancel(
 ):
     monkeypatch.setenv("DATABASE_URL", rasa_stack.database_url)
     link_agent(rasa_stack, "matrix", synapse.users["annick"], "m.kerouac")
-    client = await gateway_client(with_matrix(stack_settings, synapse, tmp_path / "m"))
-    await wait_until(lambda: client.app[keys.MATRIX].state == "ok", what="Matrix synced")
-    bot = synapse.users["assistant"]
-    room = await annick.create_room(invite=[bot])
-    await annick.wait_membership(room, bot, "join")
-
-    async def say(text: str, wanted: str) -> str:
-        seen = len(annick.messages_from(room, bot))
-        await annick.say(room, text)
-        return await wait_for_text(annick, room, bot, wanted, seen)
+    client, say = await matrix_chat(gateway_client, stack_settings, synapse, annick, tmp_path)
 
     closed = closed_day("Quimperlé")
     refused = await say(

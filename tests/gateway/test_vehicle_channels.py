@@ -13,12 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from common.config import TIMEZONE
-from integrations import keys
 from tests import rasa_env
 from tests.gateway.conftest import (
     GatewayClient,
-    wait_until,
-    with_matrix,
 )
 from tests.gateway.fake_telegram import FakeBotApi
 from tests.gateway.matrix_user import MatrixUser
@@ -27,6 +24,7 @@ from tests.gateway.test_booking_channels import (  # noqa: F401 (the autouse log
     ics_ref,
     invitation,
     link_agent,
+    matrix_chat,
     telegram_agent,
     wait_for_text,
 )
@@ -96,16 +94,7 @@ async def test_vehicle_on_matrix_book_move_and_cancel(
         link_agent(rasa_stack, "matrix", synapse.users["annick"], "m.kerouac")
     except rasa_env.RasaEnvError as err:
         assert "booking_agent_identities" in str(err) or "uq_booking_identity" in str(err)
-    client = await gateway_client(with_matrix(stack_settings, synapse, tmp_path / "m"))
-    await wait_until(lambda: client.app[keys.MATRIX].state == "ok", what="Matrix synced")
-    bot = synapse.users["assistant"]
-    room = await annick.create_room(invite=[bot])
-    await annick.wait_membership(room, bot, "join")
-
-    async def say(text: str, wanted: str) -> str:
-        seen = len(annick.messages_from(room, bot))
-        await annick.say(room, text)
-        return await wait_for_text(annick, room, bot, wanted, seen)
+    client, say = await matrix_chat(gateway_client, stack_settings, synapse, annick, tmp_path)
 
     day = open_day("Morlaix")
     proposal = await say(
