@@ -73,9 +73,7 @@ class Filters:
         if self.epci:
             clauses.append(model.code_epci == self.epci)
         if self.theme:  # a topic and its procedures (ask_procedure, ask_procedure:apa…)
-            clauses.append(
-                or_(model.theme == self.theme, model.theme.startswith(f"{self.theme}:"))
-            )
+            clauses.append(or_(model.theme == self.theme, model.theme.startswith(f"{self.theme}:")))
         return clauses
 
 
