@@ -54,7 +54,7 @@ from telegram.ext import (
 
 from common.secret import same_secret
 from integrations import keys
-from integrations.errors import ApiError, bad_request, read_json_object
+from integrations.errors import MAX_ID, ApiError, bad_request, read_json_object
 from integrations.gateway import Gateway
 from integrations.messages import LINK, Button, Incoming, Reply, Role
 from integrations.outbox import Claim
@@ -247,7 +247,12 @@ class TelegramChannel:
         if self.state != "ok":
             raise ApiError(503, "telegram_not_ready", "Canal Telegram pas encore prêt.")
         data = await read_json_object(request)
-        if not isinstance(data.get("update_id"), int):
+        update_id = data.get("update_id")
+        if (
+            not isinstance(update_id, int)
+            or isinstance(update_id, bool)
+            or not 0 <= update_id <= MAX_ID
+        ):
             raise bad_request("invalid_update", "Mise à jour Telegram invalide.")
         try:
             update = Update.de_json(data, self.application.bot)

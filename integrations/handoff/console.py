@@ -22,7 +22,13 @@ from common.db import as_utc
 from integrations import keys
 from integrations.console.auth import StaffRole, StaffUser, check_csrf, require_api, require_page
 from integrations.console.pages import render
-from integrations.errors import ApiError, bad_request, parse_json_object, read_json_object
+from integrations.errors import (
+    ApiError,
+    bad_request,
+    bounded_int,
+    parse_json_object,
+    read_json_object,
+)
 from integrations.handoff import texts
 from integrations.handoff.relay import ConsoleSocket, message_frame, presence_frame
 from integrations.handoff.service import queue_frame
@@ -438,15 +444,11 @@ async def _on_console_frame(
     request: web.Request, socket: ConsoleSocket, user: StaffUser, data: str
 ) -> None:
     body = parse_json_object(data)
-    conversation_id = body.get("conversation_id")
-    if not isinstance(conversation_id, int):
-        raise bad_request("invalid_conversation", "« conversation_id » doit être un entier.")
+    conversation_id = bounded_int(body.get("conversation_id"), "conversation_id", minimum=1)
     service = request.app[HANDOFF]
     action = body.get("action")
     if action == "watch":
-        after = body.get("after", 0)
-        if not isinstance(after, int) or after < 0:
-            raise bad_request("invalid_after", "« after » doit être un entier positif ou nul.")
+        after = bounded_int(body.get("after", 0), "after")
         info = await service.conversation(conversation_id)
         # Under the conversation's lock (across replicas) nothing is stored meanwhile; the
         # socket then watches from the last id replayed: no gap, no disorder, no double.

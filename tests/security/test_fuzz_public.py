@@ -23,7 +23,7 @@ from urllib.parse import quote
 import pytest
 from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
@@ -422,6 +422,14 @@ UPDATE = body_of(
 
 @EXAMPLES
 @given(body=UPDATE)
+@example(body=b'{"update_id": 9223372036854775808}')  # one past SQLite's INTEGER
+@example(body=b'{"update_id": -1}')
+@example(body=b'{"update_id": true}')
+@example(
+    body=b'{"update_id": 7, "message": {"message_id": 18446744073709551616, "date": 1,'
+    b' "text": "bonjour", "chat": {"id": -18446744073709551616, "type": "private"},'
+    b' "from": {"id": 18446744073709551616, "is_bot": false, "first_name": "A"}}}'
+)
 def test_telegram_webhook_with_its_secret(telegram_gateway: LiveGateway, body: bytes) -> None:
     status, answer, _ = telegram_gateway.request(
         "POST",
