@@ -53,11 +53,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from common.db import Base, as_utc, make_session_factory, session_scope
 from integrations import keys
+from integrations.errors import ApiError
 from integrations.messages import Author, Incoming, Reply, utcnow
 from integrations.store import Conversation, Message, Owner, Store
 from integrations.tasks import background
@@ -388,8 +389,9 @@ def _pending(row: OutboxEntry) -> Pending:
 
 
 async def drain_forever(gateway: Any, every_s: float = DRAIN_EVERY_S) -> None:
-    """``gateway.drain()`` every ``every_s``; a failure (database down) is logged, the
-    loop goes on. Old Telegram update ids are purged on the way."""
+    """``gateway.drain()`` every ``every_s``; a failure is logged and the loop goes on: a
+    dependency down (the database, Redis) in one line, anything else with its traceback.
+    Old Telegram update ids are purged on the way."""
     outbox: Outbox = gateway.outbox
     purged_at = utcnow() - UPDATE_IDS_KEPT
     while True:
@@ -402,6 +404,8 @@ async def drain_forever(gateway: Any, every_s: float = DRAIN_EVERY_S) -> None:
                 await asyncio.to_thread(outbox.purge_updates, purged_at - UPDATE_IDS_KEPT)
         except asyncio.CancelledError:
             raise
+        except (OperationalError, ApiError) as err:  # the database or Redis is down
+            log.warning("outbox drain postponed, a dependency is down: %s", str(err)[:300])
         except Exception:
             log.exception("outbox drain failed; trying again")
         await asyncio.sleep(every_s)

@@ -2,7 +2,9 @@
 # The test suite: scripts/test.sh [pytest options] [paths]
 #   1. the import boundaries (.importlinter, run by lint-imports in .venv-gateway);
 #   2. tests/rasa/ (they import rasa, rasa_sdk, actions or rasa_ext) in Rasa's .venv;
-#   3. every other test in .venv-gateway.
+#   3. every other test in .venv-gateway, on TEST_WORKERS processes (default 2, one per
+#      core; pytest-xdist hands each a whole module, so a module's servers start once;
+#      TEST_WORKERS=0 runs them in this process, for -s or --pdb).
 # Options (-q, -x, -k EXPR...) go to both pytest runs; a path (or path::test) goes to the
 # run of its environment, and with paths only the runs that got one start. Every part
 # runs; the exit status is non-zero when any part failed. The model is trained once: the
@@ -14,6 +16,10 @@ scripts/browser.sh
 scripts/oidc.sh
 scripts/redis.sh
 scripts/nginx.sh
+# Installed before the workers start, so that two of them never install at once.
+scripts/postgres.sh
+scripts/synapse.sh
+scripts/faketime.sh
 
 options=() rasa_paths=() gateway_paths=()
 for arg in "$@"; do
@@ -31,6 +37,12 @@ done
 if [ ${#rasa_paths[@]} -eq 0 ] && [ ${#gateway_paths[@]} -eq 0 ]; then
   rasa_paths=(tests/rasa)
   gateway_paths=(tests --ignore=tests/rasa)
+fi
+
+workers="${TEST_WORKERS:-2}"
+gateway_workers=()
+if [ "$workers" != 0 ]; then
+  gateway_workers=(-n "$workers" --dist loadfile)
 fi
 
 failed=0
@@ -57,6 +69,7 @@ if [ ${#rasa_paths[@]} -gt 0 ]; then
   run_pytest "Rasa's environment" "$VENV" "${rasa_paths[@]}"
 fi
 if [ ${#gateway_paths[@]} -gt 0 ]; then
-  run_pytest "the gateway's environment" "$GATEWAY_VENV" "${gateway_paths[@]}"
+  run_pytest "the gateway's environment" "$GATEWAY_VENV" \
+    ${gateway_workers[@]+"${gateway_workers[@]}"} "${gateway_paths[@]}"
 fi
 exit "$failed"

@@ -20,6 +20,12 @@ done
 train=(env TZ=UTC rasa train --config config.yml --domain bot/domain
        --data bot/rules bot/stories nlu_data/train nlu_data/lookups)
 
+# One training at a time per folder (the test runs' workers, `make train` meanwhile): the
+# next one waits, then finds the model up to date.
+mkdir -p "$out"
+exec 9>"$out/.train.lock"
+flock 9
+
 newest="$(ls -t "$out"/*.tar.gz 2>/dev/null | head -n 1 || true)"
 if [ "$force" = 0 ] && [ -n "$newest" ] \
    && [ -z "$(find bot/domain config.yml -newer "$newest" -print -quit)" ] \

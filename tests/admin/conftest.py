@@ -19,8 +19,8 @@ from tests.gateway.conftest import (  # noqa: F401  (fixtures shared with tests/
 )
 
 # A small training for the tests: the same pipeline and data with fewer epochs.
-TEST_DIET_EPOCHS = 20
-TEST_TED_EPOCHS = 3
+TEST_DIET_EPOCHS = 8
+TEST_TED_EPOCHS = 1
 
 
 def copy_project(target: Path, diet_epochs: int | None = None) -> Path:
