@@ -42,7 +42,9 @@ fi
 workers="${TEST_WORKERS:-2}"
 gateway_workers=()
 if [ "$workers" != 0 ]; then
-  gateway_workers=(-n "$workers" --dist loadfile)
+  # In collection order (tests/conftest.py puts the modules marked `long` first), not
+  # xdist's default of the modules with most tests first.
+  gateway_workers=(-n "$workers" --dist loadfile --no-loadscope-reorder)
 fi
 
 failed=0

@@ -25,6 +25,13 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("GATEWAY_CHANNEL_SECRET", secrets.token_hex(24))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules marked ``long`` first (in their order), then the others: with several
+    workers (scripts/test.sh) one worker starts on the retraining while another runs the
+    quick modules, instead of the longest module starting last."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def migrated_database() -> None:
     """DATABASE_URL (the checkout's var/assistant.db under scripts/test.sh), migrated as

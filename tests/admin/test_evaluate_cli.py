@@ -14,7 +14,7 @@ from integrations.admin.project import Project
 from integrations.admin.training import TrainingError, evaluate_model
 from integrations.settings import AdminSettings
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.long]
 
 HELD_OUT = """\
 version: "3.1"

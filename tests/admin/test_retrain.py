@@ -36,7 +36,7 @@ from tests.admin.conftest import TEST_DIET_EPOCHS, copy_project, set_epochs, wit
 from tests.gateway.conftest import GatewayClient, console_login, staff_user
 from tools.stack import Stack, newest_model, running_stack
 
-pytestmark = [pytest.mark.model, pytest.mark.stack]
+pytestmark = [pytest.mark.model, pytest.mark.stack, pytest.mark.long]
 
 MISUNDERSTOOD = "eskerrik asko"  # "thank you very much" in Basque: no French word in it
 INTENT = "thank"

@@ -12,6 +12,8 @@ from tests.cli.conftest import assert_one_line, assistant
 from tools.chat import button_choice
 from tools.stack import free_port
 
+pytestmark = pytest.mark.long  # starts Rasa and its action server of its own
+
 BUTTONS = [
     {"title": "Prendre rendez-vous", "payload": "/book_room"},
     {"title": "Parler à un conseiller", "payload": "/request_human"},

@@ -32,7 +32,7 @@ from integrations.rasa_client import worker_of
 from tools.redis import running_redis
 from tools.stack import Stack, running_gateway, running_stack
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.long]
 
 CONVERSATIONS = 6
 MESSAGES = 8
