@@ -30,6 +30,8 @@ from sqlalchemy import Boolean, DateTime, Float, Integer, String, column, select
 from common.config import TIMEZONE
 from common.text import key
 
+# Hours a room or a vehicle is available on a working day (the sites open about 8 h to
+# 18 h); the dashboard's room bookings table uses the same figure.
 WORKDAY_HOURS = 10
 SLOT_HOURS = 0.25
 PARIS = ZoneInfo(TIMEZONE)
@@ -80,6 +82,11 @@ def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 def _month(instant: datetime) -> str:
     stamp = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
     return stamp.astimezone(PARIS).strftime("%Y-%m")
+
+
+def workdays(start: date, end: date) -> int:
+    """Monday-to-Friday days in [start, end]: the days a room or a vehicle is available."""
+    return sum(1 for n in range((end - start).days + 1) if (start + timedelta(n)).weekday() < 5)
 
 
 def _workdays_by_month(start: date, end: date) -> dict[str, int]:

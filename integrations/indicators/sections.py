@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from common.mobility_indicators import mobility_indicators
+from common.mobility_indicators import WORKDAY_HOURS, mobility_indicators, workdays
 from integrations.admin.inbox import InboxRow, Status
 from integrations.admin.redact import redact
 from integrations.indicators.facts import topic_label, topics
@@ -47,8 +47,6 @@ from integrations.indicators.territory import DEPARTEMENT_NAMES, territories
 
 Step = Literal["jour", "semaine", "mois"]
 CHANNEL_LABELS = {"web": "Site web", "telegram": "Telegram", "matrix": "Matrix"}
-# Working hours of a visio room, for its occupancy rate: weekdays, 9 h to 17 h.
-ROOM_HOURS_PER_DAY = 8
 UNKNOWN = "Non précisé"
 
 
@@ -461,10 +459,6 @@ _BOOKINGS = table(
 )
 
 
-def _weekdays(start: date, end: date) -> int:
-    return sum(1 for n in range((end - start).days + 1) if (start + timedelta(n)).weekday() < 5)
-
-
 def bookings(connection: Connection, filters: Filters) -> list[Table]:
     if not inspect(connection).has_table("bookings"):
         return []
@@ -491,7 +485,7 @@ def bookings(connection: Connection, filters: Filters) -> list[Table]:
     ):
         booked[label][0] += 1
         booked[label][1] += (finish - begin).total_seconds() / 3600
-    open_hours = _weekdays(filters.start, filters.end) * ROOM_HOURS_PER_DAY
+    open_hours = workdays(filters.start, filters.end) * WORKDAY_HOURS
     rows = [
         [
             label,
@@ -508,7 +502,7 @@ def bookings(connection: Connection, filters: Filters) -> list[Table]:
             ["Site", "Réservations", "Heures réservées", "Taux d'occupation (%)"],
             rows,
             note=f"Occupation : heures réservées ÷ heures ouvrées (jours ouvrés × "
-            f"{ROOM_HOURS_PER_DAY} h × nombre de salles). Sans filtre de canal ni de territoire.",
+            f"{WORKDAY_HOURS} h × nombre de salles). Sans filtre de canal ni de territoire.",
         )
     ]
 

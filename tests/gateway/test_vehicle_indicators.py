@@ -10,6 +10,7 @@ from sqlalchemy import MetaData, create_engine, insert
 
 from common.migrate import upgrade
 from common.mobility_indicators import WORKDAY_HOURS, mobility_indicators
+from integrations.indicators.sections import Filters, bookings
 
 
 def test_indicators_under_sqlalchemy_2(tmp_path: Path) -> None:
@@ -130,3 +131,82 @@ def test_indicators_under_sqlalchemy_2(tmp_path: Path) -> None:
     assert brest["vehicle_occupancy"] == round(1 / (21 * WORKDAY_HOURS), 4)
     assert brest["room_occupancy"] == 0.0
     assert rows[0]["trips_avoided"] == 0
+
+
+def test_the_dashboard_and_the_open_data_count_room_occupancy_alike(tmp_path: Path) -> None:
+    """The dashboard's room bookings table and the mobility indicators divide the same
+    booked hours by the same available hours (working days × WORKDAY_HOURS × rooms)."""
+    url = f"sqlite:///{tmp_path / 'rooms.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    t = tables.tables
+    start, end = datetime(2027, 1, 6, 9, 0), datetime(2027, 1, 6, 12, 0)  # 3 h, naive UTC
+    with engine.begin() as connection:
+        connection.execute(
+            insert(t["booking_sites"]),
+            [
+                {
+                    "id": 1,
+                    "name": "Quimper",
+                    "label": "Quimper",
+                    "aliases": "",
+                    "address": "",
+                    "opening_hours": "Mo-Fr 08:00-19:00",
+                    "active": True,
+                }
+            ],
+        )
+        connection.execute(
+            insert(t["booking_rooms"]),
+            [
+                {
+                    "id": room,
+                    "site_id": 1,
+                    "name": room,
+                    "capacity": 6,
+                    "equipment": "",
+                    "active": True,
+                }
+                for room in ("odet", "steir")
+            ],
+        )
+        connection.execute(
+            insert(t["bookings"]),
+            [
+                {
+                    "id": 1,
+                    "ref": "r",
+                    "room_id": "odet",
+                    "agent_id": "a",
+                    "start_utc": start,
+                    "end_utc": end,
+                    "attendees": 2,
+                    "visio_url": "",
+                    "status": "confirmed",
+                    "created_at": start,
+                    "updated_at": start,
+                    "sequence": 0,
+                }
+            ],
+        )
+        connection.execute(
+            insert(t["booking_slots"]),
+            [
+                {
+                    "room_id": "odet",
+                    "slot_start": datetime(2027, 1, 6, 9 + i // 4, 15 * (i % 4)),
+                    "booking_id": 1,
+                }
+                for i in range(12)
+            ],
+        )
+    with engine.connect() as connection:
+        [quimper] = mobility_indicators(connection, date(2027, 1, 1), date(2027, 1, 31))
+        [table] = bookings(connection, Filters(date(2027, 1, 1), date(2027, 1, 31)))
+    engine.dispose()
+    # January 2027: 21 working days, 2 rooms, 3 hours booked.
+    assert quimper["room_occupancy"] == round(3 / (2 * 21 * WORKDAY_HOURS), 4)
+    assert table.rows == [["Quimper", 1, 3.0, round(100 * 3 / (2 * 21 * WORKDAY_HOURS), 1)]]
+    assert f"{WORKDAY_HOURS} h" in table.note
