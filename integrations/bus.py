@@ -41,6 +41,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import LockError, RedisError
 
 from integrations.errors import ApiError
+from integrations.ratelimit import RateLimiter, SharedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,10 @@ class Bus:
     def lock(self) -> Lock | None:
         """The conversations' lock across replicas; None: the gateway's own suffices."""
         return None
+
+    def rate_limiter(self, name: str, per_minute: int) -> RateLimiter:
+        """``per_minute`` requests per key, counted by this replica alone."""
+        return RateLimiter(per_minute)
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
@@ -147,6 +152,10 @@ class RedisBus(Bus):
     @property
     def lock(self) -> Lock:
         return self._lock
+
+    def rate_limiter(self, name: str, per_minute: int) -> RateLimiter:
+        """``per_minute`` requests per key, counted across every replica."""
+        return SharedRateLimiter(self.client, name, per_minute)
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         try:

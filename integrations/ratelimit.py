@@ -1,19 +1,30 @@
-"""Token buckets for the public endpoints, in this process's memory.
+"""Token buckets for the public endpoints.
 
 Each key (a client address, a conversation) has a bucket of ``per_minute`` tokens that
 refills continuously; a request takes one, and is refused with 429 and ``Retry-After``
-when none is left. One gateway process: several replicas would need a shared store
-(Redis), like the live pushes (see README, "Open points").
+when none is left.
+
+- :class:`RateLimiter`: the buckets in this process's memory (one gateway).
+- :class:`SharedRateLimiter`: the buckets in Redis, one per key for every replica (made
+  by the bus when ``REDIS_URL`` is set), so that two replicas do not double a limit.
+  Each take is one atomic script run on Redis's clock. Redis unreachable: this
+  replica's own buckets stand in (said once in the log), rather than refusing everybody.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
 
 from integrations.errors import ApiError
+
+log = logging.getLogger(__name__)
 
 # Buckets untouched for this long are full again: dropped to bound the memory.
 IDLE_S = 600.0
@@ -57,9 +68,13 @@ class RateLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / self.rate
 
-    def check(self, key: str, what: str) -> None:
+    async def wait_s(self, key: str) -> float:
+        """Take a token for ``key`` where the buckets are kept (here: this process)."""
+        return self.take(key)
+
+    async def check(self, key: str, what: str) -> None:
         """Take a token or raise the 429 :class:`ApiError` (``what``: whose limit, in French)."""
-        wait = self.take(key)
+        wait = await self.wait_s(key)
         if wait > 0:
             raise too_many(wait, what)
 
@@ -69,6 +84,49 @@ class RateLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+# KEYS[1]: the bucket; ARGV: tokens per second, burst. Returns the wait in seconds (as a
+# string: Redis would truncate a Lua number to an integer).
+_TAKE = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or burst
+local at = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return tostring(wait)
+"""
+
+
+class SharedRateLimiter(RateLimiter):
+    """The same buckets in Redis under ``assistant:rate:<name>:<key>``, for every replica."""
+
+    def __init__(self, client: Any, name: str, per_minute: int, burst: int | None = None):
+        super().__init__(per_minute, burst)
+        self.prefix = f"assistant:rate:{name}:"
+        self._take = client.register_script(_TAKE)
+        self._fallback = False
+
+    async def wait_s(self, key: str) -> float:
+        try:
+            wait = float(await self._take(keys=[self.prefix + key], args=[self.rate, self.burst]))
+        except (RedisError, OSError) as err:
+            if not self._fallback:
+                log.warning(
+                    "Redis unavailable: %s limited by this replica alone (%r)", self.prefix, err
+                )
+                self._fallback = True
+            return self.take(key)
+        if self._fallback:
+            log.info("Redis answers again: %s limited across replicas", self.prefix)
+            self._fallback = False
+        return wait
 
 
 def too_many(wait_s: float, what: str) -> ApiError:

@@ -76,7 +76,6 @@ from integrations.errors import (
 from integrations.gateway import Gateway
 from integrations.messages import Author, Incoming, Reply, Role
 from integrations.origin import origin_in, same_origin
-from integrations.ratelimit import RateLimiter
 from integrations.settings import Settings
 from integrations.store import Store
 
@@ -300,8 +299,8 @@ class WebChannel:
         # Sites embedding the widget (GATEWAY_CORS_ORIGINS); the gateway's own origins
         # are read from the settings by ``same_origin``.
         self.allowed_origins = allowed_origins
-        self.per_address = RateLimiter(rate_per_address)
-        self.per_conversation = RateLimiter(rate_per_conversation)
+        self.per_address = hub.bus.rate_limiter("address", rate_per_address)
+        self.per_conversation = hub.bus.rate_limiter("conversation", rate_per_conversation)
         self.max_sockets = max_sockets
         self._leaving: set[asyncio.Task[None]] = set()  # "the person left" being told
 
@@ -363,14 +362,14 @@ class WebChannel:
     async def conversation_of(self, request: web.Request, sender: Any = None) -> str:
         """The sender of a request that must hold its conversation's key (history, erase,
         feedback): 401 / 403 otherwise."""
-        self.limit_address(request)
+        await self.limit_address(request)
         identity = await self.identity(request)
         return await self.authorize(
             request.headers.get(KEY_HEADER), optional_sender(sender), identity
         )
 
-    def limit_address(self, request: web.Request) -> None:
-        self.per_address.check(request.remote or "?", BY_ADDRESS)
+    async def limit_address(self, request: web.Request) -> None:
+        await self.per_address.check(request.remote or "?", BY_ADDRESS)
 
     def _incoming(self, sender: str, fields: dict[str, Any], identity: WebIdentity) -> Incoming:
         metadata = fields["metadata"]
@@ -394,7 +393,7 @@ class WebChannel:
 
     async def issue(self, request: web.Request) -> web.Response:
         """``POST /webhooks/web/conversations``: a new conversation and its key."""
-        self.limit_address(request)
+        await self.limit_address(request)
         body = await read_json_object(request, empty={})
         agent = body.get("agent", False)
         if not isinstance(agent, bool):
@@ -419,7 +418,7 @@ class WebChannel:
 
     async def rest(self, request: web.Request) -> web.Response:
         """``POST /webhooks/rest/webhook``."""
-        self.limit_address(request)
+        await self.limit_address(request)
         fields = parse_message(await read_json_object(request), self.max_message_chars)
         sender = fields["sender"]
         identity = await self.identity(request)
@@ -428,7 +427,7 @@ class WebChannel:
             await self.authorize(key, sender, identity)
         elif await asyncio.to_thread(self.store.has_keys, sender):
             await self.authorize(None, sender, identity)  # 401: this one has a key
-        self.per_conversation.check(sender, BY_CONVERSATION)
+        await self.per_conversation.check(sender, BY_CONVERSATION)
         replies = await self.gateway.handle(
             self._incoming(sender, fields, identity),
             echo=lambda stored: self._echo(sender, stored),
@@ -468,7 +467,7 @@ class WebChannel:
         """``GET /webhooks/websocket?sender=<id>&after=<n>``, then ``{"type": "auth"}``."""
         if not self._origin_allowed(request):
             raise ApiError(403, "origin_not_allowed", "Origine non autorisée.")
-        self.limit_address(request)
+        await self.limit_address(request)
         sender = optional_sender(request.query.get("sender"))
         after = parse_after(request.query.get("after"))
         identity = await self.identity(request)
@@ -591,9 +590,9 @@ class WebChannel:
             if body.get("type") == "typing":
                 await self.gateway.typing(key_of(sender))  # throttled by the handoff
                 return
-            self.limit_address(request)
+            await self.limit_address(request)
             fields = parse_message(body, self.max_message_chars, sender_required=False)
-            self.per_conversation.check(sender, BY_CONVERSATION)
+            await self.per_conversation.check(sender, BY_CONVERSATION)
         except ApiError as err:
             await _send_error(ws, err)
             return

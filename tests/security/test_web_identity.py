@@ -467,7 +467,7 @@ def test_public_origins_default_and_configuration(monkeypatch: pytest.MonkeyPatc
     assert from_env.rate_per_address == 7
 
 
-def test_token_buckets_refill_with_time():
+async def test_token_buckets_refill_with_time():
     from integrations.errors import ApiError
     from integrations.ratelimit import RateLimiter
 
@@ -479,7 +479,7 @@ def test_token_buckets_refill_with_time():
     now[0] += 10.0
     assert limiter.take("a") == 0.0
     with pytest.raises(ApiError) as refused:
-        limiter.check("a", "depuis votre adresse")
+        await limiter.check("a", "depuis votre adresse")
     assert refused.value.status == 429 and refused.value.headers == {"Retry-After": "10"}
     assert refused.value.error == (
         "Trop de requêtes depuis votre adresse. Réessayez dans 10 secondes."
