@@ -13,6 +13,19 @@ from common.mobility_indicators import WORKDAY_HOURS, mobility_indicators
 from integrations.indicators.sections import Filters, bookings
 
 
+def site(site_id: int, name: str, label: str = "") -> dict[str, object]:
+    """A row of ``booking_sites``, open on weekdays."""
+    return {
+        "id": site_id,
+        "name": name,
+        "label": label,
+        "aliases": "",
+        "address": "",
+        "opening_hours": "Mo-Fr 08:00-19:00",
+        "active": True,
+    }
+
+
 def test_indicators_under_sqlalchemy_2(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'indicators.db'}"
     upgrade(url)
@@ -22,29 +35,7 @@ def test_indicators_under_sqlalchemy_2(tmp_path: Path) -> None:
     t = tables.tables
     start = datetime(2027, 1, 6, 9, 0)  # naive UTC, as stored
     with engine.begin() as connection:
-        connection.execute(
-            insert(t["booking_sites"]),
-            [
-                {
-                    "id": 1,
-                    "name": "Quimper",
-                    "label": "",
-                    "aliases": "",
-                    "address": "",
-                    "opening_hours": "Mo-Fr 08:00-19:00",
-                    "active": True,
-                },
-                {
-                    "id": 2,
-                    "name": "Brest",
-                    "label": "",
-                    "aliases": "",
-                    "address": "",
-                    "opening_hours": "Mo-Fr 08:00-19:00",
-                    "active": True,
-                },
-            ],
-        )
+        connection.execute(insert(t["booking_sites"]), [site(1, "Quimper"), site(2, "Brest")])
         connection.execute(
             insert(t["booking_agents"]),
             [
@@ -144,20 +135,7 @@ def test_the_dashboard_and_the_open_data_count_room_occupancy_alike(tmp_path: Pa
     t = tables.tables
     start, end = datetime(2027, 1, 6, 9, 0), datetime(2027, 1, 6, 12, 0)  # 3 h, naive UTC
     with engine.begin() as connection:
-        connection.execute(
-            insert(t["booking_sites"]),
-            [
-                {
-                    "id": 1,
-                    "name": "Quimper",
-                    "label": "Quimper",
-                    "aliases": "",
-                    "address": "",
-                    "opening_hours": "Mo-Fr 08:00-19:00",
-                    "active": True,
-                }
-            ],
-        )
+        connection.execute(insert(t["booking_sites"]), [site(1, "Quimper", label="Quimper")])
         connection.execute(
             insert(t["booking_rooms"]),
             [
