@@ -250,7 +250,9 @@ class OfferTopicAction(Action, ABC):
             return []
         for message in messages:
             dispatcher.utter_message(**message)
-        return [SlotSet(context.LAST_TOPIC, None)]
+        # The answer ends by offering places nearby (OFFER_TEXT): a commune said next
+        # ("j'habite à Morlaix", "et à Brest ?") asks for them.
+        return [SlotSet(context.LAST_TOPIC, "places")]
 
 
 class ActionPassNumerique(OfferTopicAction):

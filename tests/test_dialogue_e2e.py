@@ -55,6 +55,22 @@ def test_another_commune_reruns_the_places_search(talk):
     assert "c'est note" not in again
 
 
+@pytest.mark.parametrize(
+    ("question", "commune"),
+    [
+        ("le pass numerique c quoi", "j'habite a morlaix"),
+        ("je sais pas me servir d un ordi, y a des cours ?", "a douarnenez"),
+    ],
+)
+def test_a_commune_after_an_offer_gives_the_places_it_offered(talk, question, commune):
+    chat = talk("fc-offer")
+    assert "lieu d'aide au numerique" in chat.say(question)
+    places = chat.say(commune)
+    town = commune.rsplit(" ", 1)[-1]
+    assert f"plus proches de {town}" in places, places
+    assert "c'est note" not in places
+
+
 def test_a_commune_after_the_fibre_question_gives_its_figure(talk):
     chat = talk("fc-fibre")
     assert "fibre" in chat.say("la fibre arrive quand ?")

@@ -87,7 +87,7 @@ def test_the_next_list_replaces_the_previous_one():
 
 
 def test_a_reset_topic_is_not_current():
-    events = [*places_listed(["a"]), user("pass", "ask_pass_numerique"), slot("last_topic", None)]
+    events = [*places_listed(["a"]), user("un mail ?", "ask_basic_skills"), slot("last_topic", None)]
     assert context.current_topic([*events, user("Brest", "inform")]) is None
 
 

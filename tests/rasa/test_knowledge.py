@@ -92,6 +92,15 @@ async def test_every_digital_offer_answer_ends_with_the_offline_way_and_offer(ac
     assert_ends_with_offline_way_and_offer(messages)
 
 
+@pytest.mark.parametrize(
+    "action", [ActionPassNumerique(), ActionDigitalAdvisor(), ActionEquipment()]
+)
+async def test_an_offer_answer_leaves_places_as_the_topic(action):
+    """It offers places nearby: a commune said next asks for them."""
+    _, events = await answer(action)
+    assert [(e["name"], e["value"]) for e in events] == [("last_topic", "places")]
+
+
 async def test_pass_numerique_says_what_who_and_where():
     messages, _ = await answer(ActionPassNumerique())
     text = messages[0]["text"]
