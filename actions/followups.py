@@ -49,6 +49,8 @@ NO_LIST = (
     "De quel lieu parlez-vous ? Dites-moi votre commune : je vous donnerai les lieux "
     "d'aide au numérique les plus proches, avec leurs horaires."
 )
+# Under this confidence, an ``inform`` carrying nothing is treated as not understood.
+UNSURE = 0.6
 PART_SPANS = {"matin": (time(0), time(12)), "midi": (time(11), time(14))}
 PART_SPANS.update({"apres midi": (time(12), time(19)), "soir": (time(16), time(23, 59))})
 PART_LABEL = {"matin": "le matin", "midi": "à midi", "apres midi": "l'après-midi"}
@@ -275,6 +277,15 @@ class ActionFollowUp(Action):
         named = topic_in_words(text)
         if named and not topic:  # « une démarche », « apprendre le numérique »
             return await self.rerun(named, dispatcher, tracker, domain)
+        from actions.fallback import ActionFallback
+        from actions.reroute import is_out_of_scope
+
+        confidence = (tracker.latest_message.get("intent") or {}).get("confidence") or 0.0
+        if confidence < UNSURE or is_out_of_scope(text):
+            # Nothing noted and the model unsure (« zorglub »), or an insult: « C'est
+            # noté » would be wrong; the fallback reroutes, says out of scope, or asks.
+
+            return await ActionFallback().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_inform_ack")
         return []
 

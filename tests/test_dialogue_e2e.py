@@ -143,7 +143,12 @@ def test_a_story_gets_its_procedure(talk):
 
 @pytest.mark.parametrize(
     "message",
-    ["quel temps fera-t-il demain ?", "raconte moi une blague", "donne moi une recette de crêpes"],
+    [
+        "quel temps fera-t-il demain ?",
+        "raconte moi une blague",
+        "donne moi une recette de crêpes",
+        "connard",
+    ],
 )
 def test_out_of_scope_stays_out(talk, message):
     answer = talk("oos").say(message)

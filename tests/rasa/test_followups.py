@@ -39,11 +39,18 @@ def slot(name: str, value) -> dict:  # type: ignore[no-untyped-def]
     return {"event": "slot", "name": name, "value": value}
 
 
-def tracker(events: list[dict], text: str, intent: str, entities: list[dict] | None = None):  # type: ignore[no-untyped-def]
+def tracker(
+    events: list[dict],
+    text: str,
+    intent: str,
+    entities: list[dict] | None = None,
+    confidence: float = 1.0,
+):  # type: ignore[no-untyped-def]
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     return Tracker.from_dict({
         "sender_id": "t", "slots": slots, "events": [*events, user(text, intent, entities)],
-        "latest_message": {"text": text, "intent": {"name": intent}, "entities": entities or []},
+        "latest_message": {"text": text, "intent": {"name": intent, "confidence": confidence},
+                           "entities": entities or []},
         "paused": False, "followup_action": None, "active_loop": {},
         "latest_action_name": "action_listen",
     })  # fmt: skip
@@ -87,7 +94,11 @@ def test_the_next_list_replaces_the_previous_one():
 
 
 def test_a_reset_topic_is_not_current():
-    events = [*places_listed(["a"]), user("un mail ?", "ask_basic_skills"), slot("last_topic", None)]
+    events = [
+        *places_listed(["a"]),
+        user("un mail ?", "ask_basic_skills"),
+        slot("last_topic", None),
+    ]
     assert context.current_topic([*events, user("Brest", "inform")]) is None
 
 
@@ -217,6 +228,16 @@ async def test_a_commune_without_topic_offers_what_to_do():
 async def test_a_bare_answer_without_anything_is_acknowledged():
     _, messages, _ = await run(ActionFollowUp(), tracker([], "ok", "inform"))
     assert messages[0]["response"] == "utter_inform_ack"
+
+
+async def test_an_insult_read_as_an_answer_is_out_of_scope():
+    _, messages, _ = await run(ActionFollowUp(), tracker([], "connard", "inform", confidence=0.9))
+    assert [m.get("response") for m in messages] == ["utter_out_of_scope"]
+
+
+async def test_an_unsure_answer_without_anything_is_not_acknowledged():
+    _, messages, _ = await run(ActionFollowUp(), tracker([], "zorglub", "inform", confidence=0.4))
+    assert [m.get("response") for m in messages] == ["utter_fallback_rephrase"]
 
 
 async def test_social_worker_asks_the_commune_then_gives_the_nearest_desk():
