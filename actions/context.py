@@ -16,7 +16,6 @@ still holds a value; the next list replaces ``listed_places``.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,13 +32,6 @@ MAX_FOLLOW_UPS = 6
 COMMUNE_TURNS = 12
 TOPICS = ("places", "fibre", "procedure", "social", "contact")
 
-_ORDINAL_WORDS = {
-    "premier": "1", "premiere": "1", "1er": "1", "1ere": "1", "un": "1",
-    "deuxieme": "2", "second": "2", "seconde": "2", "2e": "2", "2eme": "2", "deux": "2",
-    "troisieme": "3", "3e": "3", "3eme": "3", "trois": "3",
-    "quatrieme": "4", "4e": "4", "4eme": "4", "cinquieme": "5", "5e": "5",
-    "dernier": "last", "derniere": "last",
-}  # fmt: skip
 # Words of place names that do not tell one place from another.
 _COMMON_NAME_WORDS = frozenset(
     "france services service espace public numerique conseiller conseillere de du des la le les "
@@ -116,22 +108,6 @@ def recent_commune(events: Sequence[dict[str, Any]]) -> str | None:
     """The commune the person gave in the last ``COMMUNE_TURNS`` messages, whatever the topic."""
     found = slot_context(events, "commune", COMMUNE_TURNS, follow_ups=None)
     return found.value if found.current else None
-
-
-def ordinal_from_text(text: str) -> str | None:
-    """``"2"`` for "le 2e", "la deuxième", "numéro 2"; ``"last"`` for "le dernier"."""
-    words = [w for w, _, _ in tokens(text)]
-    for i, word in enumerate(words):
-        if word in _ORDINAL_WORDS and word not in ("un", "deux", "trois"):
-            return _ORDINAL_WORDS[word]
-        previous = words[i - 1] if i else ""
-        if re.fullmatch(r"[1-9]", word) and previous in ("le", "la", "numero", "n", "no", "sur"):
-            return word
-        if word in ("un", "deux", "trois") and previous in ("numero", "no", "n"):
-            return _ORDINAL_WORDS[word]
-    if re.fullmatch(r"\s*[1-9]\s*[.)]?\s*", text):
-        return text.strip(" .)")
-    return None
 
 
 def pick_by_ordinal(items: Sequence[Any], ordinal: str | None) -> Any | None:

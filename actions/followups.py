@@ -34,6 +34,7 @@ from actions.social import ActionSocialWorker
 from common import hours
 from common.content import ContentError, load_yaml
 from common.hours import PARIS
+from common.ordinal import first_ordinal
 from common.text import key
 
 logger = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ def choose_place(
     places: list[place_store.Place], ordinal: str | None, text: str, commune: str | None
 ) -> place_store.Place | None:
     """The listed place the person means: by rank, by name, or by its commune."""
-    chosen = context.pick_by_ordinal(places, ordinal or context.ordinal_from_text(text))
+    chosen = context.pick_by_ordinal(places, ordinal or first_ordinal(text))
     if chosen is not None:
         return chosen
     chosen = context.pick_by_name(places, text, [(p.nom, p.commune) for p in places])

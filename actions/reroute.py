@@ -26,6 +26,7 @@ from actions.datetime_fr import parse_moment
 from common.content import ContentError, load_yaml
 from common.hours import PARIS
 from common.nlu import FALLBACK_INTENT
+from common.ordinal import first_ordinal
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +88,7 @@ async def reroute(
     if context.current_places(context.before_latest(tracker.events)):
         from actions.followups import ActionPlaceHours, ActionSelectItem
 
-        if context.ordinal_from_text(text) or next(
-            tracker.get_latest_entity_values("ordinal"), None
-        ):
+        if first_ordinal(text) or next(tracker.get_latest_entity_values("ordinal"), None):
             return await ActionSelectItem().run(dispatcher, tracker, domain)
         if asks_hours(text):
             return await ActionPlaceHours().run(dispatcher, tracker, domain)

@@ -25,6 +25,7 @@ from actions.place_search import place_by_id
 from actions.social import ActionSocialWorker
 from common import hours
 from common.hours import PARIS
+from common.ordinal import first_ordinal
 from rasa_ext.button_choice import chosen_payload, latest_buttons
 
 HORAIRES = "Mo-Fr 09:00-12:00,13:30-17:30; Sa 09:00-12:00; PH off"
@@ -105,10 +106,12 @@ def test_a_reset_topic_is_not_current():
 @pytest.mark.parametrize(
     ("text", "ordinal"),
     [("le premier", "1"), ("la deuxième", "2"), ("le 2e svp", "2"), ("numéro 3", "3"),
-     ("le dernier", "last"), ("2", "2"), ("bonjour", None), ("à 11h", None)],
+     ("le dernier", "last"), ("2", "2"), ("bonjour", None), ("à 11h", None),
+     ("numéro deux", "2"), ("mon mari est décédé le mois dernier", None),
+     ("je n'ai jamais touché à un ordinateur", None)],
 )  # fmt: skip
 def test_ordinals_in_text(text, ordinal):
-    assert context.ordinal_from_text(text) == ordinal
+    assert first_ordinal(text) == ordinal
 
 
 def test_picking_by_ordinal_and_by_name():
@@ -291,6 +294,20 @@ async def test_after_places_a_misunderstood_message_with_a_commune_searches_ther
     assert await reroute(dispatcher, later, {}) is not None
     said = "\n".join(m.get("text") or "" for m in dispatcher.messages)
     assert "Morlaix" in said and "APA" not in said
+
+
+async def test_after_places_a_story_naming_last_month_picks_no_place():
+    """« le mois dernier », « un ordinateur » in a story are no ranks in the list."""
+    from actions.reroute import reroute
+
+    story = (
+        "Bonjour, mon mari est décédé le mois dernier et je ne sais pas quelles démarches "
+        "faire, je n'ai jamais touché à un ordinateur"
+    )
+    later = tracker(places_listed(["a", "b", "c"]), story, "nlu_fallback")
+    dispatcher = CollectingDispatcher()
+    assert await reroute(dispatcher, later, {}) is None
+    assert dispatcher.messages == []
 
 
 async def test_select_without_a_list_says_so():
