@@ -92,6 +92,24 @@ def current_places(events: Sequence[dict[str, Any]]) -> list[str]:
     return [str(v) for v in found.value]
 
 
+def picked_since_list(events: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest user message that picked an item (``select_item``) of the list now
+    shown, or None: « le 2e », then « comment y aller ? » is about that one. A newer
+    list (another ``listed_places``) ends the search."""
+    listed = slot_context(events, LISTED_PLACES).value
+    for event in reversed(events):
+        if event.get("event") == "slot" and event.get("name") == LISTED_PLACES:
+            if event.get("value") != listed:
+                return None
+        elif event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent == "select_item":
+                return event
+            if intent not in FOLLOW_UP_INTENTS:
+                return None
+    return None
+
+
 def before_latest(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The events before the latest user message: the context as it was when it came.
 

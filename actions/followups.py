@@ -50,6 +50,11 @@ NO_LIST = (
     "De quel lieu parlez-vous ? Dites-moi votre commune : je vous donnerai les lieux "
     "d'aide au numérique les plus proches, avec leurs horaires."
 )
+# Asking the way to a place (folded, apostrophes as spaces).
+WAY_WORDS = (
+    "y aller", "s y rendre", "y venir", "itineraire", "c est ou", "ou c est", "c ou",
+    "c est loin", "aller la bas", "quelle adresse", "son adresse", "leur adresse",
+)  # fmt: skip
 # Under this confidence, an ``inform`` carrying nothing is treated as not understood.
 UNSURE = 0.6
 PART_SPANS = {"matin": (time(0), time(12)), "midi": (time(11), time(14))}
@@ -194,6 +199,24 @@ def choose_place(
         if len(same) == 1:
             return same[0]
     return None
+
+
+def asks_the_way(text: str) -> bool:
+    """« comment y aller ? », « c'est où ? », « l'adresse », « c'est loin ? »."""
+    folded = f" {context.folded(text).replace(chr(39), ' ')} "
+    return any(f" {words} " in folded for words in WAY_WORDS)
+
+
+def picked_before(
+    places: list[place_store.Place], events: list[dict[str, Any]]
+) -> place_store.Place | None:
+    """The place of the list the person picked in an earlier message, if one."""
+    picked = context.picked_since_list(context.before_latest(events))
+    if picked is None:
+        return None
+    entities = (picked.get("parse_data") or {}).get("entities") or []
+    ordinal = next((e.get("value") for e in entities if e.get("entity") == "ordinal"), None)
+    return choose_place(places, ordinal, picked.get("text") or "", None)
 
 
 # ------------------------------------------------------------------ data access
@@ -399,6 +422,8 @@ class ActionSelectItem(Action):
         chosen = choose_place(
             places, latest_entity(tracker, "ordinal"), text, latest_entity(tracker, "commune")
         )
+        if chosen is None and asks_the_way(text):  # « le 2e », then « comment y aller ? »
+            chosen = places[0] if len(places) == 1 else picked_before(places, tracker.events)
         if chosen is None:
             names = "\n".join(f"{n}. {p.nom}" for n, p in enumerate(places, start=1))
             dispatcher.utter_message(

@@ -92,6 +92,10 @@ async def reroute(
             return await ActionSelectItem().run(dispatcher, tracker, domain)
         if asks_hours(text):
             return await ActionPlaceHours().run(dispatcher, tracker, domain)
+        from actions.followups import asks_the_way
+
+        if asks_the_way(text):  # « comment y aller ? » read as a guide question
+            return await ActionSelectItem().run(dispatcher, tracker, domain)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if (
             intent == FALLBACK_INTENT

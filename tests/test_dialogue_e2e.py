@@ -105,6 +105,18 @@ def test_an_ordinal_picks_one_of_the_places_listed(talk):
     assert chat.stack.tracker(chat.sender)["slots"]["listed_places"] == listed
 
 
+def test_the_way_to_the_place_just_picked(talk):
+    chat = talk("way")
+    assert "plus proches de quimper" in chat.say(
+        "un endroit pour scanner des papiers pres de quimper"
+    )
+    picked = chat.say("le deuxieme")
+    way = chat.say("comment y aller")
+    assert way.startswith("pour y aller : ") or "\npour y aller : " in way, way
+    assert way.split("pour y aller : ")[1].split("\n")[0] in picked
+    assert "quel geste" not in way
+
+
 def test_an_unrelated_topic_closes_the_last_one(talk):
     chat = talk("expire")
     chat.say("les lieux d'aide au numérique à Brest")

@@ -310,6 +310,33 @@ async def test_after_places_a_story_naming_last_month_picks_no_place():
     assert dispatcher.messages == []
 
 
+async def test_the_way_to_the_place_picked_before():
+    """« le 2e », then « comment y aller ? » (read as a guide question): that place's way."""
+    from actions.places import ActionFindDigitalPlace
+    from actions.reroute import reroute
+
+    first = tracker([], "un espace numérique à Quimper", "find_digital_place",
+                    [{"entity": "commune", "value": "Quimper"}])  # fmt: skip
+    _, _, events = await run(ActionFindDigitalPlace(), first)
+    history = [user("un espace numérique à Quimper", "find_digital_place"), *map(dict, events)]
+    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    listed = list(history)
+    second = [{"entity": "ordinal", "value": "2"}]
+    picked_text, _, picked = await run(
+        ActionSelectItem(), tracker(history, "le 2e", "select_item", second)
+    )
+    history += [user("le 2e", "select_item", second), *(dict(e, event="slot") for e in picked)]
+    dispatcher = CollectingDispatcher()
+    assert await reroute(dispatcher, tracker(history, "comment y aller", "ask_basic_skills"), {})
+    way = dispatcher.messages[-1]["text"]
+    assert way.startswith("Pour y aller : ") and way.split("\n")[0] in picked_text
+
+    # Nothing picked yet: which one?
+    dispatcher = CollectingDispatcher()
+    assert await reroute(dispatcher, tracker(listed, "c'est où ?", "nlu_fallback"), {})
+    assert dispatcher.messages[0]["text"].startswith("Lequel de ces lieux ?")
+
+
 async def test_select_without_a_list_says_so():
     text, _, _ = await run(ActionSelectItem(), tracker([], "le premier", "select_item"))
     assert "pas de liste" in text
