@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import geo, place_search, place_store
 from actions.context import LAST_TOPIC
 from actions.postcodes import commune_choice, shared_postcode
+from actions.reroute import asks_hours
 from common.content import ContentError
 from common.hours import PARIS
 
@@ -116,6 +117,11 @@ class ActionFindDigitalPlace(Action):
             return [SlotSet(LAST_TOPIC, "places"), SlotSet("place_step", None)]
         is_answer = tracker.get_slot("place_step") == ASK_COMMUNE
         text = tracker.latest_message.get("text") or ""
+        if next(tracker.get_latest_entity_values("commune"), None) and asks_hours(text):
+            # « l'espace numérique de Pont-l'Abbé ferme à quelle heure ? »: the hours.
+            from actions.followups import ActionPlaceHours
+
+            return await ActionPlaceHours().run(dispatcher, tracker, domain)
         try:
             index, places, known_needs = await asyncio.to_thread(_load)
             need = place_search.need_in(request_text(tracker, is_answer), known_needs)

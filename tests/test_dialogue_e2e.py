@@ -105,6 +105,19 @@ def test_an_ordinal_picks_one_of_the_places_listed(talk):
     assert chat.stack.tracker(chat.sender)["slots"]["listed_places"] == listed
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "l'espace numérique de Pont-l'Abbé ferme a quelle heure",
+        "france services quimper ouvert samedi ?",
+    ],
+)
+def test_places_asked_with_their_hours_get_the_hours(talk, message):
+    answer = talk("ph").say(message)
+    assert "1. " in answer and ("ouvert" in answer or "ferme" in answer), answer
+    assert "plus proches" not in answer  # the hours, not the list of addresses
+
+
 def test_the_way_to_the_place_just_picked(talk):
     chat = talk("way")
     assert "plus proches de quimper" in chat.say(
