@@ -45,6 +45,14 @@ async def add_item(annotator: Annotator, events: RasaEvents, text: str) -> int:
     return item.id
 
 
+def assert_unseen(project: Path, *texts: str) -> None:
+    """The test's sentences are new to the project's training data (an annotation of a
+    sentence already there adds nothing, by design)."""
+    known = "\n".join(p.read_text(encoding="utf-8") for p in (project / "nlu_data").rglob("*.yml"))
+    for text in texts:
+        assert f"- {text}\n" not in known, f"« {text} » is in the training data: pick another"
+
+
 def examples_of(path: Path) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
@@ -57,6 +65,12 @@ def examples_of(path: Path) -> dict[str, list[str]]:
 async def test_existing_intent_new_intent_out_of_scope_and_ignore(
     annotator: Annotator, rasa_events: RasaEvents, project: Path
 ) -> None:
+    assert_unseen(
+        project,
+        "quand est-ce que la fibre arrive au bourg de Plouzané",
+        "comment refaire ma carte grise perdue",
+        "tu connais la recette du kouign-amann",
+    )
     fibre = await add_item(
         annotator, rasa_events, "quand est-ce que la fibre arrive au bourg de Plouzané"
     )
@@ -131,12 +145,13 @@ async def test_existing_intent_new_intent_out_of_scope_and_ignore(
 async def test_a_second_annotation_of_the_same_intent_appends(
     annotator: Annotator, rasa_events: RasaEvents, project: Path
 ):
-    first = await add_item(annotator, rasa_events, "kenavo ar wech all")
+    assert_unseen(project, "kenavo ar c'hoaz", "kenavo d'an distro")
+    first = await add_item(annotator, rasa_events, "kenavo ar c'hoaz")
     second = await add_item(annotator, rasa_events, "kenavo d'an distro")
     annotator.annotate(first, Action.INTENT, "camille", intent="goodbye")
     annotator.annotate(second, Action.INTENT, "camille", intent="goodbye")
     assert examples_of(project / "nlu_data" / "train" / "annotations.yml") == {
-        "goodbye": ["kenavo ar wech all", "kenavo d'an distro"]
+        "goodbye": ["kenavo ar c'hoaz", "kenavo d'an distro"]
     }
 
 
