@@ -6,11 +6,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, insert
+from sqlalchemy import Engine, MetaData, Table, create_engine, insert
 
 from common.migrate import upgrade
 from common.mobility_indicators import WORKDAY_HOURS, mobility_indicators
 from integrations.indicators.sections import Filters, bookings
+
+
+def migrated(tmp_path: Path) -> tuple[Engine, dict[str, Table]]:
+    """A migrated SQLite database and its tables, reflected."""
+    url = f"sqlite:///{tmp_path / 'indicators.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    return engine, dict(tables.tables)
 
 
 def site(site_id: int, name: str, label: str = "") -> dict[str, object]:
@@ -27,12 +37,7 @@ def site(site_id: int, name: str, label: str = "") -> dict[str, object]:
 
 
 def test_indicators_under_sqlalchemy_2(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'indicators.db'}"
-    upgrade(url)
-    engine = create_engine(url)
-    tables = MetaData()
-    tables.reflect(engine)
-    t = tables.tables
+    engine, t = migrated(tmp_path)
     start = datetime(2027, 1, 6, 9, 0)  # naive UTC, as stored
     with engine.begin() as connection:
         connection.execute(insert(t["booking_sites"]), [site(1, "Quimper"), site(2, "Brest")])
@@ -127,12 +132,7 @@ def test_indicators_under_sqlalchemy_2(tmp_path: Path) -> None:
 def test_the_dashboard_and_the_open_data_count_room_occupancy_alike(tmp_path: Path) -> None:
     """The dashboard's room bookings table and the mobility indicators divide the same
     booked hours by the same available hours (working days × WORKDAY_HOURS × rooms)."""
-    url = f"sqlite:///{tmp_path / 'rooms.db'}"
-    upgrade(url)
-    engine = create_engine(url)
-    tables = MetaData()
-    tables.reflect(engine)
-    t = tables.tables
+    engine, t = migrated(tmp_path)
     start, end = datetime(2027, 1, 6, 9, 0), datetime(2027, 1, 6, 12, 0)  # 3 h, naive UTC
     with engine.begin() as connection:
         connection.execute(insert(t["booking_sites"]), [site(1, "Quimper", label="Quimper")])

@@ -67,6 +67,18 @@ async def run(action, t) -> tuple[str, list[dict], list]:  # type: ignore[no-unt
 # ------------------------------------------------------------------ context
 
 
+async def searched(text: str, commune: str) -> list[dict]:
+    """The events of a real places search for ``commune``: the person's message, then
+    the slots the action set."""
+    from actions.places import ActionFindDigitalPlace
+
+    entities = [{"entity": "commune", "value": commune}]
+    _, _, events = await run(
+        ActionFindDigitalPlace(), tracker([], text, "find_digital_place", entities)
+    )
+    return [user(text, "find_digital_place", entities), *({**e, "event": "slot"} for e in events)]
+
+
 def places_listed(ids: list[str]) -> list[dict]:
     return [
         user("un espace numérique à Quimper", "find_digital_place"),
@@ -193,13 +205,8 @@ def test_a_shared_postcode_asks_which_commune():
 
 
 async def test_a_commune_reruns_the_current_topic_and_a_day_gives_hours():
-    from actions.places import ActionFindDigitalPlace
 
-    first = tracker([], "un espace numérique à Quimper", "find_digital_place",
-                    [{"entity": "commune", "value": "Quimper"}])  # fmt: skip
-    _, _, events = await run(ActionFindDigitalPlace(), first)
-    history = [user("un espace numérique à Quimper", "find_digital_place"), *map(dict, events)]
-    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    history = await searched("un espace numérique à Quimper", "Quimper")
     text, _, again = await run(
         ActionFollowUp(),
         tracker(
@@ -280,14 +287,9 @@ async def test_a_shared_postcode_in_the_request_asks_which_commune(text, intent,
 
 
 async def test_after_places_a_misunderstood_message_with_a_commune_searches_there():
-    from actions.places import ActionFindDigitalPlace
     from actions.reroute import reroute
 
-    first = tracker([], "un lieu numérique à Brest", "find_digital_place",
-                    [{"entity": "commune", "value": "Brest"}])  # fmt: skip
-    _, _, events = await run(ActionFindDigitalPlace(), first)
-    history = [user("un lieu numérique à Brest", "find_digital_place"), *map(dict, events)]
-    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    history = await searched("un lieu numérique à Brest", "Brest")
     later = tracker(history, "ah non pardon c'est pour ma mère à Morlaix", "nlu_fallback",
                     [{"entity": "commune", "value": "Morlaix"}])  # fmt: skip
     dispatcher = CollectingDispatcher()
@@ -312,14 +314,9 @@ async def test_after_places_a_story_naming_last_month_picks_no_place():
 
 async def test_the_way_to_the_place_picked_before():
     """« le 2e », then « comment y aller ? » (read as a guide question): that place's way."""
-    from actions.places import ActionFindDigitalPlace
     from actions.reroute import reroute
 
-    first = tracker([], "un espace numérique à Quimper", "find_digital_place",
-                    [{"entity": "commune", "value": "Quimper"}])  # fmt: skip
-    _, _, events = await run(ActionFindDigitalPlace(), first)
-    history = [user("un espace numérique à Quimper", "find_digital_place"), *map(dict, events)]
-    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    history = await searched("un espace numérique à Quimper", "Quimper")
     listed = list(history)
     second = [{"entity": "ordinal", "value": "2"}]
     picked_text, _, picked = await run(
@@ -395,14 +392,9 @@ def test_latest_buttons_come_from_the_last_answer_only():
 
 
 async def test_after_places_the_weather_of_another_commune_stays_out_of_scope():
-    from actions.places import ActionFindDigitalPlace
     from actions.reroute import ActionOutOfScope
 
-    first = tracker([], "un espace numérique à Quimper", "find_digital_place",
-                    [{"entity": "commune", "value": "Quimper"}])  # fmt: skip
-    _, _, events = await run(ActionFindDigitalPlace(), first)
-    history = [user("un espace numérique à Quimper", "find_digital_place"), *map(dict, events)]
-    history = [{**e, "event": e.get("event", "slot")} for e in history]
+    history = await searched("un espace numérique à Quimper", "Quimper")
     for intent in ("out_of_scope", "nlu_fallback"):
         later = tracker(history, "et la météo à Brest ?", intent,
                         [{"entity": "commune", "value": "Brest"}])  # fmt: skip
