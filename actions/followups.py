@@ -308,7 +308,6 @@ class ActionFollowUp(Action):
         if confidence < UNSURE or is_out_of_scope(text):
             # Nothing noted and the model unsure (« zorglub »), or an insult: « C'est
             # noté » would be wrong; the fallback reroutes, says out of scope, or asks.
-
             return await ActionFallback().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_inform_ack")
         return []
