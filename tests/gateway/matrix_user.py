@@ -72,6 +72,21 @@ class MatrixUser:
             await self.sync(1000)
         return self.messages_from(room_id, sender)
 
+    async def wait_text(
+        self, room_id: str, sender: str, wanted: str, after: int, within: float = 60
+    ) -> str:
+        """The first message from ``sender`` after its first ``after`` ones that contains
+        ``wanted``."""
+        deadline = time.monotonic() + within
+        while True:
+            new = self.messages_from(room_id, sender)[after:]
+            found = next((m for m in new if wanted in m), None)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no message with {wanted!r} from {sender}: {new}")
+            await self.sync(1000)
+
     async def membership(self, room_id: str, user_id: str) -> str | None:
         response = await self.client.room_get_state_event(room_id, "m.room.member", user_id)
         if isinstance(response, ErrorResponse):

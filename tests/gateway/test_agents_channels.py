@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import json
-import time
 
 import pytest
 
@@ -122,17 +121,6 @@ async def test_a_signed_in_agent_on_the_web_and_an_anonymous_visitor(
     assert len(client.app[keys.HANDOFF].store.tickets()) == 1
 
 
-async def wait_for_text(user: MatrixUser, room: str, sender: str, wanted: str, after: int) -> str:
-    deadline = time.monotonic() + 60
-    while True:
-        new = user.messages_from(room, sender)[after:]
-        if any(wanted in m for m in new):
-            return "\n".join(new)
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no message with {wanted!r} from {sender}: {new}")
-        await user.sync(1000)
-
-
 @pytest.fixture
 async def gwen(synapse, rasa_stack: Stack):  # type: ignore[no-untyped-def]
     """A Matrix account of this module, linked to an agent of the directory."""
@@ -173,7 +161,8 @@ async def test_agent_and_citizen_on_matrix(
         async def tell(text: str, wanted: str) -> str:
             seen = len(user.messages_from(room, bot))
             await user.say(room, text)
-            return await wait_for_text(user, room, bot, wanted, seen)
+            await user.wait_text(room, bot, wanted, seen)
+            return "\n".join(user.messages_from(room, bot)[seen:])  # every message since
 
         return tell
 

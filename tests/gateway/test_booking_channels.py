@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -143,7 +142,7 @@ async def matrix_chat(
     async def say(text: str, wanted: str) -> str:
         seen = len(user.messages_from(room, bot))
         await user.say(room, text)
-        return await wait_for_text(user, room, bot, wanted, seen)
+        return await user.wait_text(room, bot, wanted, seen)
 
     return client, say
 
@@ -185,18 +184,6 @@ async def test_booking_on_telegram_closed_day_move_and_cancel(
     await say("annule ma réservation de Carhaix", "annule votre réservation")
     await say("oui", "annulé :")
     assert await invitation(client, ref) == ("CANCEL", 2, uid)
-
-
-async def wait_for_text(user: MatrixUser, room: str, sender: str, wanted: str, after: int) -> str:
-    deadline = time.monotonic() + 60
-    while True:
-        new = user.messages_from(room, sender)[after:]
-        found = next((m for m in new if wanted in m), None)
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no message with {wanted!r} from {sender}: {new}")
-        await user.sync(1000)
 
 
 @pytest.mark.matrix

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from integrations import keys
@@ -12,19 +10,6 @@ from tests.gateway.matrix_user import MatrixUser
 from tools.stack import Stack
 
 pytestmark = [pytest.mark.matrix, pytest.mark.stack]
-
-
-async def wait_for_text(user: MatrixUser, room: str, sender: str, wanted: str, after: int) -> str:
-    """The first message from ``sender`` after the first ``after`` ones that contains ``wanted``."""
-    deadline = time.monotonic() + 60
-    while True:
-        new = user.messages_from(room, sender)[after:]
-        found = next((m for m in new if wanted in m), None)
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no message with {wanted!r} from {sender}: {new}")
-        await user.sync(1000)
 
 
 async def test_a_shared_postcode_then_a_numbered_choice_gives_the_places(
@@ -42,15 +27,15 @@ async def test_a_shared_postcode_then_a_numbered_choice_gives_the_places(
     await annick.wait_membership(room, bot, "join")
 
     await annick.say(room, "je cherche un lieu d'aide au numérique")
-    await wait_for_text(annick, room, bot, "commune", 0)
+    await annick.wait_text(room, bot, "commune", 0)
     seen = len(annick.messages_from(room, bot))
     await annick.say(room, "29800")
-    choice = await wait_for_text(annick, room, bot, "plusieurs communes", seen)
+    choice = await annick.wait_text(room, bot, "plusieurs communes", seen)
     assert "1. Landerneau" in choice
     seen = len(annick.messages_from(room, bot))
     await annick.say(room, "1")
-    places = await wait_for_text(annick, room, bot, "Landerneau", seen)
+    places = await annick.wait_text(room, bot, "Landerneau", seen)
     assert "plus proche" in places
     seen = len(annick.messages_from(room, bot))
     await annick.say(room, "le premier")
-    await wait_for_text(annick, room, bot, "Pour y aller", seen)
+    await annick.wait_text(room, bot, "Pour y aller", seen)

@@ -26,7 +26,6 @@ from tests.gateway.test_booking_channels import (  # noqa: F401 (the autouse log
     link_agent,
     matrix_chat,
     telegram_agent,
-    wait_for_text,
 )
 from tools.stack import Stack
 
