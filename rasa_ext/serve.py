@@ -198,7 +198,9 @@ def _listens(port: int) -> bool:
         return False
 
 
-def main() -> int:
+def main(speedups: bool = True) -> int:
+    """``speedups=False`` runs Rasa as it ships (``bench/plain_rasa.py``, the baseline of
+    ``bench.scale``); otherwise ``rasa_ext.speedups`` is installed first."""
     try:
         count = workers()
         argv = rasa_argv(sys.argv[1:]) if count == 1 else []
@@ -215,6 +217,10 @@ def main() -> int:
         return supervise(count, sys.argv[1:])
     from rasa.__main__ import main as rasa_main
 
+    if speedups:
+        from rasa_ext.speedups import install
+
+        install()
     # Rasa's CLI parses sys.argv; /proc/<pid>/cmdline keeps "python -m rasa_ext.serve".
     sys.argv = argv
     rasa_main()

@@ -22,8 +22,9 @@ that key (across every session) and gives the bot's answers that followed it, so
 message the gateway sends again is answered from the record instead of being processed
 twice (``rasa_ext/gateway_channel.py`` asks it under the conversation's lock).
 
-SQLite (the embedded default) with several Rasa workers: WAL and a busy timeout, so
-that concurrent writers wait instead of failing with « database is locked ».
+SQLite (the embedded default) with several Rasa workers: the project's engine
+(``common.db.make_engine``): a pool, WAL and a busy timeout, so that concurrent writers
+wait instead of failing with « database is locked ».
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.orm import sessionmaker
+
+from common.db import make_engine
 
 MESSAGE_KEY = "message_key"
 SESSION_TURNS_VARIABLE = "TRACKER_SESSION_TURNS"
 DEFAULT_SESSION_TURNS = 20
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def session_turns() -> int:
@@ -124,8 +126,11 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             **kwargs,
         )
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            self.engine.dispose()  # connections opened by create_all lack the pragmas
+            # The project's SQLite engine (a pool, WAL, a busy timeout) instead of Rasa's,
+            # which opens a connection at every session.
+            self.engine.dispose()
+            self.engine = make_engine(host, future=False)
+            self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         for rolled in rolled_events(tracker, self.session_turns):
@@ -162,10 +167,3 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             if type_name == "bot":
                 answers.extend(rest_messages(sender, json.loads(data)))
         return answers
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.close()

@@ -300,13 +300,15 @@ def running_stack(
     ports: tuple[int, int] | None = None,
     workers: int = 1,
     redis_url: str = "",
+    rasa_command: list[str] | None = None,
 ) -> Iterator[Stack]:
     """Start the action server and the Rasa server (``workers`` of them, on consecutive
     ports) on free ports (or ``ports``: Rasa's first, the action server's); stop them on
     exit.
 
     When a port was taken between :func:`free_port` and the child's bind, both start again
-    on new ports (:func:`retry_on_port_taken`).
+    on new ports (:func:`retry_on_port_taken`). ``rasa_command`` replaces the Procfile's
+    Rasa command (the benchmarks' plain Rasa).
 
     The database is migrated first, as ``scripts/run.sh`` does. ``token`` (Rasa's API) and
     the two shared secrets are random unless given.
@@ -347,7 +349,8 @@ def running_stack(
             actions = Process(
                 "action server", procfile_command("actions"), env, log_dir / "actions.log"
             )
-            rasa = Process("rasa server", procfile_command("rasa"), env, log_dir / "rasa.log")
+            command = rasa_command or procfile_command("rasa")
+            rasa = Process("rasa server", command, env, log_dir / "rasa.log")
             with ExitStack() as attempt:
                 for process in (actions, rasa):
                     process.start()

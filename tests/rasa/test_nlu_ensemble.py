@@ -1,6 +1,8 @@
 """The TF-IDF logistic regression averaged with DIET's ranking (rasa_ext/linear_intent.py)."""
 
-from rasa_ext.linear_intent import blend, build_classifier
+import numpy as np
+
+from rasa_ext.linear_intent import blend, build_classifier, column_major
 
 
 def test_blend_is_the_weighted_mean_best_first():
@@ -28,3 +30,13 @@ def test_the_linear_classifier_reads_folded_text():
         ["find_digital_place", "find_digital_place", "thank", "thank"],
     )
     assert list(classifier.predict(["ESPACE NUMERIQUE"])) == ["find_digital_place"]
+
+
+def test_column_major_weights_give_the_same_probabilities():
+    classifier = build_classifier({"C": 30.0, "min_ngram": 1, "max_ngram": 5})
+    texts = ["où est l'espace numérique", "merci beaucoup", "le rsa", "mon dossier apa"]
+    classifier.fit(texts, ["find_digital_place", "thank", "ask_rsa", "ask_apa"])
+    before = classifier.predict_proba(["espace numerique merci", "rsa apa"])
+    column_major(classifier)
+    assert classifier[-1].coef_.T.flags["C_CONTIGUOUS"]
+    assert np.allclose(classifier.predict_proba(["espace numerique merci", "rsa apa"]), before)

@@ -39,3 +39,18 @@ async def test_trackers_are_saved_in_postgresql(postgres_url):
 def test_a_missing_url_is_refused_with_the_setting_name():
     with pytest.raises(ValueError, match="DATABASE_URL"):
         UrlSQLTrackerStore(domain=Domain.empty(), host=None)
+
+
+async def test_sqlite_connections_are_pooled_the_pragmas_run_once(tmp_path):
+    store = UrlSQLTrackerStore(domain=Domain.empty(), host=f"sqlite:///{tmp_path / 'a.db'}")
+    connects = []
+    sa.event.listen(store.engine, "connect", lambda *_: connects.append(1))
+    for n in range(3):
+        tracker = DialogueStateTracker.from_events(
+            f"citizen-{n}", [ActionExecuted("action_listen"), UserUttered("bonjour")]
+        )
+        await store.save(tracker)
+        assert (await store.retrieve(f"citizen-{n}")).latest_message.text == "bonjour"
+    assert len(connects) == 1
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
