@@ -7,6 +7,11 @@ by ``Gateway`` on every bot answer, turns each such message into a ticket of the
 console (contact: the site's contact; text: the room, the booking, who reported it and
 their words), tells the consoles, and puts the gateway's confirmation in its place: the
 person never sees the payload.
+
+Filed once: the answer to a stored message (``message_id``) gives each of its reports
+the source ``fault:<message id>:<n>``. When the gateway stops after filing and before
+the answer is stored, the message is sent again and Rasa's record answers it with the
+same report: the ticket already filed is found and confirmed again, not filed twice.
 """
 
 from __future__ import annotations
@@ -74,24 +79,29 @@ def confirmation(report: dict[str, str], ticket_id: int, contact: str) -> Reply:
 
 
 async def file_reports(
-    gateway: Gateway, conversation: ConversationRef, replies: Sequence[Reply]
+    gateway: Gateway,
+    conversation: ConversationRef,
+    replies: Sequence[Reply],
+    message_id: int | None = None,
 ) -> list[Reply]:
     """``replies`` with each fault report filed as a ticket and replaced by its
-    confirmation (or, when the database refuses, by a polite message; logged)."""
+    confirmation (or, when the database refuses, by a polite message; logged).
+    ``message_id``: the stored message they answer, so that each report is filed once."""
     if not any(fault_report(r) is not None for r in replies):
         return list(replies)
     shown: list[Reply] = []
-    for reply in replies:
+    for index, reply in enumerate(replies):
         report = fault_report(reply)
         if report is None:
             shown.append(reply)
             continue
         contact = (report["contact"] or NO_CONTACT)[:MAX_CONTACT]
+        source = None if message_id is None else f"fault:{message_id}:{index}"
         try:
             if gateway.handoff is None:  # no console to read tickets in
                 raise RuntimeError("the handoff area is off")
             ticket_id = await gateway.handoff.file_ticket(
-                conversation, contact, ticket_text(report)
+                conversation, contact, ticket_text(report), source
             )
         except Exception:  # any driver error: the person is told, nothing shown raw
             log.exception("fault report of %s not filed", conversation.key)

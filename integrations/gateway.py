@@ -251,7 +251,7 @@ class Gateway:
     ) -> list[Reply]:
         """Rasa's answers, stored (with the message's outbox row deleted in the same
         transaction); a handoff started when the bot or the person asks one."""
-        replies = await fault_reports.file_reports(self, conversation, replies)
+        replies = await fault_reports.file_reports(self, conversation, replies, message_id)
         reason = next((r.handoff_request for r in replies if r.handoff_request), None)
         if reason is None and text.strip() == REQUEST_HUMAN:
             reason = "request_human"

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     delete,
     exists,
     literal,
@@ -162,7 +163,8 @@ class HandoffNote(Base):
 
 
 class Ticket(Base):
-    """A message left when no mediator was available, with how to call the person back."""
+    """A message left when no mediator was available, with how to call the person back; or
+    a visio room's fault report (``integrations/fault_reports.py``)."""
 
     __tablename__ = "tickets"
 
@@ -178,6 +180,10 @@ class Ticket(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     done_at = Column(DateTime(timezone=True), nullable=True)
     done_by = Column(String(120), nullable=True)
+    # The bot message it was filed from (``fault:<message id>:<n>``): one ticket each.
+    source = Column(String(64), nullable=True)
+
+    __table_args__ = (UniqueConstraint("source", name="uq_tickets_source"),)
 
 
 class WebConversationKey(Base):

@@ -159,11 +159,14 @@ class HandoffService:
             conversation, "ticket", texts.ticket_created(contact, ticket_id)
         )
 
-    async def file_ticket(self, conversation: ConversationRef, contact: str, text: str) -> int:
+    async def file_ticket(
+        self, conversation: ConversationRef, contact: str, text: str, source: str | None = None
+    ) -> int:
         """A ticket of the mediators' console (a message left, a room fault reported); the
-        consoles reload their tickets. Its id."""
+        consoles reload their tickets. Its id (with ``source``, the ticket already filed
+        from it, if any: ``HandoffStore.add_ticket``)."""
         ticket_id = await asyncio.to_thread(
-            self.store.add_ticket, conversation.id, conversation.channel, contact, text
+            self.store.add_ticket, conversation.id, conversation.channel, contact, text, source
         )
         log.info("ticket %s filed in %s", ticket_id, conversation.key)
         await self.consoles.broadcast({"type": "tickets"})

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from common.db import make_session_factory, session_scope
@@ -413,19 +414,33 @@ class HandoffStore:
             ).scalars()
             return [detached(NoteRef, r) for r in rows]
 
-    def add_ticket(self, conversation_id: int, channel: str, contact: str, text: str) -> int:
-        with session_scope(self._sessions) as session:
-            row = Ticket(
-                conversation_id=conversation_id,
-                channel=channel,
-                contact=contact,
-                text=text,
-                status="open",
-                created_at=utcnow(),
-            )
-            session.add(row)
-            session.flush()
-            return row.id
+    def add_ticket(
+        self, conversation_id: int, channel: str, contact: str, text: str, source: str | None = None
+    ) -> int:
+        """A new ticket's id; with ``source``, the id of the ticket already filed from it,
+        if any (filed once, whoever comes second)."""
+        try:
+            with session_scope(self._sessions) as session:
+                row = Ticket(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    contact=contact,
+                    text=text,
+                    status="open",
+                    created_at=utcnow(),
+                    source=source,
+                )
+                session.add(row)
+                session.flush()
+                return row.id
+        except IntegrityError:
+            if source is not None:
+                with session_scope(self._sessions) as session:
+                    query = select(Ticket.id).where(Ticket.source == source)
+                    found = session.execute(query).scalar_one_or_none()
+                if found is not None:
+                    return found
+            raise
 
     def tickets(self, status: str = "open", limit: int = 100) -> list[TicketRef]:
         """Open tickets first come first; handled ones (``done``) last handled first."""

@@ -64,6 +64,26 @@ async def test_a_report_becomes_a_ticket_and_its_confirmation(
     assert await file_reports(gateway, conversation, other) == other
 
 
+async def test_a_report_answered_again_is_filed_once(
+    gateway_client: GatewayClient, base_settings: Settings
+):
+    """The gateway stopped after filing, the message was sent again, Rasa's record gave
+    the same answer: the same ticket is confirmed, none is added."""
+    client = await gateway_client(base_settings)
+    gateway = client.app[keys.GATEWAY]
+    conversation = await conversation_of(client)
+    answer = [Reply(custom={"fault_report": REPORT})]
+    first = await file_reports(gateway, conversation, answer, message_id=41)
+    again = await file_reports(gateway, conversation, answer, message_id=41)
+    [ticket] = client.app[keys.HANDOFF].store.tickets()
+    assert first[0].text == again[0].text
+    assert f"signalement n° {ticket.id}" in again[0].text
+    # The answer to another message is another report.
+    other = await file_reports(gateway, conversation, answer, message_id=42)
+    tickets = client.app[keys.HANDOFF].store.tickets()
+    assert len(tickets) == 2 and f"signalement n° {tickets[1].id}" in other[0].text
+
+
 async def test_a_malformed_report_is_filed_never_shown(
     gateway_client: GatewayClient, base_settings: Settings
 ):
