@@ -41,7 +41,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import LockError, RedisError
 
 from integrations.errors import ApiError
-from integrations.ratelimit import RateLimiter, SharedRateLimiter
+from integrations.ratelimit import FailureLog, RateLimiter, SharedFailureLog, SharedRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,10 @@ class Bus:
     def rate_limiter(self, name: str, per_minute: int) -> RateLimiter:
         """``per_minute`` requests per key, counted by this replica alone."""
         return RateLimiter(per_minute)
+
+    def failure_log(self, name: str, window_s: float) -> FailureLog:
+        """Failures per key over ``window_s``, counted by this replica alone."""
+        return FailureLog(window_s)
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
@@ -156,6 +160,10 @@ class RedisBus(Bus):
     def rate_limiter(self, name: str, per_minute: int) -> RateLimiter:
         """``per_minute`` requests per key, counted across every replica."""
         return SharedRateLimiter(self.client, name, per_minute)
+
+    def failure_log(self, name: str, window_s: float) -> FailureLog:
+        """Failures per key over ``window_s``, counted across every replica."""
+        return SharedFailureLog(self.client, name, window_s)
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         try:

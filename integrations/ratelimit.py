@@ -1,4 +1,4 @@
-"""Token buckets for the public endpoints.
+"""Token buckets for the public endpoints, and failure logs for the console's login.
 
 Each key (a client address, a conversation) has a bucket of ``per_minute`` tokens that
 refills continuously; a request takes one, and is refused with 429 and ``Retry-After``
@@ -9,14 +9,22 @@ when none is left.
   by the bus when ``REDIS_URL`` is set), so that two replicas do not double a limit.
   Each take is one atomic script run on Redis's clock. Redis unreachable: this
   replica's own buckets stand in (said once in the log), rather than refusing everybody.
+
+The login throttle (``integrations/console/auth.py``) counts failed password checks per
+address, account and pair over a sliding window, in the same two ways:
+:class:`FailureLog` (this process) and :class:`SharedFailureLog` (Redis sorted sets, one
+per key, on Redis's clock), so that N replicas do not give an attacker N times the
+attempts.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import secrets
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +135,131 @@ class SharedRateLimiter(RateLimiter):
             log.info("Redis answers again: %s limited across replicas", self.prefix)
             self._fallback = False
         return wait
+
+
+class FailureLog:
+    """When each key failed, over the last ``window_s`` seconds, in this process."""
+
+    def __init__(self, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    async def ages(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        """Seconds since each failure of the window, oldest first, for each of ``keys``."""
+        return self._ages(keys)
+
+    async def add(self, keys: Sequence[str]) -> None:
+        """One failure now for each of ``keys``."""
+        self._add(keys)
+
+    async def clear(self, keys: Sequence[str]) -> None:
+        self._clear(keys)
+
+    def _ages(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        now = self._clock()
+        out: dict[str, list[float]] = {}
+        for key in keys:
+            failures = self._failures.get(key)
+            if failures is None:
+                continue
+            while failures and failures[0] < now - self.window_s:
+                failures.popleft()
+            if not failures:  # idle keys go: the memory stays bounded
+                del self._failures[key]
+                continue
+            out[key] = [now - at for at in failures]
+        return out
+
+    def _add(self, keys: Sequence[str]) -> None:
+        now = self._clock()
+        for key in keys:
+            self._failures.setdefault(key, deque()).append(now)
+
+    def _clear(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._failures.pop(key, None)
+
+
+# KEYS: the failure sets; ARGV[1]: the window in seconds. Returns, per key, the ages of
+# its failures (strings: Redis would truncate Lua numbers), oldest first.
+_AGES = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local window = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. tostring(now - window))
+  local ages = {}
+  local rows = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  for j = 2, #rows, 2 do ages[#ages + 1] = tostring(now - tonumber(rows[j])) end
+  out[i] = ages
+end
+return out
+"""
+# KEYS: the failure sets; ARGV: the window, a member unique to this failure.
+_ADD = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[1])) + 1)
+end
+return 0
+"""
+
+
+class SharedFailureLog(FailureLog):
+    """The same log in Redis under ``assistant:failures:<name>:<key>``, for every replica.
+
+    Redis unreachable: this replica's own log stands in (said once in the log)."""
+
+    def __init__(self, client: Any, name: str, window_s: float) -> None:
+        super().__init__(window_s)
+        self.prefix = f"assistant:failures:{name}:"
+        self._client = client
+        self._ages_script = client.register_script(_AGES)
+        self._add_script = client.register_script(_ADD)
+        self._fallback = False
+
+    async def ages(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        try:
+            rows = await self._ages_script(keys=self._keys(keys), args=[self.window_s])
+        except (RedisError, OSError) as err:
+            self._alone(err)
+            return self._ages(keys)
+        self._together()
+        return {key: [float(a) for a in ages] for key, ages in zip(keys, rows, strict=True) if ages}
+
+    async def add(self, keys: Sequence[str]) -> None:
+        self._add(keys)  # kept here too, for when Redis goes away
+        try:
+            member = secrets.token_hex(8)
+            await self._add_script(keys=self._keys(keys), args=[self.window_s, member])
+        except (RedisError, OSError) as err:
+            self._alone(err)
+
+    async def clear(self, keys: Sequence[str]) -> None:
+        self._clear(keys)
+        try:
+            await self._client.delete(*self._keys(keys))
+        except (RedisError, OSError) as err:
+            self._alone(err)
+
+    def _keys(self, keys: Sequence[str]) -> list[str]:
+        return [self.prefix + key for key in keys]
+
+    def _alone(self, err: BaseException) -> None:
+        if not self._fallback:
+            log.warning(
+                "Redis unavailable: %s counted by this replica alone (%r)", self.prefix, err
+            )
+            self._fallback = True
+
+    def _together(self) -> None:
+        if self._fallback:
+            log.info("Redis answers again: %s counted across replicas", self.prefix)
+            self._fallback = False
 
 
 def too_many(wait_s: float, what: str) -> ApiError:

@@ -137,7 +137,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     password = _text(form.get("password", ""), 1024)
     address = request.remote or "?"
     # The check is reserved before Argon2 runs: parallel attempts cannot all pass.
-    reservation = request.app[keys.THROTTLE].reserve(username, address)
+    reservation = await request.app[keys.THROTTLE].reserve(username, address)
     if isinstance(reservation, Refused):
         log.warning("console login throttled for %r from %s", username, address)
         minutes = max(1, round(reservation.retry_after_s / 60))
@@ -155,8 +155,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         if reservation.wait_s:  # an account under attack: checks are spaced out
             await asyncio.sleep(reservation.wait_s)
         user = await asyncio.to_thread(store.authenticate, username, password)
-    finally:  # a cancelled attempt counts as a failure
-        reservation.finish(succeeded=user is not None)
+    finally:  # a cancelled attempt counts as a failure (logged even then: shielded)
+        await asyncio.shield(reservation.finish(succeeded=user is not None))
     if user is None:
         log.info("console login failed for %r from %s", username, address)
         return _login_form(request, target, "Identifiant ou mot de passe incorrect.", status=401)
@@ -284,7 +284,10 @@ async def staff_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     """The console's own routes and resources (login, logout, static files, staff store)."""
-    app[keys.THROTTLE] = LoginThrottle()
+    throttle = LoginThrottle()
+    # Failures counted across replicas when the bus is Redis (create_app made it first).
+    throttle.failures = app[keys.BUS].failure_log("login", throttle.window_s)
+    app[keys.THROTTLE] = throttle
     oidc = app[keys.SETTINGS].oidc
     if oidc is not None:
         app[keys.OIDC] = OidcClient(oidc)

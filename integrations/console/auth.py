@@ -16,9 +16,8 @@ import hashlib
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import ip_address
 from urllib.parse import quote
@@ -50,6 +49,7 @@ from integrations.console.roles import ROLE_LABELS, StaffRole, role_may
 from integrations.errors import ApiError
 from integrations.messages import utcnow
 from integrations.origin import same_origin
+from integrations.ratelimit import FailureLog
 
 __all__ = ["ROLE_LABELS", "PageError", "StaffRole"]  # re-exported: importers use auth
 
@@ -356,7 +356,6 @@ class Refused:
 
 @dataclass
 class _Budget:
-    failures: deque[float] = field(default_factory=deque)
     in_flight: int = 0
     next_check: float = 0.0  # accounts: when the next password check may start
 
@@ -370,18 +369,16 @@ class Reservation:
         self.wait_s = wait_s  # sleep this long before checking (an account under attack)
         self._finished = False
 
-    def finish(self, succeeded: bool) -> None:
+    async def finish(self, succeeded: bool) -> None:
         if not self._finished:
             self._finished = True
-            self._throttle._finish(self._keys, succeeded)
+            await self._throttle._finish(self._keys, succeeded)
 
 
 class LoginThrottle:
     """How many password checks a login may cost, counted before Argon2 runs.
 
-    Each attempt reserves its check atomically (no ``await`` between counting and
-    reserving, so parallel requests cannot all pass), from three budgets over a sliding
-    ``window_s``:
+    Each attempt reserves its check from three budgets over a sliding ``window_s``:
 
     - per address: at most ``address_limit`` failed or running checks, any accounts;
     - per (account, address): at most ``pair_limit``;
@@ -395,6 +392,12 @@ class LoginThrottle:
       attacker's own addresses are refused.
 
     A success clears the failures of its pair and of its account.
+
+    The failures are kept in ``failures`` (``integrations/ratelimit.py``): this process's
+    memory, or Redis for every replica (``Bus.failure_log``), so that N replicas do not
+    give N times the attempts. The running checks are counted here, reserved with no
+    ``await`` between counting and reserving, so parallel requests cannot all pass; a
+    failed check is logged before it stops counting as running.
     """
 
     def __init__(
@@ -407,6 +410,7 @@ class LoginThrottle:
         max_wait_s: float = 30.0,
         window_s: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
+        failures: FailureLog | None = None,
     ) -> None:
         self.pair_limit = pair_limit
         self.address_limit = address_limit
@@ -416,22 +420,16 @@ class LoginThrottle:
         self.max_wait_s = max_wait_s
         self.window_s = window_s
         self.clock = clock
+        self.failures = failures or FailureLog(window_s, clock)
         self._budgets: dict[str, _Budget] = {}
 
-    def _used(self, key: str, now: float) -> tuple[int, float]:
-        """(failures in the window + running checks, seconds until the oldest expires);
-        expired failures and idle keys are dropped."""
+    def _used(self, key: str, ages: dict[str, list[float]]) -> tuple[int, float]:
+        """(failures in the window + running checks, seconds until the oldest expires)."""
+        failures = ages.get(key, [])
         budget = self._budgets.get(key)
-        if budget is None:
-            return 0, 0.0
-        cutoff = now - self.window_s
-        while budget.failures and budget.failures[0] < cutoff:
-            budget.failures.popleft()
-        if not budget.failures and not budget.in_flight and budget.next_check <= now:
-            del self._budgets[key]
-            return 0, 0.0
-        expires = budget.failures[0] + self.window_s - now if budget.failures else 1.0
-        return len(budget.failures) + budget.in_flight, expires
+        running = budget.in_flight if budget is not None else 0
+        expires = self.window_s - failures[0] if failures else 1.0
+        return len(failures) + running, expires
 
     def delay_s(self, account_failures: int) -> float:
         """Gap between two checks on an account that failed that many times."""
@@ -441,20 +439,19 @@ class LoginThrottle:
             self.base_delay_s * 2 ** (account_failures - self.account_free), self.max_delay_s
         )
 
-    def reserve(self, account: str, address: str) -> Reservation | Refused:
+    async def reserve(self, account: str, address: str) -> Reservation | Refused:
+        keys_ = (f"ip:{address}", f"pair:{account}\n{address}", f"user:{account}")
+        address_key, pair_key, account_key = keys_
+        ages = await self.failures.ages(keys_)
+        # From here to the reservation, no await: this replica's parallel attempts count.
         now = self.clock()
-        address_key, pair_key, account_key = (
-            f"ip:{address}",
-            f"pair:{account}\n{address}",
-            f"user:{account}",
-        )
-        address_used, expires = self._used(address_key, now)
+        address_used, expires = self._used(address_key, ages)
         if address_used >= self.address_limit:
             return Refused(retry_after_s=expires)
-        pair_used, expires = self._used(pair_key, now)
+        pair_used, expires = self._used(pair_key, ages)
         if pair_used >= self.pair_limit:
             return Refused(retry_after_s=expires)
-        delay = self.delay_s(self._used(account_key, now)[0])
+        delay = self.delay_s(self._used(account_key, ages)[0])
         account_budget = self._budgets.setdefault(account_key, _Budget())
         if pair_used == 0:
             # A first attempt from this address (the rightful user's, typically): slowed
@@ -466,25 +463,26 @@ class LoginThrottle:
                 return Refused(retry_after_s=start - now - self.max_wait_s)
             account_budget.next_check = start + delay
             wait = start - now
-        keys_ = (address_key, pair_key, account_key)
         for key in keys_:
             self._budgets.setdefault(key, _Budget()).in_flight += 1
         return Reservation(self, keys_, wait_s=wait)
 
-    def _finish(self, keys_: tuple[str, ...], succeeded: bool) -> None:
-        now = self.clock()
+    async def _finish(self, keys_: tuple[str, ...], succeeded: bool) -> None:
         _, pair_key, account_key = keys_
-        for key in keys_:
-            budget = self._budgets.setdefault(key, _Budget())
-            budget.in_flight -= 1
-            if not succeeded:
-                budget.failures.append(now)
-        if succeeded:
-            for key in (pair_key, account_key):
-                self._budgets[key].failures.clear()
-                self._budgets[key].next_check = 0.0
-        for key in keys_:
-            self._used(key, now)  # drops what became idle
+        try:
+            if succeeded:
+                await self.failures.clear((pair_key, account_key))
+            else:
+                await self.failures.add(keys_)
+        finally:
+            now = self.clock()
+            for key in keys_:
+                budget = self._budgets.setdefault(key, _Budget())
+                budget.in_flight -= 1
+                if succeeded and key != keys_[0]:
+                    budget.next_check = 0.0
+                if not budget.in_flight and budget.next_check <= now:
+                    del self._budgets[key]  # idle: the memory stays bounded
 
 
 def cookie_secure(request: web.Request) -> bool:

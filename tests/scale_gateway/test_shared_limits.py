@@ -1,6 +1,7 @@
-"""Two real gateway replicas on one real Redis count the public rate limits together: a
-client cannot double its budget by being sent to the other replica, and with Redis down
-each replica goes on limiting alone instead of refusing everybody."""
+"""Two real gateway replicas on one real Redis count the public rate limits and the
+console's failed logins together: a client cannot double its budget, nor an attacker
+their password attempts, by being sent to the other replica; with Redis down each
+replica goes on limiting alone instead of refusing everybody."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.scale_gateway.replicas import replicas
+from integrations.console.auth import LoginThrottle
+from tests.scale_gateway.replicas import MEDIATOR, Replica, replicas
 from tools.redis import RedisServer
 
 PER_MINUTE = 6  # GATEWAY_RATE_PER_ADDRESS: a burst of 6, then one every 10 s
+PAIR_LIMIT = LoginThrottle().pair_limit  # failed checks per (account, address)
 
 
 async def issue(http: aiohttp.ClientSession, url: str) -> int:
@@ -54,4 +57,41 @@ async def test_two_replicas_share_the_budget_of_an_address(
         for replica in pair:
             replica.stop()
     assert "limited by this replica alone" in b.log()
+    assert "Traceback" not in a.log() + b.log()
+
+
+async def failed_login(http: aiohttp.ClientSession, replica: Replica, attempt: int) -> int:
+    """A wrong password for the mediator's account on ``replica``: its status."""
+    async with http.get(f"{replica.url}/console/login") as page:
+        token = (await page.text()).split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    async with http.post(
+        f"{replica.url}/console/login",
+        data={"username": MEDIATOR, "password": f"essai {attempt}", "csrf": token},
+        allow_redirects=False,
+    ) as response:
+        if response.status == 429:
+            assert "Trop de tentatives" in await response.text()
+            assert int(response.headers["Retry-After"]) >= 1
+        return response.status
+
+
+async def test_two_replicas_count_the_failed_logins_together(
+    redis: RedisServer, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    a, b = pair = replicas(f"sqlite:///{tmp_path / 'gateway.db'}", redis.url, tmp_path)
+    try:
+        for replica in pair:
+            replica.start()
+        # Alternately on each replica: five wrong passwords in all, not five on each.
+        statuses = [await failed_login(http, (a, b)[i % 2], i) for i in range(PAIR_LIMIT + 2)]
+        assert statuses == [401] * PAIR_LIMIT + [429, 429], statuses
+
+        # Redis down: each replica counts its own failures (b failed twice), no 5xx.
+        await asyncio.to_thread(redis.stop)
+        alone = [await failed_login(http, b, 10 + i) for i in range(PAIR_LIMIT - 1)]
+        assert alone == [401] * (PAIR_LIMIT - 2) + [429], alone
+    finally:
+        for replica in pair:
+            replica.stop()
+    assert "counted by this replica alone" in b.log()
     assert "Traceback" not in a.log() + b.log()

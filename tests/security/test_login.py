@@ -127,14 +127,16 @@ async def test_the_rightful_user_logs_in_while_others_fail_on_her_name(
 async def test_a_success_clears_the_account_delay(aiohttp_client, base_settings) -> None:  # type: ignore[no-untyped-def]
     throttle = LoginThrottle()
     for n in range(6):
-        throttle.reserve("annick", f"203.0.113.{n}").finish(succeeded=False)  # type: ignore[union-attr]
+        failed = await throttle.reserve("annick", f"203.0.113.{n}")
+        assert isinstance(failed, auth.Reservation)
+        await failed.finish(succeeded=False)
     assert throttle.delay_s(6) > 0
-    first = throttle.reserve("annick", "198.51.100.7")
+    first = await throttle.reserve("annick", "198.51.100.7")
     assert isinstance(first, auth.Reservation) and first.wait_s > 0
-    first.finish(succeeded=True)
-    again = throttle.reserve("annick", "198.51.100.7")
+    await first.finish(succeeded=True)
+    again = await throttle.reserve("annick", "198.51.100.7")
     assert isinstance(again, auth.Reservation) and again.wait_s == 0
-    again.finish(succeeded=True)
+    await again.finish(succeeded=True)
 
 
 async def test_forwarded_for_from_an_untrusted_peer_is_ignored(
