@@ -166,13 +166,13 @@ class ActionBasicSkills(Action):
             guides = all_guides()
             typed = "" if text.startswith("/") else text
             if not wanted and typed and not context.best_keyword_match(typed, guides):
-                from actions.reroute import is_out_of_scope, reroute
+                from actions.reroute import is_out_of_scope, reroute, say_out_of_scope
 
                 events = await reroute(dispatcher, tracker, domain, guides=False)
                 if events is not None:  # « je dois déclarer mes revenus » -> impôts
                     return events
                 if is_out_of_scope(typed):  # « comment faire une blanquette de veau »
-                    dispatcher.utter_message(response="utter_out_of_scope")
+                    say_out_of_scope(dispatcher, typed)
                     return []
             messages, events = start(guides, wanted, typed)
         except (ContentError, KeyError, TypeError, AttributeError, yaml.YAMLError):

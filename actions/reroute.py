@@ -44,6 +44,30 @@ def out_of_scope_words() -> list[str]:
         return []
 
 
+def other_administration(text: str) -> dict[str, Any] | None:
+    """The entry of ``data/followups.yml``'s ``elsewhere`` whose words the message names
+    (a passport, a Vitale card: another administration's procedure), or None."""
+    try:
+        entries = (load_yaml(WORDS_FILE) or {}).get("elsewhere") or {}
+        name = context.best_keyword_match(text, entries) if text else None
+    except ContentError:
+        logger.exception("other administrations' words unavailable")
+        return None
+    return entries[name] if name else None
+
+
+def say_out_of_scope(dispatcher: CollectingDispatcher, text: str) -> None:
+    """« Hors sujet »; for another administration's procedure, who handles it, how to do
+    it without internet, and that a France Services desk helps."""
+    from actions.knowledge import OFFER_BUTTONS
+
+    elsewhere = other_administration(text)
+    if elsewhere is not None and elsewhere.get("text"):
+        dispatcher.utter_message(text=str(elsewhere["text"]), buttons=OFFER_BUTTONS)
+    else:
+        dispatcher.utter_message(response="utter_out_of_scope")
+
+
 def is_out_of_scope(text: str) -> bool:
     """Whether the message names a subject the assistant does not cover."""
     return bool(text) and context.matches_keywords(text, out_of_scope_words()) > 0
@@ -140,5 +164,5 @@ class ActionOutOfScope(Action):
         events = await reroute(dispatcher, tracker, domain)
         if events is not None:
             return events
-        dispatcher.utter_message(response="utter_out_of_scope")
+        say_out_of_scope(dispatcher, tracker.latest_message.get("text") or "")
         return [SlotSet(context.LAST_TOPIC, None)]

@@ -400,3 +400,35 @@ async def test_after_places_the_weather_of_another_commune_stays_out_of_scope():
                         [{"entity": "commune", "value": "Brest"}])  # fmt: skip
         _, messages, _ = await run(ActionOutOfScope(), later)
         assert messages[0].get("response") == "utter_out_of_scope", intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "told"),
+    [
+        ("je veux refaire mon passeport", "out_of_scope", ["mairie", "34 00"]),
+        ("comment faire ma carte grise", "out_of_scope", ["ants.gouv.fr", "34 00"]),
+        ("jdoi refaire mon permi de conduire", "nlu_fallback", ["ANTS", "34 00"]),
+        ("ma carte vitale est perdu", "out_of_scope", ["ameli.fr", "36 46"]),
+        ("la carte vital de mon fils est perdue", "nlu_fallback", ["Assurance Maladie", "36 46"]),
+    ],
+)
+async def test_another_administrations_procedure_names_who_and_france_services(text, intent, told):  # type: ignore[no-untyped-def]
+    """Not « je ne peux pas vous aider »: who handles it, and the help without internet."""
+    from actions.fallback import ActionFallback
+    from actions.reroute import ActionOutOfScope
+
+    action = ActionOutOfScope() if intent == "out_of_scope" else ActionFallback()
+    said, messages, _ = await run(action, tracker([], text, intent, confidence=0.5))
+    assert [m.get("response") for m in messages] == [None]
+    for words in [*told, "pas du Département", "France Services"]:
+        assert words in said, (words, said)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["/find_digital_place", "/request_human"]
+
+
+async def test_other_subjects_stay_out_of_scope():
+    from actions.reroute import ActionOutOfScope
+
+    for text in ("comment faire une blanquette de veau", "qui a gagné roland garros"):
+        _, messages, _ = await run(ActionOutOfScope(), tracker([], text, "out_of_scope"))
+        assert [m.get("response") for m in messages] == ["utter_out_of_scope"], text
