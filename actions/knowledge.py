@@ -169,7 +169,11 @@ class ActionProcedure(Action):
                 if name is None:
                     if wanted:
                         logger.warning("no knowledge entry for procedure %r", wanted)
-                    messages = [procedure_choice(procedures)]
+                    from actions.reroute import elsewhere_message
+
+                    # « refaire ma carte vitale » : another administration's, said as such.
+                    elsewhere = None if wanted else elsewhere_message(text)
+                    messages = [elsewhere or procedure_choice(procedures)]
                 else:
                     messages = procedure_messages(procedures[name], council_values())
                     if commune:

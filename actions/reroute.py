@@ -56,16 +56,20 @@ def other_administration(text: str) -> dict[str, Any] | None:
     return entries[name] if name else None
 
 
-def say_out_of_scope(dispatcher: CollectingDispatcher, text: str) -> None:
-    """« Hors sujet »; for another administration's procedure, who handles it, how to do
-    it without internet, and that a France Services desk helps."""
+def elsewhere_message(text: str) -> dict[str, Any] | None:
+    """For another administration's procedure, who handles it, how to do it without
+    internet, and that a France Services desk helps; None for any other message."""
     from actions.knowledge import OFFER_BUTTONS
 
     elsewhere = other_administration(text)
-    if elsewhere is not None and elsewhere.get("text"):
-        dispatcher.utter_message(text=str(elsewhere["text"]), buttons=OFFER_BUTTONS)
-    else:
-        dispatcher.utter_message(response="utter_out_of_scope")
+    if elsewhere is None or not elsewhere.get("text"):
+        return None
+    return {"text": str(elsewhere["text"]), "buttons": OFFER_BUTTONS}
+
+
+def say_out_of_scope(dispatcher: CollectingDispatcher, text: str) -> None:
+    """« Hors sujet », or for another administration's procedure :func:`elsewhere_message`."""
+    dispatcher.utter_message(**(elsewhere_message(text) or {"response": "utter_out_of_scope"}))
 
 
 def is_out_of_scope(text: str) -> bool:

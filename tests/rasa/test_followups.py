@@ -410,14 +410,17 @@ async def test_after_places_the_weather_of_another_commune_stays_out_of_scope():
         ("jdoi refaire mon permi de conduire", "nlu_fallback", ["ANTS", "34 00"]),
         ("ma carte vitale est perdu", "out_of_scope", ["ameli.fr", "36 46"]),
         ("la carte vital de mon fils est perdue", "nlu_fallback", ["Assurance Maladie", "36 46"]),
+        ("comment on fait pour refaire sa carte vitale", "ask_procedure", ["ameli.fr", "36 46"]),
     ],
 )
 async def test_another_administrations_procedure_names_who_and_france_services(text, intent, told):  # type: ignore[no-untyped-def]
     """Not « je ne peux pas vous aider »: who handles it, and the help without internet."""
     from actions.fallback import ActionFallback
+    from actions.knowledge import ActionProcedure
     from actions.reroute import ActionOutOfScope
 
-    action = ActionOutOfScope() if intent == "out_of_scope" else ActionFallback()
+    actions = {"out_of_scope": ActionOutOfScope, "ask_procedure": ActionProcedure}
+    action = actions.get(intent, ActionFallback)()
     said, messages, _ = await run(action, tracker([], text, intent, confidence=0.5))
     assert [m.get("response") for m in messages] == [None]
     for words in [*told, "pas du Département", "France Services"]:
