@@ -408,6 +408,7 @@ async def test_after_places_the_weather_of_another_commune_stays_out_of_scope():
         ("je veux refaire mon passeport", "out_of_scope", ["mairie", "34 00"]),
         ("comment faire ma carte grise", "out_of_scope", ["ants.gouv.fr", "34 00"]),
         ("jdoi refaire mon permi de conduire", "nlu_fallback", ["ANTS", "34 00"]),
+        ("je dois refaire mon permis", "out_of_scope", ["ANTS", "34 00"]),
         ("ma carte vitale est perdu", "out_of_scope", ["ameli.fr", "36 46"]),
         ("la carte vital de mon fils est perdue", "nlu_fallback", ["Assurance Maladie", "36 46"]),
         ("comment on fait pour refaire sa carte vitale", "ask_procedure", ["ameli.fr", "36 46"]),
@@ -427,6 +428,14 @@ async def test_another_administrations_procedure_names_who_and_france_services(t
         assert words in said, (words, said)
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == ["/find_digital_place", "/request_human"]
+
+
+async def test_a_building_permit_is_the_communes():
+    from actions.reroute import ActionOutOfScope
+
+    text = "un permis de construire pour un garage"
+    said, _, _ = await run(ActionOutOfScope(), tracker([], text, "out_of_scope"))
+    assert "mairie de la commune du terrain" in said and "ANTS" not in said
 
 
 async def test_other_subjects_stay_out_of_scope():
