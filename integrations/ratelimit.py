@@ -144,6 +144,7 @@ class FailureLog:
         self.window_s = window_s
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
+        self._calls = 0
 
     async def ages(self, keys: Sequence[str]) -> dict[str, list[float]]:
         """Seconds since each failure of the window, oldest first, for each of ``keys``."""
@@ -173,6 +174,10 @@ class FailureLog:
 
     def _add(self, keys: Sequence[str]) -> None:
         now = self._clock()
+        self._calls += 1
+        if self._calls % SWEEP_EVERY == 0:  # keys never asked about again go too
+            for key in [k for k, f in self._failures.items() if f[-1] < now - self.window_s]:
+                del self._failures[key]
         for key in keys:
             self._failures.setdefault(key, deque()).append(now)
 

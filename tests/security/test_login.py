@@ -25,6 +25,7 @@ from integrations.console import auth
 from integrations.console.auth import SESSION_COOKIE, LoginThrottle
 from integrations.forwarded import TrustedProxies, parse_networks
 from integrations.keys import THROTTLE
+from integrations.ratelimit import SWEEP_EVERY, FailureLog
 from integrations.settings import Settings
 from tests.gateway.conftest import console_login, login_form_token, staff_user
 
@@ -296,3 +297,25 @@ async def test_requests_and_websockets_see_the_client_a_trusted_proxy_names(
     socket = await client.ws_connect("/test-whoami", headers=headers)
     assert await socket.receive_json() == seen
     await socket.close()
+
+
+async def test_the_failure_log_forgets_the_window_and_stays_bounded() -> None:
+    now = [0.0]
+    failures = FailureLog(window_s=10.0, clock=lambda: now[0])
+    await failures.add(["ip:a", "user:x"])
+    now[0] = 4.0
+    await failures.add(["ip:a"])
+    assert await failures.ages(["ip:a", "user:x", "ip:b"]) == {
+        "ip:a": [4.0, 0.0],
+        "user:x": [4.0],
+    }
+    now[0] = 12.0  # the first failure is over 10 s old
+    assert await failures.ages(["ip:a", "user:x"]) == {"ip:a": [8.0]}
+    # Keys nobody asks about again are swept while others fail.
+    await failures.add(["ip:stale"])
+    now[0] = 100.0
+    for n in range(SWEEP_EVERY):
+        await failures.add([f"ip:{n}"])
+    assert "ip:stale" not in failures._failures
+    await failures.clear(["ip:0"])
+    assert await failures.ages(["ip:0", "ip:1"]) == {"ip:1": [0.0]}
