@@ -56,16 +56,16 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        from actions.reroute import is_out_of_scope, other_administration, reroute, say_out_of_scope
+        from actions.reroute import out_of_scope_answer, reroute
 
         events = await reroute(dispatcher, tracker, domain)
         if events is not None:
             return events
-        text = tracker.latest_message.get("text") or ""
-        if is_out_of_scope(text) or other_administration(text):
+        answer = out_of_scope_answer(tracker.latest_message.get("text") or "")
+        if answer is not None:
             # Weather, sport, recipes, insults: say so, never a menu of unrelated topics;
             # a passport, a Vitale card: who handles it, and France Services.
-            say_out_of_scope(dispatcher, text)
+            dispatcher.utter_message(**answer)
             return []
         if consecutive_fallbacks(tracker.events) >= 2:
             dispatcher.utter_message(response="utter_fallback_offer_human")

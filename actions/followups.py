@@ -302,10 +302,10 @@ class ActionFollowUp(Action):
         if named and not topic:  # « une démarche », « apprendre le numérique »
             return await self.rerun(named, dispatcher, tracker, domain)
         from actions.fallback import ActionFallback
-        from actions.reroute import is_out_of_scope, other_administration
+        from actions.reroute import out_of_scope_answer
 
         confidence = (tracker.latest_message.get("intent") or {}).get("confidence") or 0.0
-        if confidence < UNSURE or is_out_of_scope(text) or other_administration(text):
+        if confidence < UNSURE or out_of_scope_answer(text) is not None:
             # Nothing noted and the model unsure (« zorglub »), or an insult: « C'est
             # noté » would be wrong; the fallback reroutes, says out of scope, or asks.
             return await ActionFallback().run(dispatcher, tracker, domain)

@@ -44,32 +44,35 @@ def out_of_scope_words() -> list[str]:
         return []
 
 
-def other_administration(text: str) -> dict[str, Any] | None:
-    """The entry of ``data/followups.yml``'s ``elsewhere`` whose words the message names
-    (a passport, a Vitale card: another administration's procedure), or None."""
+def elsewhere_message(text: str) -> dict[str, Any] | None:
+    """For another administration's procedure (a passport, a Vitale card: an entry of
+    ``data/followups.yml``'s ``elsewhere`` whose words the message names), who handles
+    it, how to do it without internet, and that a France Services desk helps; None for
+    any other message."""
+    from actions.knowledge import OFFER_BUTTONS
+
     try:
         entries = (load_yaml(WORDS_FILE) or {}).get("elsewhere") or {}
         name = context.best_keyword_match(text, entries) if text else None
     except ContentError:
         logger.exception("other administrations' words unavailable")
         return None
-    return entries[name] if name else None
-
-
-def elsewhere_message(text: str) -> dict[str, Any] | None:
-    """For another administration's procedure, who handles it, how to do it without
-    internet, and that a France Services desk helps; None for any other message."""
-    from actions.knowledge import OFFER_BUTTONS
-
-    elsewhere = other_administration(text)
-    if elsewhere is None or not elsewhere.get("text"):
+    if name is None or not entries[name].get("text"):
         return None
-    return {"text": str(elsewhere["text"]), "buttons": OFFER_BUTTONS}
+    return {"text": str(entries[name]["text"]), "buttons": OFFER_BUTTONS}
 
 
 def say_out_of_scope(dispatcher: CollectingDispatcher, text: str) -> None:
     """« Hors sujet », or for another administration's procedure :func:`elsewhere_message`."""
     dispatcher.utter_message(**(elsewhere_message(text) or {"response": "utter_out_of_scope"}))
+
+
+def out_of_scope_answer(text: str) -> dict[str, Any] | None:
+    """The answer to a subject that is not the council's (:func:`elsewhere_message`, or
+    « hors sujet » for the out-of-scope words); None for any other message."""
+    if message := elsewhere_message(text):
+        return message
+    return {"response": "utter_out_of_scope"} if is_out_of_scope(text) else None
 
 
 def is_out_of_scope(text: str) -> bool:
