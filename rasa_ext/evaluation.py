@@ -205,9 +205,13 @@ async def evaluate(parse: Parse, examples: list[Example]) -> Report:
 
 
 def model_parser(model_path: Path) -> Parse:
-    """A parse function backed by a model loaded in this process."""
+    """A parse function backed by a model loaded in this process (by
+    ``rasa_ext.speedups``'s load, as the workers load it)."""
     from rasa.core.agent import Agent
 
+    from rasa_ext.speedups import install
+
+    install()
     agent = Agent.load(str(model_path))
 
     async def parse(text: str) -> dict[str, Any]:

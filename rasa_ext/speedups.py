@@ -1,4 +1,4 @@
-"""Per-message costs of Rasa 3.6 that a profile of our workers showed, removed.
+"""Costs of Rasa 3.6 that profiles of our workers showed, removed.
 
 ``py-spy`` on two workers under ``bench.scale``'s load (20 conversations):
 
@@ -12,14 +12,24 @@
   for every stored event. Here the walk is made once and its answer kept by type name;
   a name it does not know walks again (an event class imported since), then Rasa's own
   answer (its default, ``None`` for the old ``topic``, or its ``ValueError``).
+- Two thirds of loading a model (27 s of 40 s for DIET and TED together, at every
+  worker start, model activation and evaluation) in ``RasaModel.load``: it *trains one
+  step* on an example, only to create the weights, then overwrites them with the saved
+  ones — tracing TensorFlow's whole training graph. Here the saved weights are
+  restored as the prediction graph creates them (TensorFlow's restore-on-create), and a
+  weight that the checkpoint does not hold is an error, after which Rasa's own load
+  runs. Fine-tuning (``rasa train --finetune``) and a model without a prediction
+  example keep Rasa's load.
 
-Installed by ``rasa_ext.serve`` in every worker, before Rasa starts. It replaces one
-method of Rasa's pinned version (``requirements/rasa.txt``); ``tests/rasa/test_speedups.py``
-checks it keeps Rasa's behaviour.
+Installed by ``rasa_ext.serve`` in every worker, before Rasa starts, and by
+``rasa_ext.evaluation``. It replaces three methods of Rasa's pinned version
+(``requirements/rasa.txt``); ``tests/rasa/test_speedups.py`` and
+``tests/rasa/test_model_load.py`` check they keep Rasa's behaviour.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
@@ -30,10 +40,15 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.tensorflow.model_data import RasaModelData
+from rasa.utils.tensorflow.models import RasaModel
+
+log = logging.getLogger(__name__)
 
 # Rasa's own methods, as imported (for the tests' comparison and the fallback).
 _rasa_validate_action_result = RemoteAction._validate_action_result
 _rasa_resolve_by_type = Event.resolve_by_type
+_rasa_model_load = RasaModel.load.__func__  # type: ignore[attr-defined]
 _event_classes: dict[str, type[Event]] = {}
 
 
@@ -67,6 +82,38 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
     return found or _rasa_resolve_by_type(type_name, default)
 
 
+def _load_model(
+    cls: type[RasaModel],
+    model_file_name: str,
+    model_data_example: RasaModelData,
+    predict_data_example: RasaModelData | None = None,
+    finetune_mode: bool = False,
+    *args: Any,
+    **kwargs: Any,
+) -> RasaModel:
+    if finetune_mode or predict_data_example is None:  # the optimizer's state is needed
+        return _rasa_model_load(
+            cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
+            *args, **kwargs,
+        )  # fmt: skip
+    model = cls(*args, **kwargs)
+    status = model.load_weights(model_file_name)  # restored when each weight is created
+    model.run_inference(predict_data_example)  # creates them, as Rasa's load does after
+    try:
+        # Every weight the prediction created was in the checkpoint; the training-only
+        # ones (optimizer, losses) are not created, hence not checked.
+        status.assert_existing_objects_matched()
+    except AssertionError as err:
+        log.warning("%s: weights not restored (%s); Rasa's own load", cls.__name__, err)
+        return _rasa_model_load(
+            cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
+            *args, **kwargs,
+        )  # fmt: skip
+    status.expect_partial()  # no warning at exit for the training-only values
+    return model
+
+
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
+    RasaModel.load = classmethod(_load_model)  # type: ignore[method-assign,assignment]

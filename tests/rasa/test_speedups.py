@@ -6,6 +6,7 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.tensorflow.models import RasaModel
 
 from rasa_ext import speedups
 
@@ -24,7 +25,11 @@ INVALID = [
 @pytest.fixture(autouse=True)
 def installed(monkeypatch):
     """The speed-ups installed for one test, Rasa's methods back afterwards."""
-    for cls, name in ((RemoteAction, "_validate_action_result"), (Event, "resolve_by_type")):
+    for cls, name in (
+        (RemoteAction, "_validate_action_result"),
+        (Event, "resolve_by_type"),
+        (RasaModel, "load"),
+    ):
         monkeypatch.setattr(cls, name, cls.__dict__[name])
     speedups.install()
 
