@@ -27,7 +27,9 @@ from rasa_ext.evaluation import load_examples
 
 pytestmark = pytest.mark.model
 
-SENTENCES = [e.text for e in load_examples(sorted((PROJECT_ROOT / "nlu_data/test").glob("*.yml")))]
+# Every third held-out sentence: each intent, short and long ones, SMS and formal.
+HELD_OUT = load_examples(sorted((PROJECT_ROOT / "nlu_data/test").glob("*.yml")))
+SENTENCES = [example.text for example in HELD_OUT[::3]]
 
 
 def loaded(model: Path, monkeypatch: pytest.MonkeyPatch, ours: bool) -> tuple[Agent, int]:
@@ -64,7 +66,7 @@ async def parses(agent: Agent) -> list[dict[str, Any]]:
 
 def test_diet_parses_the_held_out_sentences_as_rasas_load(agents):
     rasas, ours = (asyncio.run(parses(agent)) for agent in agents)
-    assert len(rasas) > 300
+    assert len(rasas) > 100
     for expected, got in zip(rasas, ours, strict=True):
         assert got["intent"]["name"] == expected["intent"]["name"], got["text"]
         assert [i["name"] for i in got["intent_ranking"]] == [
