@@ -226,15 +226,9 @@ def main(speedups: bool = True) -> int:
         return 2
     if count > 1:
         return supervise(count, sys.argv[1:])
-    from rasa.__main__ import main as rasa_main
+    from rasa_ext.cli import run
 
-    if speedups:
-        from rasa_ext.speedups import install
-
-        install()
-    # Rasa's CLI parses sys.argv; /proc/<pid>/cmdline keeps "python -m rasa_ext.serve".
-    sys.argv = argv
-    rasa_main()
+    run(argv, speedups)  # /proc/<pid>/cmdline keeps "python -m rasa_ext.serve"
     return 0
 
 
