@@ -6,8 +6,10 @@
 #      core; pytest-xdist hands each a whole module, so a module's servers start once;
 #      TEST_WORKERS=0 runs them in this process, for -s or --pdb).
 # 2 and 3 run at the same time (2's output is shown when it ends): the gateway's tests
-# wait for their servers a good part of the time, and 2 fills it. With TEST_WORKERS=0,
-# one after the other, in the terminal.
+# wait for their servers a good part of the time, and 2 fills it, under `nice -n 15` so
+# that it takes only what they leave (the console's retraining, niced 10 as in
+# production, is their critical path). With TEST_WORKERS=0, one after the other, in the
+# terminal.
 # Options (-q, -x, -k EXPR...) go to both pytest runs; a path (or path::test) goes to the
 # run of its environment, and with paths only the runs that got one start. Every part
 # runs; the exit status is non-zero when any part failed. The model is trained once: the
@@ -75,7 +77,8 @@ if [ ${#rasa_paths[@]} -gt 0 ]; then
   if [ "$workers" != 0 ] && [ ${#gateway_paths[@]} -gt 0 ]; then
     rasa_log="$(mktemp)"
     trap 'rm -f "$rasa_log"' EXIT
-    ( run_pytest "Rasa's environment" "$VENV" "${rasa_paths[@]}"; exit "$failed" ) \
+    ( renice -n 15 -p "$BASHPID" >/dev/null
+      run_pytest "Rasa's environment" "$VENV" "${rasa_paths[@]}"; exit "$failed" ) \
       >"$rasa_log" 2>&1 &
     rasa_pid=$!
     echo "test: Rasa's environment started beside the gateway's (its output when it ends)"
