@@ -91,26 +91,23 @@ def _load_model(
     *args: Any,
     **kwargs: Any,
 ) -> RasaModel:
-    if finetune_mode or predict_data_example is None:  # the optimizer's state is needed
-        return _rasa_model_load(
-            cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
-            *args, **kwargs,
-        )  # fmt: skip
-    model = cls(*args, **kwargs)
-    status = model.load_weights(model_file_name)  # restored when each weight is created
-    model.run_inference(predict_data_example)  # creates them, as Rasa's load does after
-    try:
-        # Every weight the prediction created was in the checkpoint; the training-only
-        # ones (optimizer, losses) are not created, hence not checked.
-        status.assert_existing_objects_matched()
-    except AssertionError as err:
-        log.warning("%s: weights not restored (%s); Rasa's own load", cls.__name__, err)
-        return _rasa_model_load(
-            cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
-            *args, **kwargs,
-        )  # fmt: skip
-    status.expect_partial()  # no warning at exit for the training-only values
-    return model
+    if not finetune_mode and predict_data_example is not None:  # else: the optimizer's state
+        model = cls(*args, **kwargs)
+        status = model.load_weights(model_file_name)  # restored when each weight is created
+        model.run_inference(predict_data_example)  # creates them, as Rasa's load does after
+        try:
+            # Every weight the prediction created was in the checkpoint; the training-only
+            # ones (optimizer, losses) are not created, hence not checked.
+            status.assert_existing_objects_matched()
+        except AssertionError as err:
+            log.warning("%s: weights not restored (%s); Rasa's own load", cls.__name__, err)
+        else:
+            status.expect_partial()  # no warning at exit for the training-only values
+            return model
+    return _rasa_model_load(
+        cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
+        *args, **kwargs,
+    )  # fmt: skip
 
 
 def install() -> None:

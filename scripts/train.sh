@@ -35,14 +35,15 @@ inputs() {  # the checksum of everything the training reads
 }
 stamp="$out/.inputs.sha256"
 newest="$(ls -t "$out"/*.tar.gz 2>/dev/null | head -n 1 || true)"
+sum="$(inputs)"
 if [ "$force" = 0 ] && [ -n "$newest" ]; then
-  if [ "$(cat "$stamp" 2>/dev/null)" = "$(basename "$newest") $(inputs)" ]; then
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$(basename "$newest") $sum" ]; then
     echo "train: Nothing changed; $newest is up to date (same inputs as when checked)"
     exit 0
   fi
   if [ -z "$(find bot/domain config.yml -newer "$newest" -print -quit)" ] \
      && "${train[@]}" --out "$out" --dry-run >/dev/null 2>&1; then
-    echo "$(basename "$newest") $(inputs)" > "$stamp"
+    echo "$(basename "$newest") $sum" > "$stamp"
     echo "train: Nothing changed; $newest is up to date"
     exit 0
   fi
@@ -50,9 +51,8 @@ fi
 case " $* " in *" --out "*) ;; *) set -- --out "$out" "$@" ;; esac
 echo "train: training a model into $out (data or configuration changed; several minutes)"
 rm -f "$stamp"
-before="$(inputs)"
 "${train[@]}" "$@"
 newest="$(ls -t "$out"/*.tar.gz | head -n 1)"
 # Vouched for only if the inputs did not change during the training.
-[ "$(inputs)" = "$before" ] && echo "$(basename "$newest") $before" > "$stamp"
+[ "$(inputs)" = "$sum" ] && echo "$(basename "$newest") $sum" > "$stamp"
 exit 0
