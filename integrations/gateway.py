@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from integrations import fault_reports, metrics
+from integrations import emergency, fault_reports, metrics
 from integrations.messages import UNAVAILABLE, Incoming, Reply
 from integrations.outbox import GAVE_UP, QUEUED, AlreadyAnswered, Outbox, Pending
 from integrations.rasa_client import RasaClient, RasaUnavailable
@@ -175,7 +175,7 @@ class Gateway:
         answer, it waits in the outbox and the person is told (once) that the answer
         will come. A person asking for a mediator gets one even while Rasa is down."""
         if await asyncio.to_thread(self.outbox.waiting_before, conversation.id, entry.message_id):
-            return await self._queued(conversation)
+            return await self._queued(conversation, entry.text)
         try:
             answer = await self._send(entry, SEND_ATTEMPTS)
         except RasaUnavailable as err:
@@ -184,15 +184,19 @@ class Gateway:
                 await asyncio.to_thread(self.outbox.finish, entry.message_id)
                 return await self._bot_replies(conversation, entry.text, [UNAVAILABLE])
             await asyncio.to_thread(self.outbox.postpone, entry.message_id)
-            return await self._queued(conversation)
+            return await self._queued(conversation, entry.text)
         replies = await self._replies_of(answer, entry.sender)
         return await self._bot_replies(conversation, entry.text, replies, entry.message_id)
 
-    async def _queued(self, conversation: ConversationRef) -> list[Reply]:
-        """The notice that the answer will come, the first time only."""
-        if not await asyncio.to_thread(self.outbox.claim_notice, conversation.id):
+    async def _queued(self, conversation: ConversationRef, text: str) -> list[Reply]:
+        """The emergency numbers ``text`` calls for, now, and the notice that the answer
+        will come, the first time only."""
+        shown = emergency.notices(text)
+        if await asyncio.to_thread(self.outbox.claim_notice, conversation.id):
+            shown.append(QUEUED)
+        if not shown:
             return []
-        answers = await asyncio.to_thread(self.store.record_replies, conversation.id, [QUEUED])
+        answers = await asyncio.to_thread(self.store.record_replies, conversation.id, shown)
         await self.notify(conversation, answers)
         return answers
 
@@ -224,7 +228,9 @@ class Gateway:
                 await asyncio.to_thread(self.outbox.finish, entry.message_id)
                 continue
             replies = await self._replies_of(answer, key)
-            answers = await self._bot_replies(conversation, entry.text, replies, entry.message_id)
+            answers = await self._bot_replies(
+                conversation, entry.text, replies, entry.message_id, urgent=False
+            )
             await self.deliver(conversation, answers)
             answered += 1
         return answered
@@ -248,9 +254,12 @@ class Gateway:
         text: str,
         replies: list[Reply],
         message_id: int | None = None,
+        urgent: bool = True,
     ) -> list[Reply]:
         """Rasa's answers, stored (with the message's outbox row deleted in the same
-        transaction); a handoff started when the bot or the person asks one."""
+        transaction), after the emergency numbers the message calls for (with ``urgent``;
+        a queued message had them when it was queued); a handoff started when the bot or
+        the person asks one."""
         replies = await fault_reports.file_reports(self, conversation, replies, message_id)
         reason = next((r.handoff_request for r in replies if r.handoff_request), None)
         if reason is None and text.strip() == REQUEST_HUMAN:
@@ -261,6 +270,8 @@ class Gateway:
             shown = [r for r in replies if not r.handoff_request and r is not UNAVAILABLE]
         else:
             shown = [r for r in replies if r.text or r.buttons or r.image or not r.handoff_request]
+        if urgent:
+            shown = emergency.notices(text) + shown
         done = self.outbox.done(message_id) if message_id is not None else None
         try:
             answers = await asyncio.to_thread(

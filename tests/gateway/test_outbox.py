@@ -137,6 +137,21 @@ async def test_rasa_down_queues_tells_once_and_answers_in_order_when_back(
     assert [text for _, author, text in record if author == "system"] == [QUEUED.text]
 
 
+async def test_rasa_down_the_emergency_numbers_are_given_at_once_and_not_again_later(
+    gateway_client: GatewayClient, stack_settings: Settings, switch: RasaSwitch
+):
+    client = await through(gateway_client, stack_settings, switch)
+    outbox = client.app[keys.GATEWAY].outbox
+    switch.mode = DOWN
+    first = await say(client, "shelter", "je dors dans la rue ce soir")
+    assert "115" in first[0]["text"] and first[-1]["text"] == QUEUED.text
+    switch.mode = UP
+    await wait_until(lambda: outbox.queue_length() == 0, within=120, what="queue drained")
+    record = stored(client, "shelter")
+    assert sum("115" in text for _, _, text in record) == 1
+    assert [author for _, author, _ in record].count("bot") >= 1  # answered when back
+
+
 async def test_an_answer_lost_on_the_way_is_asked_again_and_processed_once(
     gateway_client: GatewayClient, stack_settings: Settings, switch: RasaSwitch, rasa_stack: Stack
 ):

@@ -1,0 +1,42 @@
+"""Emergency numbers first, whatever the assistant understood (``data/emergencies.yml``).
+
+Someone who writes "mon mari me frappe" or "je dors dans la rue ce soir" may be in danger
+now. Whatever intent the NLU reads, and before the bot's answer (the social desk, a
+mediator, or an « I did not understand »), the gateway puts the national free numbers of
+that situation: 17 / 112 / 114, 3919, 119, 115, 3114. Matching is plain and predictable:
+a phrase counts when its words follow one another in the message, folded (no accents, no
+case, apostrophes as spaces), with no guessing of misspellings — the file lists the
+spellings people type. A notice shown in vain costs a line; one missed could cost more.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from common.content import ContentError, load_yaml
+from common.text import key
+from integrations.messages import Author, Reply
+
+log = logging.getLogger(__name__)
+
+SITUATIONS_FILE = "emergencies.yml"
+
+
+def _contains(said: list[str], phrase: list[str]) -> bool:
+    size = len(phrase)
+    return size > 0 and any(said[i : i + size] == phrase for i in range(len(said) - size + 1))
+
+
+def notices(text: str) -> list[Reply]:
+    """The emergency notices for the situations ``text`` describes, in the file's order."""
+    try:
+        situations = (load_yaml(SITUATIONS_FILE) or {}).get("situations") or []
+    except ContentError:
+        log.exception("emergency numbers unavailable")
+        return []
+    said = key(text).split()
+    return [
+        Reply(text=" ".join(str(s["text"]).split()), author=Author.SYSTEM)
+        for s in situations
+        if any(_contains(said, key(p).split()) for p in s.get("phrases") or [])
+    ]
