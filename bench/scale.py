@@ -8,13 +8,15 @@
    gateway process, sessions rolled (``TRACKER_SESSION_TURNS``, default 20), messages
    posted to the gateway's REST webhook (stored, outbox, routed to a worker).
 
-For each: ``--conversations`` concurrent conversations of ``--messages`` messages
-(throughput, p50 / p95), the resident memory of every process, and the latency curve of
+For each: ``--rounds`` times (new conversations each time), ``--conversations``
+concurrent conversations of ``--messages`` messages (the median round's throughput, p50 /
+p95 of every message of every round: one round of 200 messages lasts a few seconds and
+moves by ±15 %), the resident memory of every process, and the latency curve of
 one conversation of ``--long`` messages (median per block of 20, last block / first).
 Then the ratios. It prints figures; it is not a timed test.
 
     python -m bench.scale [--model PATH] [--workers N] [--conversations 20] [--messages 10]
-                          [--long 240]
+                          [--rounds 3] [--long 240]
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ Post = Callable[[str, str], Coroutine[Any, Any, float]]
 class Figures:
     name: str
     throughput: float
+    rounds: list[float]
     p50_ms: float
     p95_ms: float
     curve_ms: list[float]
@@ -112,13 +115,26 @@ async def measure(
         post = poster(session, url, headers)
         for i in range(BLOCK):  # warm-up, every worker
             await post(f"warm-{i}", texts[i % len(texts)])
-        throughput, latencies = await load(post, texts, args.conversations, args.messages, name)
+        rounds: list[float] = []
+        latencies: list[float] = []
+        for round_ in range(args.rounds):
+            throughput, seconds = await load(
+                post, texts, args.conversations, args.messages, f"{name}-{round_}"
+            )
+            rounds.append(throughput)
+            latencies += seconds
         blocks = await curve(post, texts, args.long, f"{name}-long")
     ms = [s * 1000 for s in latencies]
     if name == "full":
         gateway_pid = args.gateway_pid
     return Figures(
-        name, throughput, percentile(ms, 50), percentile(ms, 95), blocks, memory(stack, gateway_pid)
+        name,
+        statistics.median(rounds),
+        rounds,
+        percentile(ms, 50),
+        percentile(ms, 95),
+        blocks,
+        memory(stack, gateway_pid),
     )
 
 
@@ -128,6 +144,7 @@ def show(figures: Figures) -> None:
         f"throughput {figures.throughput:6.1f} messages/s   p50 {figures.p50_ms:6.1f} ms"
         f"   p95 {figures.p95_ms:6.1f} ms"
     )
+    print("  rounds: " + ", ".join(f"{r:.1f}" for r in figures.rounds) + " messages/s")
     total = sum(figures.memory.values())
     for process, rss in figures.memory.items():
         print(f"  {process:18s} {rss / 2**30:5.2f} GB")
@@ -144,8 +161,8 @@ async def main(args: argparse.Namespace) -> None:
     files = sorted((PROJECT_ROOT / "nlu_data" / "test").glob("*.yml"))
     texts = [e.text for e in load_examples(files)]
     print(
-        f"model {args.model.name}; {args.conversations} conversations x {args.messages}"
-        f" messages; one conversation of {args.long}; {os.cpu_count()} cores"
+        f"model {args.model.name}; {args.rounds} rounds of {args.conversations} conversations"
+        f" x {args.messages} messages; one conversation of {args.long}; {os.cpu_count()} cores"
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -194,6 +211,7 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--long", type=int, default=240)
     arguments = parser.parse_args()
     arguments.model = arguments.model or newest_model(PROJECT_ROOT / "models")

@@ -174,6 +174,7 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         timeout_s=settings.rasa_timeout_s,
         health_timeout_s=settings.health_timeout_s,
         workers=settings.rasa_workers,
+        conversation_id=app[keys.STORE].conversation_id,
     )
     app[keys.HTTP] = session
     app[keys.RASA] = rasa

@@ -389,6 +389,7 @@ class Gateway:
             deleted = await asyncio.to_thread(
                 delete_tracker_events, self.store.engine, sender_id=key
             )
+            self.rasa.forget_route(key)
             log.info("conversation %s deleted (%d tracker events)", key, deleted)
         if conversation_id is not None and self.handoff is not None:
             await self.handoff.forgotten(conversation_id)

@@ -6,9 +6,13 @@ process can hand Rasa a message with identity metadata. The tracker API calls ca
 ``RASA_TOKEN``.
 
 Several Rasa workers (``RASA_WORKERS``, ``rasa_ext/serve.py``) listen on consecutive
-ports from ``RASA_URL``'s; each conversation goes to one of them, always the same
-(:func:`worker_of`, a stable hash of the sender), so that its messages are processed one
-at a time by one process even without Redis (Rasa's lock store is then in memory).
+ports from ``RASA_URL``'s; each conversation goes to one of them, always the same, so that
+its messages are processed one at a time by one process even without Redis (Rasa's lock
+store is then in memory). The worker is the conversation's database id modulo the number
+of workers (:func:`worker_of_conversation`): consecutive conversations alternate, so 20 of
+them are split 10 and 10 (a hash of their keys split a bench's 14 and 6), and every
+gateway replica computes the same. A sender with no conversation row falls back to a
+stable hash (:func:`worker_of`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -25,6 +31,8 @@ log = logging.getLogger(__name__)
 
 GATEWAY_CHANNEL_PATH = "/webhooks/gateway/webhook"
 GATEWAY_SECRET_HEADER = "X-Gateway-Secret"
+# Routes remembered per gateway process (a database lookup each, the first time).
+ROUTES_KEPT = 50_000
 
 
 class RasaUnavailable(Exception):
@@ -47,6 +55,11 @@ def worker_of(sender: str, workers: int) -> int:
     return int.from_bytes(digest[:8], "big") % workers
 
 
+def worker_of_conversation(conversation_id: int, workers: int) -> int:
+    """The worker of a stored conversation: consecutive conversations alternate."""
+    return conversation_id % workers
+
+
 class RasaClient:
     def __init__(
         self,
@@ -58,9 +71,14 @@ class RasaClient:
         timeout_s: float = 30.0,
         health_timeout_s: float = 3.0,
         workers: int = 1,
+        conversation_id: Callable[[str], int | None] | None = None,
     ) -> None:
+        """``conversation_id`` gives a sender's conversation id (a blocking database
+        lookup, run in a thread); without it, conversations are routed by a hash."""
         self._session = session
         self._urls = worker_urls(rasa_url, workers) if workers > 1 else [rasa_url.rstrip("/")]
+        self._conversation_id = conversation_id
+        self._routes: OrderedDict[str, int] = OrderedDict()
         self._actions_health_url = actions_health_url
         self._token = token
         self._channel_headers = {GATEWAY_SECRET_HEADER: channel_secret}
@@ -77,7 +95,7 @@ class RasaClient:
             "metadata": metadata,
             "input_channel": input_channel,
         }
-        url = f"{self.url_of(sender)}{GATEWAY_CHANNEL_PATH}"
+        url = f"{await self.url_of(sender)}{GATEWAY_CHANNEL_PATH}"
         try:
             async with self._session.post(
                 url, json=body, headers=self._channel_headers, timeout=self._timeout
@@ -93,7 +111,8 @@ class RasaClient:
 
     async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
         """Append events to a tracker (pause, resume, a mediator's message as a bot event)."""
-        url = f"{self.url_of(sender)}/conversations/{quote(sender, safe='')}/tracker/events"
+        base = await self.url_of(sender)
+        url = f"{base}/conversations/{quote(sender, safe='')}/tracker/events"
         params = {"token": self._token} if self._token else None
         try:
             async with self._session.post(
@@ -104,9 +123,26 @@ class RasaClient:
         except (TimeoutError, aiohttp.ClientError) as err:
             raise RasaUnavailable(f"Rasa unreachable: {err!r}") from err
 
-    def url_of(self, sender: str) -> str:
+    async def url_of(self, sender: str) -> str:
         """The base URL of the Rasa worker of conversation ``sender``."""
-        return self._urls[worker_of(sender, len(self._urls))]
+        workers = len(self._urls)
+        if workers == 1:
+            return self._urls[0]
+        index = self._routes.get(sender)
+        if index is None:
+            found = None
+            if self._conversation_id is not None:
+                found = await asyncio.to_thread(self._conversation_id, sender)
+            if found is None:  # not stored (yet, or any more): not remembered either
+                return self._urls[worker_of(sender, workers)]
+            index = self._routes[sender] = worker_of_conversation(found, workers)
+            if len(self._routes) > ROUTES_KEPT:
+                self._routes.popitem(last=False)
+        return self._urls[index]
+
+    def forget_route(self, sender: str) -> None:
+        """The conversation was deleted: a new one with this key gets its own worker."""
+        self._routes.pop(sender, None)
 
     async def rasa_ok(self) -> bool:
         """True when every Rasa worker answers (with a token: has its model loaded)."""

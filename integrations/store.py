@@ -496,6 +496,13 @@ class Store:
             found = conversation_by_key(session, key)
             return _ref(found) if found is not None else None
 
+    def conversation_id(self, key: str) -> int | None:
+        """The id of the conversation ``key`` (it routes it to a Rasa worker)."""
+        with session_scope(self._sessions) as session:
+            return session.execute(
+                select(Conversation.id).where(Conversation.key == key)
+            ).scalar_one_or_none()
+
     def messages(self, key: str, after: int = 0) -> list[StoredMessage]:
         """The conversation's messages with an id above ``after``, in order."""
         with session_scope(self._sessions) as session:

@@ -28,7 +28,7 @@ import aiohttp
 import pytest
 from sqlalchemy import create_engine, text
 
-from integrations.rasa_client import worker_of
+from integrations.rasa_client import worker_of_conversation
 from tools.redis import running_redis
 from tools.stack import Stack, running_gateway, running_stack
 
@@ -78,9 +78,8 @@ async def test_a_worker_killed_under_load_loses_nothing_and_answers_nothing_twic
 ):
     url, database = gateway
     senders = [f"kill-{i}" for i in range(CONVERSATIONS)]
-    victim_index = worker_of(f"web:{senders[0]}", 2)
-    victim = two_workers.worker_pids()[victim_index]
-    assert {worker_of(f"web:{s}", 2) for s in senders} == {0, 1}  # both workers loaded
+    workers = two_workers.worker_pids()
+    victim = 0
     answered = asyncio.Event()
     done = 0
 
@@ -98,7 +97,12 @@ async def test_a_worker_killed_under_load_loses_nothing_and_answers_nothing_twic
                     answered.set()
 
         async def kill() -> None:
+            nonlocal victim
             await answered.wait()
+            ids = await asyncio.to_thread(rows, database, "select key, id from conversations")
+            routes = {key: worker_of_conversation(id_, 2) for key, id_ in ids}
+            assert {routes[f"web:{s}"] for s in senders} == {0, 1}  # both workers loaded
+            victim = workers[routes[f"web:{senders[0]}"]]
             os.kill(victim, signal.SIGKILL)
 
         await asyncio.gather(kill(), *(converse(s) for s in senders))
