@@ -27,16 +27,37 @@ def _contains(said: list[str], phrase: list[str]) -> bool:
     return size > 0 and any(said[i : i + size] == phrase for i in range(len(said) - size + 1))
 
 
+Situation = tuple[Reply, list[list[str]]]
+# The file's parsed content (load_yaml gives the same object until the file changes) and
+# its situations with their phrases already split into folded words.
+_prepared: tuple[object, list[Situation]] | None = None
+
+
+def _situations() -> list[Situation]:
+    global _prepared
+    content = load_yaml(SITUATIONS_FILE) or {}
+    if _prepared is None or _prepared[0] is not content:
+        situations = [
+            (
+                Reply(text=" ".join(str(s["text"]).split()), author=Author.SYSTEM),
+                [key(p).split() for p in s.get("phrases") or []],
+            )
+            for s in content.get("situations") or []
+        ]
+        _prepared = (content, situations)
+    return _prepared[1]
+
+
 def notices(text: str) -> list[Reply]:
     """The emergency notices for the situations ``text`` describes, in the file's order."""
     try:
-        situations = (load_yaml(SITUATIONS_FILE) or {}).get("situations") or []
+        situations = _situations()
     except ContentError:
         log.exception("emergency numbers unavailable")
         return []
     said = key(text).split()
     return [
-        Reply(text=" ".join(str(s["text"]).split()), author=Author.SYSTEM)
-        for s in situations
-        if any(_contains(said, key(p).split()) for p in s.get("phrases") or [])
+        notice
+        for notice, phrases in situations
+        if any(_contains(said, phrase) for phrase in phrases)
     ]
