@@ -39,7 +39,12 @@ def _bin_dir() -> Path:
 def _as_server_user(args: list[str], **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--", *args]
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
+    try:
+        return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)
+    except subprocess.CalledProcessError as err:  # say why in the test's report
+        err.add_note(f"stderr: {(err.stderr or '')[-2000:]}")
+        err.add_note(f"stdout: {(err.stdout or '')[-1000:]}")
+        raise
 
 
 @contextmanager
