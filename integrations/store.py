@@ -498,10 +498,8 @@ class Store:
 
     def conversation_id(self, key: str) -> int | None:
         """The id of the conversation ``key`` (it routes it to a Rasa worker)."""
-        with session_scope(self._sessions) as session:
-            return session.execute(
-                select(Conversation.id).where(Conversation.key == key)
-            ).scalar_one_or_none()
+        found = self.conversation(key)
+        return found.id if found is not None else None
 
     def messages(self, key: str, after: int = 0) -> list[StoredMessage]:
         """The conversation's messages with an id above ``after``, in order."""
