@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tools import oidc as oidc_module
 from tools import stack as stack_module
 from tools.stack import PortTaken, Process, Stack, child_env, running_gateway
 
@@ -66,3 +67,28 @@ async def test_the_gateway_starts_again_on_a_new_port(
         assert response.status_code == 200, response.text
     log = (tmp_path / "gateway.log").read_text(encoding="utf-8", errors="replace")
     assert str(taken_port) in log
+
+
+def test_a_provider_silent_at_its_first_start_is_started_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = stack_module.free_port()
+    first_start = tmp_path / "started-once"
+    # Silent (neither answering nor exiting) the first time, a web server the second.
+    script = (
+        "import pathlib, sys, time\n"
+        f"marker = pathlib.Path({str(first_start)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.touch()\n"
+        "    time.sleep(600)\n"
+        "import http.server\n"
+        f"http.server.test(http.server.SimpleHTTPRequestHandler, port={port}, bind='127.0.0.1')\n"
+    )
+    server = Process("provider", [sys.executable, "-c", script], child_env({}), tmp_path / "p.log")
+    monkeypatch.setattr(oidc_module, "READY_WITHIN", 3)
+    try:
+        oidc_module._start(server, f"http://127.0.0.1:{port}/")
+        assert first_start.exists()
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    finally:
+        server.stop()
