@@ -206,3 +206,38 @@ async def test_fibre_gives_the_communes_figure_and_asks_for_it_otherwise():
     asking = CollectingDispatcher()
     await ActionFibre().run(asking, text_tracker("la fibre arrive quand ?", "ask_fibre"), {})
     assert any("Dites-moi votre commune" in m.get("text", "") for m in asking.messages)
+
+
+# Words of most messages. A keyword matches close spellings too (actions/context.py), so
+# one word that is a near twin of these would capture messages about anything else:
+# « vieux » (for the APA) matched « veux », and « je veux refaire mon passeport » was the APA.
+FREQUENT_WORDS = """
+    je tu il elle on nous vous mon ma mes son sa ses le la les un une des du de et ou que qui
+    quoi ce cette suis est sont ai avez ont fais fait faire faut veux veut voudrais peux peut
+    pouvez dois doit sais vais va aller viens dit mettre prendre donner trouver passer rester
+    parler appeler aider besoin demande pas plus moins tout toute rien jamais toujours encore
+    comme comment pourquoi quand combien mois semaine jour ans heure matin soir veille demain
+    hier oui non merci bonjour madame monsieur enfant fils fille mari femme maison travail
+    argent dossier papier chose fois temps carte compte site ligne numero telephone
+""".split()
+
+
+def test_no_one_word_keyword_is_a_near_twin_of_a_frequent_word():
+    from actions.context import matches_keywords
+    from common.text import key
+
+    lists = {
+        name: e.get("keywords") or []
+        for name, e in knowledge.entries(knowledge.PROCEDURES_FILE).items()
+    }
+    topics = yaml.safe_load((PROJECT_ROOT / "data" / "followups.yml").read_text(encoding="utf-8"))
+    lists |= {name: t.get("keywords") or [] for name, t in (topics.get("topics") or {}).items()}
+    twins = [
+        (name, keyword, word)
+        for name, keywords in lists.items()
+        for keyword in keywords
+        if " " not in key(keyword)
+        for word in FREQUENT_WORDS
+        if matches_keywords(word, [keyword]) and not word.startswith(key(keyword)[:-1])
+    ]
+    assert twins == []
