@@ -84,7 +84,7 @@ def running_oidc_provider(
 
 
 # It answers within two seconds. Under faketime (tests/test_clock_ahead.py) it once stayed
-# silent for good, neither answering nor exiting (one CI run in about thirty; not reproduced
+# silent for good, neither answering nor exiting (once in CI, in stop 17's run; not reproduced
 # in 130 starts here): a silent one is stopped and started again.
 READY_WITHIN = 45
 STARTS = 3
