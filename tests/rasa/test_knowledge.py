@@ -224,14 +224,15 @@ FREQUENT_WORDS = """
 
 def test_no_one_word_keyword_is_a_near_twin_of_a_frequent_word():
     from actions.context import matches_keywords
+    from common.content import load_yaml
     from common.text import key
 
     lists = {
         name: e.get("keywords") or []
         for name, e in knowledge.entries(knowledge.PROCEDURES_FILE).items()
     }
-    topics = yaml.safe_load((PROJECT_ROOT / "data" / "followups.yml").read_text(encoding="utf-8"))
-    lists |= {name: t.get("keywords") or [] for name, t in (topics.get("topics") or {}).items()}
+    topics = load_yaml("followups.yml").get("topics") or {}
+    lists |= {name: topic.get("keywords") or [] for name, topic in topics.items()}
     twins = [
         (name, keyword, word)
         for name, keywords in lists.items()
