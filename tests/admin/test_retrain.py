@@ -36,11 +36,16 @@ from tests.admin.conftest import TEST_DIET_EPOCHS, copy_project, set_epochs, wit
 from tests.gateway.conftest import GatewayClient, console_login, staff_user
 from tools.stack import Stack, newest_model, running_stack
 
-pytestmark = [pytest.mark.model, pytest.mark.stack, pytest.mark.long]
-
 MISUNDERSTOOD = "eskerrik asko"  # "thank you very much" in Basque: no French word in it
 INTENT = "thank"
 TRAINING_WITHIN_S = 1500.0
+# A test that trains is given the training's own bound and a margin for the rest.
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.stack,
+    pytest.mark.long,
+    pytest.mark.timeout(TRAINING_WITHIN_S + 300),
+]
 PASSWORD = "mot-de-passe-solide"
 T = TypeVar("T")
 
