@@ -100,9 +100,13 @@ class PostcodeExtractor(StoredComponent, EntityExtractorMixin):
         super().__init__(config, model_storage, resource)
         self.postcodes = postcodes or {}
 
+    @classmethod
+    def data_files(cls, config: dict[str, Any]) -> list[Path]:
+        return [PROJECT_ROOT / config["communes_file"]]  # an absolute path stays as it is
+
     def train(self, training_data: TrainingData) -> Resource:
-        path = Path(self._config["communes_file"])
-        self.postcodes = read_postcodes(path if path.is_absolute() else PROJECT_ROOT / path)
+        [path] = self.data_files(self._config)
+        self.postcodes = read_postcodes(path)
         save_json(self._model_storage, self._resource, POSTCODES_FILE, self.postcodes)
         return self._resource
 

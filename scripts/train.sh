@@ -5,7 +5,7 @@
 # out the responses and components that need no training, so a domain file or a
 # config.yml newer than the model means packaging anew. That dry run costs ~20 s (Rasa
 # imported, the data read); once it or a training has vouched for the newest model, a
-# checksum of every input file (and of Rasa's pinned requirements) is kept beside it
+# checksum of every input file (Rasa's pinned requirements and our code too) is kept beside it
 # (.inputs.sha256): the same checksum next time is the same answer, without Rasa.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -29,9 +29,9 @@ mkdir -p "$out"
 exec 9>"$out/.train.lock"
 flock 9
 
-inputs() {  # the checksum of everything the training reads
+inputs() {  # the checksum of everything the training reads, our components' code included
   find config.yml bot/domain bot/rules bot/stories nlu_data/train nlu_data/lookups \
-       requirements/rasa.txt -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
+       requirements/rasa.txt rasa_ext common data -type f ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 }
 stamp="$out/.inputs.sha256"
 newest="$(ls -t "$out"/*.tar.gz 2>/dev/null | head -n 1 || true)"
