@@ -31,7 +31,8 @@ flock 9
 
 inputs() {  # the checksum of everything the training reads, our components' code included
   find config.yml bot/domain bot/rules bot/stories nlu_data/train nlu_data/lookups \
-       requirements/rasa.txt rasa_ext common data -type f ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
+       requirements/rasa.txt rasa_ext common data -type f ! -path '*/__pycache__/*' -print0 \
+    | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 }
 stamp="$out/.inputs.sha256"
 newest="$(ls -t "$out"/*.tar.gz 2>/dev/null | head -n 1 || true)"
