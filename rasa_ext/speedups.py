@@ -20,9 +20,11 @@
   weight that the checkpoint does not hold is an error, after which Rasa's own load
   runs. Fine-tuning (``rasa train --finetune``) and a model without a prediction
   example keep Rasa's load.
+- A quarter of a worker's CPU in TED, whose predictions mostly lose to the rules':
+  ``rasa_ext.deferred_ted`` computes TED's prediction only when it can win.
 
 Installed by ``rasa_ext.serve`` in every worker, before Rasa starts, and by
-``rasa_ext.evaluation``. It replaces three methods of Rasa's pinned version
+``rasa_ext.evaluation``. It replaces five methods of Rasa's pinned version
 (``requirements/rasa.txt``); ``tests/rasa/test_speedups.py`` and
 ``tests/rasa/test_model_load.py`` check they keep Rasa's behaviour.
 """
@@ -42,6 +44,8 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
+
+from rasa_ext import deferred_ted
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +115,7 @@ def _load_model(
 
 
 def install() -> None:
+    deferred_ted.install()
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
     RasaModel.load = classmethod(_load_model)  # type: ignore[method-assign,assignment]
