@@ -222,7 +222,11 @@ def test_closed_day_numbers_in_words_and_yes_as_typed(rasa_stack: Stack):
     assert "À quelle heure" not in text  # the time given is kept, never asked again
     days = buttons(refused)
     assert len(days) == 3 and all(b["payload"].startswith("le ") for b in days)
-    asked = texts(rasa_stack.send(sender, days[0]["payload"], metadata=metadata))
+    # Not DAY (the first offered day is DAY when the tests run on a Thursday or a
+    # Friday): the calendar test's agent is this one, and its "annule celle du DAY" must
+    # name a single booking.
+    other = next(b for b in days if b["payload"] != f"le {DAY:%d/%m/%Y}")
+    asked = texts(rasa_stack.send(sender, other["payload"], metadata=metadata))
     assert "combien de temps" in asked, asked
     asked = texts(rasa_stack.send(sender, "une heure et demie", metadata=metadata))
     assert "Combien serez-vous" in asked, asked
