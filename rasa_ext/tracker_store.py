@@ -22,6 +22,22 @@ that key (across every session) and gives the bot's answers that followed it, so
 message the gateway sends again is answered from the record instead of being processed
 twice (``rasa_ext/gateway_channel.py`` asks it under the conversation's lock).
 
+**Not reloaded at every message.** Rasa's processor retrieves the tracker, runs the turn
+and saves it: the load (a query, JSON, replaying every event) and the save's count of
+the stored events were a quarter of a worker's CPU. A worker keeps the trackers it saved
+last (``RECENT_TRACKERS``, least recently used first out) with a mark of the
+conversation's rows: their greatest id and their number. ``retrieve`` compares the mark
+with the table (one indexed query) and gives the kept tracker back only when they
+match and the tracker has no event that was not saved; anything else (another worker
+or machine wrote, the gateway erased or purged rows, a turn failed half-way) reloads it
+as Rasa does. A kept tracker is given to one caller at a time (it leaves the cache when
+retrieved, comes back when saved). Trackers that a reload would not rebuild the same are
+not kept: after a new session (Rasa's, or ours above) a load starts at that session.
+``save`` appends the events after those it loaded or saved, instead of counting the
+stored ones as Rasa does (a row deleted meanwhile would make Rasa store events twice),
+and computes the new mark: a write or a deletion by anyone else during the turn makes
+the next ``retrieve`` reload.
+
 SQLite (the embedded default) with several Rasa workers: the project's engine
 (``common.db.make_engine``): a pool, WAL and a busy timeout, so that concurrent writers
 wait instead of failing with « database is locked ».
@@ -31,6 +47,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -38,14 +56,21 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from common.db import make_engine
 
 MESSAGE_KEY = "message_key"
 SESSION_TURNS_VARIABLE = "TRACKER_SESSION_TURNS"
 DEFAULT_SESSION_TURNS = 20
+RECENT_TRACKERS = 500  # kept per worker; a 20-turn tracker is some tens of kB
+# Set on a tracker this store loaded or saved: (its events then, the rows' mark then).
+_STORED = "_rasa_ext_stored"
+
+Mark = tuple[int | None, int]  # the conversation's greatest row id, its number of rows
 
 
 def session_turns() -> int:
@@ -101,6 +126,19 @@ def rest_messages(sender: str, bot_event: dict[str, Any]) -> list[dict[str, Any]
     return out
 
 
+@dataclass(frozen=True)
+class _Stored:
+    events: int
+    mark: Mark
+
+
+def reloads_the_same(tracker: DialogueStateTracker) -> bool:
+    """Whether loading the tracker's rows would give back these events: Rasa loads the
+    events stamped at or after the latest ``session_started``."""
+    starts = [e.timestamp for e in tracker.events if isinstance(e, SessionStarted)]
+    return not starts or all(e.timestamp >= max(starts) for e in tracker.events)
+
+
 class UrlSQLTrackerStore(SQLTrackerStore):
     """An SQLTrackerStore built from the endpoint's ``url`` (SQLite file or PostgreSQL).
 
@@ -131,11 +169,66 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = make_engine(host, future=False)
             self.sessionmaker = sessionmaker(bind=self.engine)
+        self._recent: OrderedDict[str, DialogueStateTracker] = OrderedDict()
+
+    def _mark(self, session: Session, sender: str) -> Mark:
+        table = self.SQLEvent.__table__
+        query = select(func.max(table.c.id), func.count(table.c.id)).where(
+            table.c.sender_id == bindparam("sender")
+        )
+        most, count = session.execute(query, {"sender": sender}).one()
+        return most, count
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        kept = self._recent.pop(sender_id, None)
+        with self.session_scope() as session:
+            mark = self._mark(session, sender_id)
+        stored: _Stored | None = getattr(kept, _STORED, None)
+        if kept is not None and stored == _Stored(len(kept.events), mark):
+            return kept
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            setattr(tracker, _STORED, _Stored(len(tracker.events), mark))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        for rolled in rolled_events(tracker, self.session_turns):
-            tracker.update(rolled)
-        await super().save(tracker)
+        rolled = rolled_events(tracker, self.session_turns)
+        for event in rolled:
+            tracker.update(event)
+        await self.stream_events(tracker)
+        sender = tracker.sender_id
+        stored: _Stored | None = getattr(tracker, _STORED, None)
+        with self.session_scope() as session:
+            if stored is None:  # not loaded here (a new conversation): Rasa's count
+                start = self._event_query(session, sender, False).count()
+                before = self._mark(session, sender)
+            else:
+                start, before = stored.events, stored.mark
+            rows = [self._row(sender, event) for event in list(tracker.events)[start:]]
+            session.add_all(rows)
+            session.flush()
+            # What the table holds if nobody else wrote or deleted since the load: the
+            # next retrieve checks it.
+            mark = (rows[-1].id if rows else before[0], before[1] + len(rows))
+            session.commit()
+        setattr(tracker, _STORED, _Stored(len(tracker.events), mark))
+        self._recent.pop(sender, None)
+        if stored is not None and not rolled and reloads_the_same(tracker):
+            self._recent[sender] = tracker
+            while len(self._recent) > RECENT_TRACKERS:
+                self._recent.popitem(last=False)
+
+    def _row(self, sender: str, event: Any) -> Any:
+        """The table's row of an event, as Rasa's ``save`` writes it."""
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
 
     def answers_of(self, sender: str, key: str) -> list[dict[str, Any]] | None:
         """The REST messages the bot answered to the message with idempotency ``key``, or
