@@ -26,6 +26,7 @@ from rasa.utils.tensorflow.models import RasaModel
 
 from common.config import PROJECT_ROOT
 from rasa_ext import deferred_ted, speedups
+from tests.rasa.counting import Counted
 
 pytestmark = pytest.mark.model
 
@@ -95,15 +96,8 @@ def test_the_chosen_actions_are_rasas_and_ted_is_often_skipped(agent, monkeypatc
     assert len(trackers) > 200
     rasas = predictions(agent, trackers)
 
-    computed = 0
-    rasa_predict = deferred_ted._rasa_ted_predict
-
-    def counted(*args: Any, **kwargs: Any) -> PolicyPrediction:
-        nonlocal computed
-        computed += 1
-        return rasa_predict(*args, **kwargs)
-
-    monkeypatch.setattr(deferred_ted, "_rasa_ted_predict", counted)
+    computed = Counted(deferred_ted._rasa_ted_predict)
+    monkeypatch.setattr(deferred_ted, "_rasa_ted_predict", computed)
     install(monkeypatch)
     # A graph node keeps the method of its class as it was when the model was loaded.
     monkeypatch.setattr(policy_node(agent, TEDPolicy), "_fn", deferred_ted._ted_predict)
@@ -117,7 +111,7 @@ def test_the_chosen_actions_are_rasas_and_ted_is_often_skipped(agent, monkeypatc
         assert got.events == expected.events
     skipped = sum(p.max_confidence == 1.0 and p.policy_name != "TEDPolicy" for p in rasas)
     assert skipped > 100
-    assert computed == len(trackers) - skipped
+    assert computed.calls == len(trackers) - skipped
     ted_chosen = sum(p.policy_name == "TEDPolicy" for p in rasas)
     assert ted_chosen == 0 if fallback is None else ted_chosen > 50
 

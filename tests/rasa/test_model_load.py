@@ -24,6 +24,7 @@ from rasa.utils.tensorflow.models import RasaModel
 from common.config import PROJECT_ROOT
 from rasa_ext import speedups
 from rasa_ext.evaluation import load_examples
+from tests.rasa.counting import Counted
 
 pytestmark = pytest.mark.model
 
@@ -34,20 +35,13 @@ SENTENCES = [example.text for example in HELD_OUT[::3]]
 
 def loaded(model: Path, monkeypatch: pytest.MonkeyPatch, ours: bool) -> tuple[Agent, int]:
     """The agent of ``model`` and how many times Rasa's own model load ran."""
-    calls = 0
-    rasas = speedups._rasa_model_load
-
-    def rasas_load(*args: Any, **kwargs: Any) -> RasaModel:
-        nonlocal calls
-        calls += 1
-        return rasas(*args, **kwargs)
-
+    rasas_load = Counted(speedups._rasa_model_load)
     with monkeypatch.context() as patch:
         patch.setattr(speedups, "_rasa_model_load", rasas_load)
         loader = speedups._load_model if ours else rasas_load
         patch.setattr(RasaModel, "load", classmethod(loader))
         agent = Agent.load(str(model))
-    return agent, calls
+    return agent, rasas_load.calls
 
 
 @pytest.fixture(scope="module")
