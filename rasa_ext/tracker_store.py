@@ -24,9 +24,9 @@ twice (``rasa_ext/gateway_channel.py`` asks it under the conversation's lock).
 
 **Not reloaded at every message.** Rasa's processor retrieves the tracker, runs the turn
 and saves it: the load (a query, JSON, replaying every event) and the save's count of
-the stored events were a quarter of a worker's CPU. A worker keeps the trackers it saved
-last (``RECENT_TRACKERS``, least recently used first out) with a mark of the
-conversation's rows: their greatest id and their number. ``retrieve`` compares the mark
+the stored events were a fifth of a worker's CPU under ``bench.scale``. A worker keeps
+the trackers it saved last (``RECENT_TRACKERS``, least recently used first out) with a
+mark of the conversation's rows: their greatest id and their number. ``retrieve`` compares the mark
 with the table (one indexed query) and gives the kept tracker back only when they
 match and the tracker has no event that was not saved; anything else (another worker
 or machine wrote, the gateway erased or purged rows, a turn failed half-way) reloads it
@@ -136,7 +136,10 @@ def reloads_the_same(tracker: DialogueStateTracker) -> bool:
     """Whether loading the tracker's rows would give back these events: Rasa loads the
     events stamped at or after the latest ``session_started``."""
     starts = [e.timestamp for e in tracker.events if isinstance(e, SessionStarted)]
-    return not starts or all(e.timestamp >= max(starts) for e in tracker.events)
+    if not starts:
+        return True
+    latest = max(starts)
+    return all(e.timestamp >= latest for e in tracker.events)
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):
