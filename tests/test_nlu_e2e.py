@@ -174,6 +174,29 @@ def test_sms_spelling_and_formal_french(rasa_stack: Stack):
     )
 
 
+def test_a_letter_is_read_for_its_request_not_its_courtesy(rasa_stack: Stack):
+    """A greeting or a closing must not outweigh the request it frames
+    (``nlu_data/train/letters.yml``); alone, they are still greet and thank."""
+    check(
+        rasa_stack,
+        [
+            (
+                "Bonjour Monsieur, j'ai 82 ans et on m'a dit que je pouvais avoir des chèques "
+                "pour apprendre l'ordinateur. Merci d'avance. Cordialement",
+                "ask_pass_numerique",
+            ),
+            (
+                "Madame, Monsieur, ma mère ne peut plus rester seule chez elle, quelle aide "
+                "pouvons-nous demander ? Je vous remercie par avance. Bien cordialement",
+                "ask_procedure",
+            ),
+            ("bjr a tous kan est ce ke la fibre arrive a Mamers merci bcp", "ask_fibre"),
+            ("Bonjour madame", "greet"),
+            ("merci beaucoup, bonne journée", "thank"),
+        ],
+    )
+
+
 def test_a_commune_that_is_also_a_site_is_read_once(rasa_stack: Stack):
     """ "Brest" is a commune and a council site: the model says which one the message means."""
 
