@@ -181,12 +181,18 @@ class StaffAction(Action, ABC):
     @abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None: ...
 
+    async def for_citizens(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Someone who is not an agent: :func:`staff_only`."""
+        return staff_only(dispatcher)
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        if staff(tracker) is None:
+            return await self.for_citizens(dispatcher, tracker, domain)
         try:
-            if staff(tracker) is None:
-                return staff_only(dispatcher)
             self.answer(dispatcher, tracker)
         except (ContentError, KeyError, TypeError, AttributeError, OSError):
             logger.exception("%s unusable", self.unusable)
@@ -314,6 +320,20 @@ class ActionTrainings(StaffAction):
 
     def name(self) -> str:
         return "action_trainings"
+
+    async def for_citizens(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """A citizen asking for « une formation » wants to learn the basics: the guide
+        their words name, else the conseillers numériques and their workshops, not the
+        agents' catalogue."""
+        from actions.knowledge import ActionDigitalAdvisor
+        from actions.reroute import reroute
+
+        events = await reroute(dispatcher, tracker, domain)
+        if events is None:
+            events = await ActionDigitalAdvisor().run(dispatcher, tracker, domain)
+        return events
 
     def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         commune = next(tracker.get_latest_entity_values("commune"), None) or next(

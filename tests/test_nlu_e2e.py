@@ -192,7 +192,7 @@ def test_a_letter_is_read_for_its_request_not_its_courtesy(rasa_stack: Stack):
             ),
             ("bjr a tous kan est ce ke la fibre arrive a Mamers merci bcp", "ask_fibre"),
             ("Bonjour madame", "greet"),
-            ("merci beaucoup, bonne journée", "thank"),
+            ("Merci beaucoup Madame, vous m'avez bien aidée.", "thank"),
         ],
     )
 

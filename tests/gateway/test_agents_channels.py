@@ -172,6 +172,8 @@ async def test_agent_and_citizen_on_matrix(
     assert "Fiche :" in answer or "Aucune session" in answer
     answer = await agent("qui s'occupe des routes au département", "Direction des routes")
     assert "02 98 00 30 00" in answer
-    for question in ("prochaines formations", "qui s'occupe des routes au département"):
-        answer = await citizen(question, STAFF_ONLY)
-        assert "formation@departement.example" not in answer and "02 98 00 30 00" not in answer
+    answer = await citizen("qui s'occupe des routes au département", STAFF_ONLY)
+    assert "02 98 00 30 00" not in answer
+    # A citizen's « formations » are the conseillers numériques, never the agents' catalogue.
+    answer = await citizen("prochaines formations", "conseillers numériques")
+    assert "formation@departement.example" not in answer and STAFF_ONLY not in answer

@@ -23,7 +23,7 @@ from actions.internal import (
     search,
 )
 from actions.internal_rooms import FAULT_KEY, ActionRoomFault, ActionRoomHowto
-from actions.knowledge import review_items
+from actions.knowledge import ActionDigitalAdvisor, review_items
 from actions.orientation import ActionOrientPerson
 from common.config import PROJECT_ROOT, data_dir
 from common.migrate import upgrade
@@ -144,7 +144,6 @@ async def test_an_unclear_question_offers_the_topics_as_buttons():
     [
         (ActionInternalInfo(), "comment me connecter au vpn", "ask_internal_info"),
         (ActionInternalInfo(), "knowledge:vpn", "ask_internal_info"),
-        (ActionTrainings(), "prochaines formations", "ask_training"),
         (ActionRoomHowto(), "mode d'emploi de la salle Odet", "ask_room_howto"),
         (ActionRoomFault(), "la salle Odet ne marche pas", "report_room_fault"),
     ],
@@ -154,6 +153,19 @@ async def test_citizens_get_the_polite_staff_only_answer(metadata, action, text,
     messages = await run(action, tracker(text, intent, metadata, entities))
     assert [m["text"] for m in messages] == [STAFF_ONLY]
     assert not any(m.get("custom") for m in messages)
+
+
+@pytest.mark.parametrize("metadata", CITIZENS)
+async def test_citizens_asking_for_a_training_get_the_digital_advisors(metadata):
+    text = "je voudrais une formation pour apprendre l'ordinateur"
+    messages = await run(ActionTrainings(), tracker(text, "ask_training", metadata))
+    advisors = await run(ActionDigitalAdvisor(), tracker(text, "ask_training", metadata))
+    assert messages == advisors
+    assert "conseiller" in text_of(messages).lower()
+    assert STAFF_ONLY not in text_of(messages)
+    text = "une formation pour apprendre à envoyer une pièce jointe"
+    messages = await run(ActionTrainings(), tracker(text, "ask_training", metadata))
+    assert "Envoyer une pièce jointe" in text_of(messages)
 
 
 async def test_forged_agent_metadata_on_telegram_is_not_staff():
