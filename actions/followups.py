@@ -54,6 +54,7 @@ NO_LIST = (
 WAY_WORDS = (
     "y aller", "s y rendre", "y venir", "itineraire", "c est ou", "ou c est", "c ou",
     "c est loin", "aller la bas", "quelle adresse", "son adresse", "leur adresse",
+    "y rendre", "y rends", "on y va", "j y vais",
 )  # fmt: skip
 # Under this confidence, an ``inform`` carrying nothing is treated as not understood.
 UNSURE = 0.6
@@ -363,6 +364,11 @@ class ActionPlaceHours(Action):
         now = datetime.now(PARIS)
         commune = latest_entity(tracker, "commune")
         ids = context.current_places(context.before_latest(tracker.events))
+        if ids and not commune and asks_the_way(text):
+            from actions.reroute import asks_hours
+
+            if not asks_hours(text):  # « comment y aller ? » read as a question of hours
+                return await ActionSelectItem().run(dispatcher, tracker, domain)
         try:
             if commune:
                 places = await asyncio.to_thread(nearest_places, commune)

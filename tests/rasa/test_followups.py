@@ -333,6 +333,17 @@ async def test_the_way_to_the_place_picked_before():
     assert await reroute(dispatcher, tracker(listed, "c'est où ?", "nlu_fallback"), {})
     assert dispatcher.messages[0]["text"].startswith("Lequel de ces lieux ?")
 
+    # Read as a question of hours, « comment je m'y rends » is still the way there.
+    text, _, _ = await run(
+        ActionPlaceHours(), tracker(history, "comment je m'y rends", "ask_hours")
+    )
+    assert "\nPour y aller : " in text and text.split("\n")[0] in picked_text
+    # A question of hours stays one.
+    text, _, _ = await run(
+        ActionPlaceHours(), tracker(history, "on peut y aller samedi ?", "ask_hours")
+    )
+    assert "Pour y aller" not in text and "samedi" in text.lower()
+
 
 async def test_select_without_a_list_says_so():
     text, _, _ = await run(ActionSelectItem(), tracker([], "le premier", "select_item"))
