@@ -56,6 +56,8 @@ WAY_WORDS = (
     "c est loin", "aller la bas", "quelle adresse", "son adresse", "leur adresse",
     "y rendre", "y rends", "on y va", "j y vais",
 )  # fmt: skip
+# A bare yes or no outside any question: read for what it names, else acknowledged.
+ACKS = {"affirm": "utter_affirm_ack", "deny": "utter_deny_ack"}
 # Under this confidence, an ``inform`` carrying nothing is treated as not understood.
 UNSURE = 0.6
 PART_SPANS = {"matin": (time(0), time(12)), "midi": (time(11), time(14))}
@@ -281,7 +283,7 @@ class ActionFollowUp(Action):
             dispatcher.utter_message(**commune_choice(*postcode))
             return [SlotSet(context.LAST_TOPIC, topic or "places")]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "deny":
+        if intent in ACKS:
             return await self.correction(topic, dispatcher, tracker, domain)
         step = context.slot_context(tracker.events, "place_step")
         if step.current and step.value == ASK_COMMUNE:
@@ -321,7 +323,8 @@ class ActionFollowUp(Action):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[EventType]:
-        """« Non, c'est pour ma mère à Morlaix », « non en fait c'est l'APA »: a correction."""
+        """« Non, c'est pour ma mère à Morlaix », « non en fait c'est l'APA »: a correction;
+        « c'est où exactement », read as a yes after a list of places: the way there."""
         from actions.reroute import reroute
 
         if topic and latest_entity(tracker, "commune"):
@@ -329,7 +332,8 @@ class ActionFollowUp(Action):
         events = await reroute(dispatcher, tracker, domain)
         if events is not None:
             return events
-        dispatcher.utter_message(response="utter_deny_ack")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        dispatcher.utter_message(response=ACKS.get(intent, "utter_deny_ack"))
         return []
 
     @staticmethod

@@ -338,11 +338,26 @@ async def test_the_way_to_the_place_picked_before():
         ActionPlaceHours(), tracker(history, "comment je m'y rends", "ask_hours")
     )
     assert "\nPour y aller : " in text and text.split("\n")[0] in picked_text
+    # Read as a yes (« c'est », as in « c'est bon »), « c'est où exactement » too.
+    text, _, _ = await run(ActionFollowUp(), tracker(history, "c'est où exactement", "affirm"))
+    assert "\nPour y aller : " in text and text.split("\n")[0] in picked_text
     # A question of hours stays one.
     text, _, _ = await run(
         ActionPlaceHours(), tracker(history, "on peut y aller samedi ?", "ask_hours")
     )
     assert "Pour y aller" not in text and "samedi" in text.lower()
+
+
+async def test_a_plain_yes_after_a_list_is_acknowledged():
+    from tests.nlu_data import examples
+
+    yeses = examples("train")["affirm"]
+    assert len(yeses) > 50
+    history = await searched("un espace numérique à Quimper", "Quimper")
+    answers = {y: (await run(ActionFollowUp(), tracker(history, y, "affirm")))[0] for y in yeses}
+    assert {y: a for y, a in answers.items() if a != "utter_affirm_ack"} == {}
+    text, _, _ = await run(ActionFollowUp(), tracker([], "non merci", "deny"))
+    assert text == "utter_deny_ack"
 
 
 async def test_select_without_a_list_says_so():
