@@ -52,9 +52,9 @@ NO_LIST = (
 )
 # Asking the way to a place (folded, apostrophes as spaces).
 WAY_WORDS = (
-    "y aller", "s y rendre", "y venir", "itineraire", "c est ou", "ou c est", "c ou",
+    "y aller", "y rendre", "y venir", "itineraire", "c est ou", "ou c est", "c ou",
     "c est loin", "aller la bas", "quelle adresse", "son adresse", "leur adresse",
-    "y rendre", "y rends", "on y va", "j y vais",
+    "y rends", "on y va", "j y vais",
 )  # fmt: skip
 # A bare yes or no outside any question: read for what it names, else acknowledged.
 ACKS = {"affirm": "utter_affirm_ack", "deny": "utter_deny_ack"}
@@ -284,7 +284,7 @@ class ActionFollowUp(Action):
             return [SlotSet(context.LAST_TOPIC, topic or "places")]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent in ACKS:
-            return await self.correction(topic, dispatcher, tracker, domain)
+            return await self.correction(topic, ACKS[intent], dispatcher, tracker, domain)
         step = context.slot_context(tracker.events, "place_step")
         if step.current and step.value == ASK_COMMUNE:
             # The answer to « Dans quelle commune habitez-vous ? » (places.py asked it).
@@ -319,12 +319,14 @@ class ActionFollowUp(Action):
     async def correction(
         cls,
         topic: str | None,
+        ack: str,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[EventType]:
         """« Non, c'est pour ma mère à Morlaix », « non en fait c'est l'APA »: a correction;
-        « c'est où exactement », read as a yes after a list of places: the way there."""
+        « c'est où exactement », read as a yes after a list of places: the way there.
+        Otherwise the response ``ack``."""
         from actions.reroute import reroute
 
         if topic and latest_entity(tracker, "commune"):
@@ -332,8 +334,7 @@ class ActionFollowUp(Action):
         events = await reroute(dispatcher, tracker, domain)
         if events is not None:
             return events
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        dispatcher.utter_message(response=ACKS.get(intent, "utter_deny_ack"))
+        dispatcher.utter_message(response=ack)
         return []
 
     @staticmethod

@@ -190,9 +190,9 @@ class StaffAction(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if staff(tracker) is None:
-            return await self.for_citizens(dispatcher, tracker, domain)
         try:
+            if staff(tracker) is None:
+                return await self.for_citizens(dispatcher, tracker, domain)
             self.answer(dispatcher, tracker)
         except (ContentError, KeyError, TypeError, AttributeError, OSError):
             logger.exception("%s unusable", self.unusable)
