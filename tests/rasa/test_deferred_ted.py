@@ -17,16 +17,15 @@ from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.policies.ted_policy import TEDPolicy
-from rasa.core.test import _create_data_generator
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, Event, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.tensorflow.models import RasaModel
 
-from common.config import PROJECT_ROOT
 from rasa_ext import deferred_ted, speedups
 from tests.rasa.counting import Counted
+from tests.rasa.story_states import odd_turns, story_prefixes
 
 pytestmark = pytest.mark.model
 
@@ -36,39 +35,6 @@ def agent(trained_model: Path) -> Agent:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(RasaModel, "load", classmethod(speedups._load_model))
         return Agent.load(str(trained_model))
-
-
-def story_prefixes(agent: Agent) -> list[DialogueStateTracker]:
-    """Every state of the test stories at which the bot predicts an action."""
-    prefixes = []
-    for path in sorted((PROJECT_ROOT / "tests/stories").glob("*.yml")):
-        trackers = _create_data_generator(str(path), agent).generate_story_trackers()
-        for story in trackers:
-            events = list(story.events)
-            for end, event in enumerate(events):
-                if isinstance(event, ActionExecuted) and end > 0:
-                    prefixes.append(
-                        DialogueStateTracker.from_events(
-                            story.sender_id, events[:end], agent.domain.slots
-                        )
-                    )
-    return prefixes
-
-
-def odd_turns(agent: Agent) -> list[DialogueStateTracker]:
-    """An intent, then an action that no rule or story has after it: TED may decide."""
-    intents = [i for i in agent.domain.intents if not i.startswith("nlu_")][:30]
-    actions = [a for a in agent.domain.user_actions if a.startswith("utter_")][::3]
-    trackers = []
-    for index, intent in enumerate(intents):
-        for action in actions[index % 3 :: 3]:
-            events: list[Event] = [
-                ActionExecuted(ACTION_LISTEN_NAME),
-                UserUttered(intent, {"name": intent, "confidence": 1.0}),
-                ActionExecuted(action),
-            ]
-            trackers.append(DialogueStateTracker.from_events("odd", events, agent.domain.slots))
-    return trackers
 
 
 def policy_node(agent: Agent, policy: type) -> Any:

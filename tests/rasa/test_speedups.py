@@ -4,11 +4,23 @@ validated as Rasa validates it, stored events resolved to Rasa's classes."""
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    AllSlotsReset,
+    BotUttered,
+    Event,
+    FollowupAction,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.tensorflow.models import RasaModel
 
 from rasa_ext import speedups
+from tests.rasa.counting import Counted
 
 VALID = [
     {"events": [], "responses": []},
@@ -60,6 +72,59 @@ def test_an_invalid_answer_is_refused_with_rasas_error(methods, result):
         ours(result)
     assert got.value.message == expected.value.message
     assert "Failed to validate Action server response" in got.value.message
+
+
+EVENTS = [
+    SlotSet("commune", "Brest").as_dict(),
+    SlotSet("places", [{"nom": "France services", "distance": 2.5}]).as_dict(),
+    ActionExecuted("action_listen", policy="RulePolicy", confidence=1.0).as_dict(),
+    BotUttered("Bonjour", {"buttons": [{"title": "Oui", "payload": "/affirm"}]}).as_dict(),
+    UserUttered(
+        "salut", {"name": "greet", "confidence": 0.9}, [{"entity": "commune", "value": "Brest"}]
+    ).as_dict(),
+    FollowupAction("action_x").as_dict(),
+    ActiveLoop("booking_form").as_dict(),
+    AllSlotsReset().as_dict(),
+    Restarted().as_dict(),
+    SessionStarted().as_dict(),
+    {"event": "slot", "name": "x", "value": None, "timestamp": None, "metadata": None},
+]
+NOT_EVENTS = [
+    {"event": "slot", "value": 1},  # no name
+    {"event": "slot", "name": 3, "value": 1},
+    {"event": "entities"},
+    {"event": "unknown_event"},
+    {"event": ["slot"], "name": "x", "value": 1},
+    {"name": "x", "value": 1},
+    {"event": "bot", "timestamp": "yesterday"},
+    {"event": "bot", "metadata": "text"},
+    {"event": "user", "parse_data": "text"},
+    {"event": "user", "parse_data": {"entities": [{"value": 1}]}},
+    "slot",
+    None,
+]
+
+
+@pytest.mark.parametrize("event", EVENTS + NOT_EVENTS)
+def test_an_event_passes_its_names_schema_exactly_when_it_passes_rasas(methods, event):
+    rasas, _ = methods
+    try:
+        expected = rasas({"events": [event]})
+    except ValidationError:
+        expected = False
+    assert speedups._surely_valid({"events": [event]}) is expected
+    assert expected is (event in EVENTS)
+
+
+def test_a_usual_answer_is_not_validated_by_the_whole_schema(methods, monkeypatch):
+    _, ours = methods
+    whole = Counted(speedups._action_result_validator().iter_errors)
+    monkeypatch.setattr(speedups._action_result_validator(), "iter_errors", whole)
+    assert ours({"events": EVENTS, "responses": [{"text": "Bonjour"}]}) is True
+    assert whole.calls == 0
+    with pytest.raises(ValidationError):
+        ours({"events": EVENTS + NOT_EVENTS[:1]})
+    assert whole.calls == 1
 
 
 @pytest.fixture

@@ -1,0 +1,45 @@
+"""Dialogue states of the trained bot for comparing predictions: every prefix of the test
+stories, and turns that no rule or story covers."""
+
+from __future__ import annotations
+
+from rasa.core.agent import Agent
+from rasa.core.test import _create_data_generator
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from common.config import PROJECT_ROOT
+
+
+def story_prefixes(agent: Agent) -> list[DialogueStateTracker]:
+    """Every state of the test stories at which the bot predicts an action."""
+    prefixes = []
+    for path in sorted((PROJECT_ROOT / "tests/stories").glob("*.yml")):
+        trackers = _create_data_generator(str(path), agent).generate_story_trackers()
+        for story in trackers:
+            events = list(story.events)
+            for end, event in enumerate(events):
+                if isinstance(event, ActionExecuted) and end > 0:
+                    prefixes.append(
+                        DialogueStateTracker.from_events(
+                            story.sender_id, events[:end], agent.domain.slots
+                        )
+                    )
+    return prefixes
+
+
+def odd_turns(agent: Agent) -> list[DialogueStateTracker]:
+    """An intent, then an action that no rule or story has after it: TED may decide."""
+    intents = [i for i in agent.domain.intents if not i.startswith("nlu_")][:30]
+    actions = [a for a in agent.domain.user_actions if a.startswith("utter_")][::3]
+    trackers = []
+    for index, intent in enumerate(intents):
+        for action in actions[index % 3 :: 3]:
+            events: list[Event] = [
+                ActionExecuted(ACTION_LISTEN_NAME),
+                UserUttered(intent, {"name": intent, "confidence": 1.0}),
+                ActionExecuted(action),
+            ]
+            trackers.append(DialogueStateTracker.from_events("odd", events, agent.domain.slots))
+    return trackers
