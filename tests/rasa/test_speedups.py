@@ -2,6 +2,7 @@
 validated as Rasa validates it, stored events resolved to Rasa's classes."""
 
 import pytest
+from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import (
@@ -17,6 +18,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
 from rasa_ext import speedups
@@ -41,6 +43,7 @@ def installed(monkeypatch):
         (RemoteAction, "_validate_action_result"),
         (Event, "resolve_by_type"),
         (RasaModel, "load"),
+        (EndpointConfig, "session"),
     ):
         monkeypatch.setattr(cls, name, cls.__dict__[name])
     speedups.install()
@@ -158,3 +161,48 @@ def test_an_event_class_defined_after_the_first_walk_is_found(resolvers):
         type_name = "late_event_for_this_test"
 
     assert ours("late_event_for_this_test") is LateEvent
+
+
+async def serve(peers: list[int], port: int = 0) -> tuple[web.AppRunner, int]:
+    """An endpoint on loopback that notes the client port of every request."""
+
+    async def answer(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"n": len(peers)})
+
+    app = web.Application()
+    app.router.add_post("/webhook", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("kept", [True, False])
+async def test_requests_to_an_endpoint_reuse_its_connection(monkeypatch, kept):
+    if not kept:
+        monkeypatch.setattr(EndpointConfig, "session", speedups._rasa_endpoint_session)
+    peers: list[int] = []
+    runner, port = await serve(peers)
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    try:
+        answers = [await endpoint.request(json={}) for _ in range(3)]
+    finally:
+        await runner.cleanup()
+    assert answers == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert len(set(peers)) == (1 if kept else 3)
+
+
+async def test_a_kept_connection_closed_by_the_server_is_not_reused():
+    peers: list[int] = []
+    runner, port = await serve(peers)
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    assert await endpoint.request(json={}) == {"n": 1}
+    await runner.cleanup()  # the server restarts: its connections are closed
+    runner, _ = await serve(peers, port)
+    try:
+        assert await endpoint.request(json={}) == {"n": 2}
+    finally:
+        await runner.cleanup()
+    assert len(set(peers)) == 2
