@@ -22,14 +22,15 @@ log = logging.getLogger(__name__)
 SITUATIONS_FILE = "emergencies.yml"
 
 
-def _contains(said: list[str], phrase: list[str]) -> bool:
-    size = len(phrase)
-    return size > 0 and any(said[i : i + size] == phrase for i in range(len(said) - size + 1))
+def _words(text: str) -> str:
+    """``text`` folded, its words between single spaces, with one at each end: a phrase's
+    words follow one another in a message when its ``_words`` is in the message's."""
+    return f" {' '.join(key(text).split())} "
 
 
-Situation = tuple[Reply, list[list[str]]]
+Situation = tuple[Reply, list[str]]
 # The file's parsed content (load_yaml gives the same object until the file changes) and
-# its situations with their phrases already split into folded words.
+# its situations with their phrases already folded (``_words``; empty ones left out).
 _prepared: tuple[object, list[Situation]] | None = None
 
 
@@ -40,7 +41,7 @@ def _situations() -> list[Situation]:
         situations = [
             (
                 Reply(text=" ".join(str(s["text"]).split()), author=Author.SYSTEM),
-                [key(p).split() for p in s.get("phrases") or []],
+                [w for p in s.get("phrases") or [] if (w := _words(p)).strip()],
             )
             for s in content.get("situations") or []
         ]
@@ -55,9 +56,5 @@ def notices(text: str) -> list[Reply]:
     except ContentError:
         log.exception("emergency numbers unavailable")
         return []
-    said = key(text).split()
-    return [
-        notice
-        for notice, phrases in situations
-        if any(_contains(said, phrase) for phrase in phrases)
-    ]
+    said = _words(text)
+    return [notice for notice, phrases in situations if any(p in said for p in phrases)]

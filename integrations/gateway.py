@@ -40,7 +40,7 @@ from typing import Any, Protocol
 
 from integrations import emergency, fault_reports, metrics
 from integrations.messages import UNAVAILABLE, Incoming, Reply
-from integrations.outbox import GAVE_UP, QUEUED, AlreadyAnswered, Outbox, Pending
+from integrations.outbox import GAVE_UP, QUEUED, AlreadyAnswered, Enqueued, Outbox, Pending
 from integrations.rasa_client import RasaClient, RasaUnavailable
 from integrations.store import ConversationRef, ConversationState, Owner, Store
 from integrations.tracker_events import delete_tracker_events
@@ -141,40 +141,38 @@ class Gateway:
                 return answers
 
     async def _handle(self, message: Incoming, echo: Echo | None) -> list[Reply]:
-        conversation, stored = await asyncio.to_thread(
-            self.store.record_incoming, message, self.outbox.enqueuer(message)
-        )
+        enqueue = self.outbox.enqueuer(message)
+        conversation, stored = await asyncio.to_thread(self.store.record_incoming, message, enqueue)
         if echo is not None:
             await echo(stored)
         await self.notify(conversation, [stored])
-        return await self.answer(conversation, message, stored.id)
+        return await self.answer(conversation, message, enqueue.queued)
 
     async def answer(
-        self, conversation: ConversationRef, message: Incoming, message_id: int | None = None
+        self, conversation: ConversationRef, message: Incoming, queued: Enqueued | None = None
     ) -> list[Reply]:
         """Who answers ``message``: the bot when it owns the conversation (a closed one
         goes back to it), else the handoff area (waiting or mediator: never the bot).
-        ``message_id``: the stored message, whose outbox row is used or dropped."""
+        ``queued``: the message's outbox row, as the transaction that stored the message
+        queued it (under the conversation's lock since), used or dropped."""
         if conversation.owner is Owner.CLOSED:
             conversation = await self._reopen(conversation)
         if conversation.owner is not Owner.BOT:
-            if message_id is not None:
-                await asyncio.to_thread(self.outbox.finish, message_id)
+            if queued is not None:
+                await asyncio.to_thread(self.outbox.finish, queued.entry.message_id)
             if self.handoff is None:
                 return []
             return await self.handoff.on_user_message(conversation, message)
-        entry = None
-        if message_id is not None:
-            entry = await asyncio.to_thread(self.outbox.entry, message_id)
-        if entry is None:  # not queued (a message stored elsewhere): asked once, as is
+        if queued is None:  # not queued (a message stored elsewhere): asked once, as is
             return await self._bot_replies(conversation, message.text, await self._ask_bot(message))
-        return await self._bot_answers(conversation, entry)
+        return await self._bot_answers(conversation, queued)
 
-    async def _bot_answers(self, conversation: ConversationRef, entry: Pending) -> list[Reply]:
+    async def _bot_answers(self, conversation: ConversationRef, queued: Enqueued) -> list[Reply]:
         """The queued message sent to Rasa unless earlier ones wait; if Rasa does not
         answer, it waits in the outbox and the person is told (once) that the answer
         will come. A person asking for a mediator gets one even while Rasa is down."""
-        if await asyncio.to_thread(self.outbox.waiting_before, conversation.id, entry.message_id):
+        entry = queued.entry
+        if queued.behind:
             return await self._queued(conversation, entry.text)
         try:
             answer = await self._send(entry, SEND_ATTEMPTS)

@@ -17,11 +17,12 @@ conversation's lock (``rasa_ext/gateway_channel.py``): a message Rasa already pr
 processed twice. On the gateway's side the answers are stored and the row deleted in one
 transaction, so a crash in between sends the message again and Rasa's check answers it.
 
-Order: while a conversation has a pending row, its later messages queue behind it
-(``waiting_before``); the drain task delivers each conversation's rows by id, under the
-gateway's conversation lock. A row whose conversation no longer belongs to the bot (a
-mediator took it meanwhile) is still sent, so the paused tracker records it, and its
-answers (none from a paused tracker) are dropped.
+Order: while a conversation has a pending row, its later messages queue behind it (the
+transaction that queues a message tells whether one waits before it: ``Enqueued.behind``);
+the drain task delivers each conversation's rows by id, under the gateway's conversation
+lock. A row whose conversation no longer belongs to the bot (a mediator took it
+meanwhile) is still sent, so the paused tracker records it, and its answers (none from a
+paused tracker) are dropped.
 
 ``queue_length()`` is what the metrics (``integrations/metrics.py``) report.
 """
@@ -29,6 +30,7 @@ answers (none from a paused tracker) are dropped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -48,8 +50,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     delete,
     func,
+    insert,
     select,
     update,
 )
@@ -60,7 +64,7 @@ from common.db import Base, as_utc, make_session_factory, session_scope
 from integrations import keys
 from integrations.errors import ApiError
 from integrations.messages import Author, Incoming, Reply, utcnow
-from integrations.store import Conversation, Message, Owner, Store
+from integrations.store import ConversationRef, Owner, Store
 from integrations.tasks import background
 
 log = logging.getLogger(__name__)
@@ -139,6 +143,21 @@ class Claim(StrEnum):
 
 TABLES = [OutboxEntry.__table__, TelegramUpdate.__table__]
 
+# The statements of every message's path, built once with bound parameters (Core).
+_outbox = OutboxEntry.__table__
+INSERT_ENTRY = insert(_outbox)
+# An earlier pending row of the conversation (the new one waits behind it).
+PENDING_BEFORE = (
+    select(_outbox.c.message_id)
+    .where(
+        _outbox.c.conversation_id == bindparam("conversation_id"),
+        _outbox.c.status == PENDING,
+        _outbox.c.message_id < bindparam("message_id"),
+    )
+    .limit(1)
+)
+DELETE_ENTRY = delete(_outbox).where(_outbox.c.message_id == bindparam("message_id"))
+
 
 def message_key(message_id: int) -> str:
     """The idempotency key of a stored message: its id and 64 random bits, so that it is
@@ -161,6 +180,53 @@ class Pending:
     notified: bool
 
 
+@dataclass(frozen=True)
+class Enqueued:
+    """A message just queued for the bot: its row, and whether an earlier row of the
+    conversation still waits for Rasa (then it waits behind it)."""
+
+    entry: Pending
+    behind: bool
+
+
+class Enqueuer:
+    """What ``Store.record_incoming`` runs in its transaction: a row for the bot's
+    messages (owner bot, or closed: it goes back to the bot). Once it ran, ``queued``
+    is what the first try needs, read in that transaction (None: not queued)."""
+
+    def __init__(self, message: Incoming) -> None:
+        self.message = message
+        self.queued: Enqueued | None = None
+
+    def __call__(self, session: Session, conversation: ConversationRef, message_id: int) -> None:
+        if conversation.owner not in (Owner.BOT, Owner.CLOSED):
+            return
+        message = self.message
+        entry = Pending(
+            message_id=message_id,
+            conversation_id=conversation.id,
+            sender=message.conversation_key,
+            text=message.text,
+            rasa_metadata={**message.rasa_metadata(), MESSAGE_KEY: message_key(message_id)},
+            input_channel=message.channel,
+            attempts=0,
+            notified=False,
+        )
+        session.execute(
+            INSERT_ENTRY,
+            {
+                **dataclasses.asdict(entry),
+                "status": PENDING,
+                "next_attempt_at": message.received_at,
+                "created_at": message.received_at,
+            },
+        )
+        behind = session.execute(
+            PENDING_BEFORE, {"conversation_id": conversation.id, "message_id": message_id}
+        ).first()
+        self.queued = Enqueued(entry, behind is not None)
+
+
 def backoff(attempts: int, cap_s: float) -> timedelta:
     """The pause after ``attempts`` failed tries: 1, 2, 4 … seconds, at most ``cap_s``."""
     return timedelta(seconds=min(2.0 ** max(attempts - 1, 0), cap_s))
@@ -175,31 +241,9 @@ class Outbox:
         self.backoff_cap_s = backoff_cap_s
         self._sessions = make_session_factory(store.engine)
 
-    def enqueuer(self, message: Incoming) -> Callable[[Session, Conversation, Message], None]:
-        """What ``Store.record_incoming`` runs in its transaction: a row for the bot's
-        messages (owner bot, or closed: it goes back to the bot)."""
-
-        def enqueue(session: Session, conversation: Conversation, row: Message) -> None:
-            if conversation.owner not in (Owner.BOT.value, Owner.CLOSED.value):
-                return
-            metadata = {**message.rasa_metadata(), MESSAGE_KEY: message_key(row.id)}
-            session.add(
-                OutboxEntry(
-                    message_id=row.id,
-                    conversation_id=conversation.id,
-                    sender=message.conversation_key,
-                    text=message.text,
-                    rasa_metadata=metadata,
-                    input_channel=message.channel,
-                    status=PENDING,
-                    attempts=0,
-                    next_attempt_at=message.received_at,
-                    notified=False,
-                    created_at=message.received_at,
-                )
-            )
-
-        return enqueue
+    def enqueuer(self, message: Incoming) -> Enqueuer:
+        """What ``Store.record_incoming`` runs to queue ``message`` (see :class:`Enqueuer`)."""
+        return Enqueuer(message)
 
     def done(self, message_id: int) -> Callable[[Session], None]:
         """What ``Store.record_replies`` runs in its transaction: the row is gone."""
@@ -214,25 +258,6 @@ class Outbox:
         """Delete a row whose message needs no stored answer."""
         with session_scope(self._sessions) as session:
             _delete(session, message_id)
-
-    def entry(self, message_id: int) -> Pending | None:
-        with session_scope(self._sessions) as session:
-            row = session.get(OutboxEntry, message_id)
-            return _pending(row) if row is not None and row.status == PENDING else None
-
-    def waiting_before(self, conversation_id: int, message_id: int) -> bool:
-        """Whether an earlier message of the conversation still waits for Rasa."""
-        with session_scope(self._sessions) as session:
-            found = session.execute(
-                select(OutboxEntry.message_id)
-                .where(
-                    OutboxEntry.conversation_id == conversation_id,
-                    OutboxEntry.status == PENDING,
-                    OutboxEntry.message_id < message_id,
-                )
-                .limit(1)
-            ).first()
-            return found is not None
 
     def postpone(self, message_id: int) -> bool:
         """One more failed try: the next one later; True when that was the last allowed
@@ -362,14 +387,7 @@ class Outbox:
 
 
 def _delete(session: Session, message_id: int) -> bool:
-    return (
-        session.execute(
-            delete(OutboxEntry)
-            .where(OutboxEntry.message_id == message_id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
-    )
+    return session.execute(DELETE_ENTRY, {"message_id": message_id}).rowcount == 1
 
 
 def _pending(row: OutboxEntry) -> Pending:

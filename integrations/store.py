@@ -28,8 +28,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     exists,
+    insert,
     literal,
     select,
     text,
@@ -310,6 +312,41 @@ def conversation_by_key(session: Session, key: str) -> Conversation | None:
     return session.execute(select(Conversation).where(Conversation.key == key)).scalar_one_or_none()
 
 
+# The statements of every message's path, built once with bound parameters on the
+# tables (Core): no statement to build, no ORM step and no ORM object per message.
+_conversations = Conversation.__table__
+_messages = Message.__table__
+_keys = WebConversationKey.__table__
+# The columns of a ConversationRef, of the conversation ``key``.
+REF_BY_KEY = select(*(_conversations.c[f.name] for f in dataclasses.fields(ConversationRef))).where(
+    _conversations.c.key == bindparam("key")
+)
+CHANNEL_BY_ID = select(_conversations.c.channel).where(
+    _conversations.c.id == bindparam("conversation_id")
+)
+# Executed with the new values of the columns (updated_at, locale...).
+UPDATE_CONVERSATION = update(_conversations).where(
+    _conversations.c.id == bindparam("conversation_id")
+)
+INSERT_CONVERSATION = insert(_conversations)
+INSERT_MESSAGE = insert(_messages)
+SENDER_HAS_KEYS = select(_keys.c.key_hash).where(_keys.c.sender == bindparam("sender")).limit(1)
+ISSUED_KEY = select(_keys.c.sender, _keys.c.owner_login).where(
+    _keys.c.key_hash == bindparam("key_hash")
+)
+
+
+def ref_by_key(session: Session, key: str) -> ConversationRef | None:
+    """The conversation ``key``, read as a :class:`ConversationRef` (no ORM object)."""
+    found = session.execute(REF_BY_KEY, {"key": key}).first()
+    return _ref(found) if found is not None else None
+
+
+def _insert_message(session: Session, **values: Any) -> int:
+    """Insert one message row; its id."""
+    return session.execute(INSERT_MESSAGE, values).inserted_primary_key[0]
+
+
 def move_owner(
     session: Session, conversation_id: int, from_owners: tuple[Owner, ...], to: Owner
 ) -> bool:
@@ -339,32 +376,20 @@ class Store:
     def record_incoming(
         self,
         message: Incoming,
-        in_transaction: Callable[[Session, Conversation, Message], None] | None = None,
+        in_transaction: Callable[[Session, ConversationRef, int], None] | None = None,
     ) -> tuple[ConversationRef, Reply]:
         """Store the user's message, creating its conversation when new.
 
         Returns the conversation and the stored message (with its id) as a reply frame.
-        ``in_transaction`` runs before the commit (the outbox queues the message there).
+        ``in_transaction`` runs before the commit with the conversation and the message's
+        id (the outbox queues the message there).
         """
         with session_scope(self._sessions) as session:
-            conversation = conversation_by_key(session, message.conversation_key)
-            if conversation is None:
-                conversation = Conversation(
-                    key=message.conversation_key,
-                    channel=message.channel,
-                    chat_id=message.chat_id,
-                    user_id=message.user_id or "",
-                    role=str(message.role),
-                    locale=message.locale,
-                    owner=Owner.BOT.value,
-                    created_at=message.received_at,
-                )
-                session.add(conversation)
-            conversation.updated_at = message.received_at
-            conversation.locale = message.locale
+            conversation = _touch(session, message) or _create(session, message)
             payload = {"client_id": message.client_id} if message.client_id else None
-            row = Message(
-                conversation=conversation,
+            message_id = _insert_message(
+                session,
+                conversation_id=conversation.id,
                 direction=Direction.IN.value,
                 author=Author.USER.value,
                 channel=message.channel,
@@ -374,12 +399,10 @@ class Store:
                 platform_message_id=message.platform_message_id,
                 created_at=message.received_at,
             )
-            session.add(row)
-            session.flush()
             if in_transaction is not None:
-                in_transaction(session, conversation, row)
-            return _ref(conversation), reply_of(
-                row.id, Author.USER, row.text, payload, message.received_at
+                in_transaction(session, conversation, message_id)
+            return conversation, reply_of(
+                message_id, Author.USER, message.text, payload, message.received_at
             )
 
     def record_replies(
@@ -393,30 +416,34 @@ class Store:
         if not replies and in_transaction is None:
             return []
         now = utcnow()
-        rows: list[Message] = []
         with session_scope(self._sessions) as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
+            channel = session.execute(
+                CHANNEL_BY_ID, {"conversation_id": conversation_id}
+            ).scalar_one_or_none()
+            if channel is None:
                 raise LookupError(f"no conversation {conversation_id}")
-            conversation.updated_at = now
-            for reply in replies:
-                row = Message(
+            session.execute(
+                UPDATE_CONVERSATION, {"conversation_id": conversation_id, "updated_at": now}
+            )
+            # One INSERT after the other: the ids follow the answers' order.
+            ids = [
+                _insert_message(
+                    session,
                     conversation_id=conversation_id,
                     direction=Direction.OUT.value,
                     author=str(reply.author),
-                    channel=conversation.channel,
+                    channel=channel,
                     text=reply.text,
                     payload=reply.as_record() or None,
                     created_at=now,
                 )
-                session.add(row)
-                session.flush()  # one at a time: ids follow the answers' order
-                rows.append(row)
+                for reply in replies
+            ]
             if in_transaction is not None:
                 in_transaction(session)
             return [
-                dataclasses.replace(reply, id=row.id, at=now)
-                for reply, row in zip(replies, rows, strict=True)
+                dataclasses.replace(reply, id=id_, at=now)
+                for reply, id_ in zip(replies, ids, strict=True)
             ]
 
     # --- web conversation keys ---
@@ -428,18 +455,17 @@ class Store:
             )
 
     def issued_key(self, key: str) -> IssuedKey | None:
-        """The sender (and owning account) ``key`` was issued for; None for a wrong key."""
-        with session_scope(self._sessions) as session:
-            row = session.get(WebConversationKey, key_hash(key))
+        """The sender (and owning account) ``key`` was issued for; None for a wrong key.
+        Read on a plain connection: asked for every web message sent with a key."""
+        with self.engine.connect() as connection:
+            row = connection.execute(ISSUED_KEY, {"key_hash": key_hash(key)}).first()
             return IssuedKey(row.sender, row.owner_login) if row is not None else None
 
     def has_keys(self, sender: str) -> bool:
-        """Whether the gateway issued ``sender`` (then nobody writes to it without a key)."""
-        with session_scope(self._sessions) as session:
-            found = session.execute(
-                select(WebConversationKey.key_hash).where(WebConversationKey.sender == sender)
-            ).first()
-            return found is not None
+        """Whether the gateway issued ``sender`` (then nobody writes to it without a key).
+        Read on a plain connection: asked for every web message sent without a key."""
+        with self.engine.connect() as connection:
+            return connection.execute(SENDER_HAS_KEYS, {"sender": sender}).first() is not None
 
     def sender_of_account(self, login: str) -> str | None:
         """The web sender of the agent conversation tied to a staff account, if any."""
@@ -493,8 +519,7 @@ class Store:
 
     def conversation(self, key: str) -> ConversationRef | None:
         with session_scope(self._sessions) as session:
-            found = conversation_by_key(session, key)
-            return _ref(found) if found is not None else None
+            return ref_by_key(session, key)
 
     def conversation_id(self, key: str) -> int | None:
         """The id of the conversation ``key`` (it routes it to a Rasa worker)."""
@@ -579,5 +604,45 @@ def _stored(row: Message) -> StoredMessage:
     )
 
 
-def _ref(conversation: Conversation) -> ConversationRef:
+def _ref(conversation: Any) -> ConversationRef:
+    """A row of :data:`REF_BY_KEY`, detached."""
     return detached(ConversationRef, conversation, owner=Owner(conversation.owner))
+
+
+def _touch(session: Session, message: Incoming) -> ConversationRef | None:
+    """The conversation of ``message``, its last activity and locale brought up to date;
+    None when it is new."""
+    found = ref_by_key(session, message.conversation_key)
+    if found is not None:
+        session.execute(
+            UPDATE_CONVERSATION,
+            {
+                "conversation_id": found.id,
+                "updated_at": message.received_at,
+                "locale": message.locale,
+            },
+        )
+    return found
+
+
+def _create(session: Session, message: Incoming) -> ConversationRef:
+    """A new conversation for ``message``, owned by the bot."""
+    values = {
+        "key": message.conversation_key,
+        "channel": message.channel,
+        "chat_id": message.chat_id,
+        "user_id": message.user_id or "",
+        "role": str(message.role),
+        "locale": message.locale,
+        "owner": Owner.BOT.value,
+        "created_at": message.received_at,
+        "updated_at": message.received_at,
+    }
+    conversation_id = session.execute(INSERT_CONVERSATION, values).inserted_primary_key[0]
+    return ConversationRef(
+        id=conversation_id,
+        key=message.conversation_key,
+        channel=message.channel,
+        chat_id=message.chat_id,
+        owner=Owner.BOT,
+    )
