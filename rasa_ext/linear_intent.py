@@ -56,12 +56,72 @@ def build_classifier(config: dict[str, Any]) -> Any:
     return make_pipeline(features, LogisticRegression(C=config["C"], max_iter=5000))
 
 
-def column_major(classifier: Any) -> None:
-    """Store the regression's weights column-major, so that ``coef_.T`` (what
-    ``predict_proba`` multiplies by) is contiguous: without it scikit-learn copies the
-    whole matrix (37 intents × 27 000 n-grams) at every message, 3.4 ms instead of 1.3."""
-    regression = classifier[-1]
-    regression.coef_ = np.asfortranarray(regression.coef_)
+class Scorer:
+    """The fitted pipeline's ``predict_proba`` for one text, computed from its fitted
+    parts: each vectorizer's analyzer, vocabulary and idf, then the regression's weights
+    and softmax. scikit-learn's own call (one text a message) spent most of its time in
+    checks: ``TfidfTransformer.transform`` sums the 27,000-entry idf diagonal to test
+    that ``idf_`` exists, ``FeatureUnion`` goes through joblib, scipy builds sparse
+    matrices for one row. The same arithmetic (counts, ``1 + log`` when sublinear, × idf,
+    l2 norm, weights, softmax); ``tests/rasa/test_nlu_ensemble.py`` compares both."""
+
+    def __init__(self, classifier: Any) -> None:
+        union, regression = classifier[0], classifier[-1]
+        self.classes = list(regression.classes_)
+        self._parts = []
+        offset = 0
+        for _, vectorizer in union.transformer_list:
+            tfidf = vectorizer._tfidf
+            idf = np.ravel(tfidf._idf_diag.sum(axis=0)) if tfidf.use_idf else None
+            analyzer, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
+            self._parts.append((analyzer, vocabulary, offset, idf, tfidf.sublinear_tf, tfidf.norm))
+            offset += len(vectorizer.vocabulary_)
+        # Column-major: the columns of a message's n-grams are contiguous to gather.
+        self._weights = np.asfortranarray(regression.coef_)
+        self._intercept = regression.intercept_
+        multinomial = regression.multi_class == "multinomial" or (
+            regression.multi_class == "auto"
+            and len(self.classes) > 2
+            and regression.solver != "liblinear"
+        )
+        plain = all(
+            not v.binary and v._tfidf.norm in ("l2", None) for _, v in union.transformer_list
+        )
+        # Another pipeline (a binary or one-vs-rest regression, another norm): its own call.
+        self._pipeline = None if multinomial and plain else classifier
+
+    def probabilities(self, text: str) -> np.ndarray:
+        if self._pipeline is not None:
+            return self._pipeline.predict_proba([text])[0]
+        columns: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for analyzer, vocabulary, offset, idf, sublinear, norm in self._parts:
+            counts: dict[int, int] = {}
+            for term in analyzer(text):
+                column = vocabulary.get(term)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            index = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            value = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            if sublinear:
+                value = np.log(value) + 1
+            if idf is not None:
+                value *= idf[index]
+            if norm == "l2":
+                length = np.sqrt(np.dot(value, value))
+                if length > 0:
+                    value /= length
+            columns.append(index + offset)
+            values.append(value)
+        decision = self._intercept.copy()
+        if columns:
+            index, value = np.concatenate(columns), np.concatenate(values)
+            decision += self._weights[:, index] @ value
+        decision -= decision.max()
+        exp = np.exp(decision)
+        return exp / exp.sum()
 
 
 def blend(
@@ -94,15 +154,16 @@ class LinearIntentEnsemble(StoredComponent):
     ) -> None:
         super().__init__(config, model_storage, resource)
         self.classifier = classifier
+        self.scorer = Scorer(classifier) if classifier is not None else None
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
         if len({m.get(INTENT) for m in examples}) >= 2:
             self.classifier = build_classifier(self._config)
             self.classifier.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
-            column_major(self.classifier)
             with self._model_storage.write_to(self._resource) as directory:
                 (directory / MODEL_FILE).write_bytes(pickle.dumps(self.classifier))
+            self.scorer = Scorer(self.classifier)
         return self._resource
 
     @classmethod
@@ -117,20 +178,19 @@ class LinearIntentEnsemble(StoredComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 classifier = pickle.loads((directory / MODEL_FILE).read_bytes())
-            column_major(classifier)
         except (ValueError, FileNotFoundError):
             classifier = None  # never trained into this model: DIET's ranking stays
         return cls(config, model_storage, resource, classifier)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        if self.classifier is None:
+        if self.scorer is None:
             return messages
         for message in messages:
             text = message.get(TEXT)
             if not text:
                 continue
-            probabilities = self.classifier.predict_proba([text])[0]
-            linear = dict(zip(self.classifier.classes_, map(float, probabilities), strict=True))
+            probabilities = self.scorer.probabilities(text)
+            linear = dict(zip(self.scorer.classes, map(float, probabilities), strict=True))
             ranking = blend(
                 message.get(INTENT_RANKING_KEY) or [], linear, self._config["diet_weight"]
             )
