@@ -11,8 +11,9 @@
 For each: ``--rounds`` times (new conversations each time), ``--conversations``
 concurrent conversations of ``--messages`` messages (the median round's throughput, p50 /
 p95 of every message of every round: one round of 200 messages lasts a few seconds and
-moves by ±15 %), the resident memory of every process, and the latency curve of
-one conversation of ``--long`` messages (median per block of 20, last block / first).
+moves by ±15 %), the resident memory of every process, the CPU time each one spent
+per message during the rounds (``/proc/<pid>/stat``), and the latency curve of one
+conversation of ``--long`` messages (median per block of 20, last block / first).
 Then the ratios. It prints figures; it is not a timed test.
 
     python -m bench.scale [--model PATH] [--workers N] [--conversations 20] [--messages 10]
@@ -40,6 +41,7 @@ from rasa_ext.evaluation import load_examples
 from tools.stack import (
     Process,
     Stack,
+    cpu_seconds,
     newest_model,
     procfile_command,
     rss_bytes,
@@ -60,6 +62,7 @@ class Figures:
     p95_ms: float
     curve_ms: list[float]
     memory: dict[str, int]
+    cpu_ms: dict[str, float]  # CPU time per message of the rounds, by process
 
 
 def poster(session: aiohttp.ClientSession, url: str, headers: dict[str, str] | None) -> Post:
@@ -94,39 +97,45 @@ async def curve(post: Post, texts: list[str], length: int, sender: str) -> list[
     return [statistics.median(seconds[i : i + BLOCK]) * 1000 for i in range(0, len(seconds), BLOCK)]
 
 
-def memory(stack: Stack, gateway_pid: int | None) -> dict[str, int]:
+def processes(stack: Stack, gateway_pid: int | None) -> dict[str, int]:
+    """Every process of the stack (and this bench's client) by name: its pid."""
     assert stack.actions.popen is not None and stack.rasa.popen is not None
-    out = {"action server": rss_bytes(stack.actions.popen.pid)}
+    out = {"action server": stack.actions.popen.pid}
     workers = stack.worker_pids()
     if workers != [stack.rasa.popen.pid]:
-        out["rasa supervisor"] = rss_bytes(stack.rasa.popen.pid)
+        out["rasa supervisor"] = stack.rasa.popen.pid
     for index, pid in enumerate(workers):
-        out[f"rasa worker {index}"] = rss_bytes(pid)
+        out[f"rasa worker {index}"] = pid
     if gateway_pid is not None:
-        out["gateway"] = rss_bytes(gateway_pid)
+        out["gateway"] = gateway_pid
+    out["bench client"] = os.getpid()
     return out
 
 
 async def measure(
     name: str, stack: Stack, url: str, headers: dict[str, str] | None, args: Any, texts: list[str]
 ) -> Figures:
-    gateway_pid = None
+    pids = processes(stack, args.gateway_pid if name == "full" else None)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
         post = poster(session, url, headers)
         for i in range(BLOCK):  # warm-up, every worker
             await post(f"warm-{i}", texts[i % len(texts)])
         rounds: list[float] = []
         latencies: list[float] = []
+        cpu_before = {process: cpu_seconds(pid) for process, pid in pids.items()}
         for round_ in range(args.rounds):
             throughput, seconds = await load(
                 post, texts, args.conversations, args.messages, f"{name}-{round_}"
             )
             rounds.append(throughput)
             latencies += seconds
+        cpu_ms = {
+            process: (cpu_seconds(pid) - cpu_before[process]) * 1000 / len(latencies)
+            for process, pid in pids.items()
+        }
         blocks = await curve(post, texts, args.long, f"{name}-long")
     ms = [s * 1000 for s in latencies]
-    if name == "full":
-        gateway_pid = args.gateway_pid
+    memory = {process: rss_bytes(pid) for process, pid in pids.items() if process != "bench client"}
     return Figures(
         name,
         statistics.median(rounds),
@@ -134,7 +143,8 @@ async def measure(
         percentile(ms, 50),
         percentile(ms, 95),
         blocks,
-        memory(stack, gateway_pid),
+        memory,
+        cpu_ms,
     )
 
 
@@ -149,6 +159,8 @@ def show(figures: Figures) -> None:
     for process, rss in figures.memory.items():
         print(f"  {process:18s} {rss / 2**30:5.2f} GB")
     print(f"  {'all':18s} {total / 2**30:5.2f} GB")
+    cpu = "  ".join(f"{process} {ms:.1f}" for process, ms in figures.cpu_ms.items())
+    print(f"CPU ms per message: {cpu}  (all {sum(figures.cpu_ms.values()):.1f})")
     blocks = "  ".join(f"{m:5.1f}" for m in figures.curve_ms)
     print(f"latency per block of {BLOCK} messages (median ms): {blocks}")
     print(
@@ -214,5 +226,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--long", type=int, default=240)
     arguments = parser.parse_args()
+    arguments.gateway_pid = None
     arguments.model = arguments.model or newest_model(PROJECT_ROOT / "models")
     asyncio.run(main(arguments))

@@ -131,6 +131,15 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process ``pid`` has used (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def procfile_command(process: str) -> list[str]:
     """The command the Procfile runs for ``process``; its interpreter relative to the project."""
     for line in PROCFILE.read_text(encoding="utf-8").splitlines():
