@@ -1,15 +1,20 @@
-"""Dialogue states of the trained bot for comparing predictions: every prefix of the test
-stories, and turns that no rule or story covers."""
+"""The trained bot loaded for comparing predictions, and dialogue states to compare them
+on: every prefix of the test stories, and turns that no rule or story covers."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from rasa.core.agent import Agent
 from rasa.core.test import _create_data_generator
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.tensorflow.models import RasaModel
 
 from common.config import PROJECT_ROOT
+from rasa_ext import speedups
 
 
 def story_prefixes(agent: Agent) -> list[DialogueStateTracker]:
@@ -43,3 +48,11 @@ def odd_turns(agent: Agent) -> list[DialogueStateTracker]:
             ]
             trackers.append(DialogueStateTracker.from_events("odd", events, agent.domain.slots))
     return trackers
+
+
+def loaded_agent(model: Path) -> Agent:
+    """The trained model, loaded with the project's restore-on-create (rasa_ext.speedups)
+    and nothing else of it installed."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RasaModel, "load", classmethod(speedups._load_model))
+        return Agent.load(str(model))

@@ -21,20 +21,17 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, Event
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.utils.tensorflow.models import RasaModel
 
-from rasa_ext import deferred_ted, speedups
+from rasa_ext import deferred_ted
 from tests.rasa.counting import Counted
-from tests.rasa.story_states import odd_turns, story_prefixes
+from tests.rasa.story_states import loaded_agent, odd_turns, story_prefixes
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
 def agent(trained_model: Path) -> Agent:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(RasaModel, "load", classmethod(speedups._load_model))
-        return Agent.load(str(trained_model))
+    return loaded_agent(trained_model)
 
 
 def policy_node(agent: Agent, policy: type) -> Any:

@@ -15,22 +15,19 @@ from rasa.core.channels.channel import UserMessage
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema, SchemaNode
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa.utils.tensorflow.models import RasaModel
 
 from common.config import PROJECT_ROOT
-from rasa_ext import sequential_runner, speedups
+from rasa_ext import sequential_runner
 from rasa_ext.evaluation import load_examples
 from tests.rasa.counting import Counted
-from tests.rasa.story_states import odd_turns, story_prefixes
+from tests.rasa.story_states import loaded_agent, odd_turns, story_prefixes
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
 def agent(trained_model: Path) -> Agent:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(RasaModel, "load", classmethod(speedups._load_model))
-        return Agent.load(str(trained_model))
+    return loaded_agent(trained_model)
 
 
 def use(monkeypatch: pytest.MonkeyPatch, run) -> Counted:
