@@ -72,7 +72,7 @@ class Scorer:
         offset = 0
         for _, vectorizer in union.transformer_list:
             tfidf = vectorizer._tfidf
-            idf = np.ravel(tfidf._idf_diag.sum(axis=0)) if tfidf.use_idf else None
+            idf = tfidf.idf_ if tfidf.use_idf else None  # computed once here
             analyzer, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
             self._parts.append((analyzer, vocabulary, offset, idf, tfidf.sublinear_tf, tfidf.norm))
             offset += len(vectorizer.vocabulary_)

@@ -176,6 +176,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         # Core statements built once (the ORM's query building was a few % of a worker).
         table = self.SQLEvent.__table__
         of_sender = table.c.sender_id == bindparam("sender")
+        self._insert_events = table.insert()
         self._mark_query = select(func.max(table.c.id), func.count(table.c.id)).where(of_sender)
         self._greatest_id = select(func.max(table.c.id)).where(of_sender)
         self._keyed_user_event = (
@@ -226,8 +227,7 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             rows = [self._row(sender, event) for event in list(tracker.events)[start:]]
             most = before[0]
             if rows:  # Core's executemany: the ORM's unit of work cost 5 % of a worker
-                table = self.SQLEvent.__table__
-                session.execute(table.insert(), rows)
+                session.execute(self._insert_events, rows)
                 most = session.execute(self._greatest_id, {"sender": sender}).scalar()
             # What the table holds if nobody else wrote or deleted since the load: the
             # next retrieve checks it.
