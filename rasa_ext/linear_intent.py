@@ -9,6 +9,9 @@ intent and its ranking by the weighted mean of both probabilities
 (``diet_weight`` × DIET + (1 − ``diet_weight``) × linear), so that the fallback
 threshold applies to the combined confidence. Weight and regularisation were chosen on
 a dev fold of the training data (``python -m bench.nlu --dev 5``), never on a held-out set.
+
+In the prediction graphs the workers load, DIET's own prediction is made here, and only
+for the messages whose intent it can change (``rasa_ext.deferred_diet``, ``decided``).
 """
 
 from __future__ import annotations
@@ -124,6 +127,20 @@ class Scorer:
         return exp / exp.sum()
 
 
+def decided(
+    probabilities: np.ndarray, diet_weight: float, threshold: float, ambiguity: float
+) -> bool:
+    """Whether the linear probabilities settle the blend whatever DIET's ranking: its
+    best intent, and the fallback's decisions on it (confidence under ``threshold``, the
+    two best within ``ambiguity``). DIET's share moves two intents' scores apart by
+    ``diet_weight`` at most, and the best one's down to ``(1 − diet_weight)`` × linear."""
+    if diet_weight >= 1 or len(probabilities) < 2:
+        return False
+    second, first = np.partition(probabilities, -2)[-2:]
+    lead = (1 - diet_weight) * (first - second) - diet_weight
+    return lead > 0 and lead >= ambiguity and (1 - diet_weight) * first >= threshold
+
+
 def blend(
     diet_ranking: list[dict[str, Any]], linear: dict[str, float], diet_weight: float
 ) -> list[dict[str, Any]]:
@@ -155,6 +172,17 @@ class LinearIntentEnsemble(StoredComponent):
         super().__init__(config, model_storage, resource)
         self.classifier = classifier
         self.scorer = Scorer(classifier) if classifier is not None else None
+        self._diet: Any = None  # the DIET whose prediction is made here (take_over)
+        self._fallback = (0.0, 0.0)  # the fallback's threshold and ambiguity threshold
+
+    def take_over(self, diet: Any, threshold: float, ambiguity: float) -> bool:
+        """Make ``diet``'s prediction here, for the messages whose intent or fallback it
+        can change (``decided``), given the fallback classifier's thresholds that follow.
+        False when this ensemble was never trained: DIET's ranking then stays as it is."""
+        if self.scorer is None:
+            return False
+        self._diet, self._fallback = diet, (threshold, ambiguity)
+        return True
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
@@ -185,15 +213,20 @@ class LinearIntentEnsemble(StoredComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         if self.scorer is None:
             return messages
+        weight = self._config["diet_weight"]
         for message in messages:
             text = message.get(TEXT)
-            if not text:
+            probabilities = self.scorer.probabilities(text) if text else None
+            settled = probabilities is not None and decided(probabilities, weight, *self._fallback)
+            if self._diet is not None and not settled:
+                type(self._diet).process(self._diet, [message])
+            if probabilities is None:
                 continue
-            probabilities = self.scorer.probabilities(text)
             linear = dict(zip(self.scorer.classes, map(float, probabilities), strict=True))
-            ranking = blend(
-                message.get(INTENT_RANKING_KEY) or [], linear, self._config["diet_weight"]
-            )
+            if self._diet is not None and settled:  # DIET not asked: the linear ranking
+                ranking = blend([], linear, 0.0)
+            else:
+                ranking = blend(message.get(INTENT_RANKING_KEY) or [], linear, weight)
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

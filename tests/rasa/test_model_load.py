@@ -16,13 +16,14 @@ import numpy as np
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.policies.ted_policy import TEDPolicy
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.tensorflow.models import RasaModel
 
 from common.config import PROJECT_ROOT
-from rasa_ext import speedups
+from rasa_ext import deferred_diet, speedups
 from rasa_ext.evaluation import load_examples
 from tests.rasa.counting import Counted
 
@@ -40,6 +41,9 @@ def loaded(model: Path, monkeypatch: pytest.MonkeyPatch, ours: bool) -> tuple[Ag
         patch.setattr(speedups, "_rasa_model_load", rasas_load)
         loader = speedups._load_model if ours else rasas_load
         patch.setattr(RasaModel, "load", classmethod(loader))
+        # DIET asked for every message (rasa_ext.deferred_diet may be installed).
+        rasas_nodes = staticmethod(deferred_diet._rasa_instantiate_nodes)
+        patch.setattr(DaskGraphRunner, "_instantiate_nodes", rasas_nodes)
         agent = Agent.load(str(model))
     return agent, rasas_load.calls
 
