@@ -119,6 +119,9 @@ def main() -> int:
     except SchemaNotReady as err:
         print(f"action server: {err}", file=sys.stderr)
         return 2
+    from actions.places import preload
+
+    preload()
     app = create_app(settings.secret)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     log.info("action server listening on http://%s:%s", settings.host, settings.port)
