@@ -217,16 +217,19 @@ class LinearIntentEnsemble(StoredComponent):
         for message in messages:
             text = message.get(TEXT)
             probabilities = self.scorer.probabilities(text) if text else None
-            settled = probabilities is not None and decided(probabilities, weight, *self._fallback)
+            # Settled: DIET, deferred to here, is not asked; the ranking is the linear one.
+            settled = (
+                self._diet is not None
+                and probabilities is not None
+                and decided(probabilities, weight, *self._fallback)
+            )
             if self._diet is not None and not settled:
                 type(self._diet).process(self._diet, [message])
             if probabilities is None:
                 continue
             linear = dict(zip(self.scorer.classes, map(float, probabilities), strict=True))
-            if self._diet is not None and settled:  # DIET not asked: the linear ranking
-                ranking = blend([], linear, 0.0)
-            else:
-                ranking = blend(message.get(INTENT_RANKING_KEY) or [], linear, weight)
+            diet_ranking = [] if settled else message.get(INTENT_RANKING_KEY) or []
+            ranking = blend(diet_ranking, linear, 0.0 if settled else weight)
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages

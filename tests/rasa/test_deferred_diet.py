@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 
 from common.config import PROJECT_ROOT
@@ -17,7 +16,7 @@ from rasa_ext import deferred_diet
 from rasa_ext.evaluation import load_examples
 from rasa_ext.linear_intent import blend, decided
 from tests.rasa.counting import Counted
-from tests.rasa.story_states import loaded_agent
+from tests.rasa.story_states import assert_same_ranking, loaded_agent
 
 SENTENCES = [
     e.text
@@ -56,10 +55,7 @@ def test_no_diet_weight_left_or_a_single_intent_is_never_settled_here():
 
 @pytest.mark.model
 def test_the_intents_and_fallbacks_are_rasas_and_diet_is_seldom_asked(trained_model: Path):
-    with pytest.MonkeyPatch.context() as patch:
-        rasas_nodes = staticmethod(deferred_diet._rasa_instantiate_nodes)
-        patch.setattr(DaskGraphRunner, "_instantiate_nodes", rasas_nodes)
-        rasas = loaded_agent(trained_model)
+    rasas = loaded_agent(trained_model)
     handed: list[list[str]] = []
 
     def instantiate(schema: Any, *args: Any) -> Any:
@@ -67,9 +63,7 @@ def test_the_intents_and_fallbacks_are_rasas_and_diet_is_seldom_asked(trained_mo
         handed.append(deferred_diet.defer(schema, nodes))
         return nodes
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DaskGraphRunner, "_instantiate_nodes", staticmethod(instantiate))
-        ours = loaded_agent(trained_model)
+    ours = loaded_agent(trained_model, instantiate)
     [diet_nodes] = [h for h in handed if h]  # the NLU graph's, not the policies'
     assert len(diet_nodes) == 1 and diet_nodes[0].startswith("run_DIETClassifier")
 
@@ -85,14 +79,7 @@ def test_the_intents_and_fallbacks_are_rasas_and_diet_is_seldom_asked(trained_mo
     for (parse, diet_asked), rasa in zip(got, expected, strict=True):
         assert parse["intent"]["name"] == rasa["intent"]["name"], parse["text"]
         if diet_asked:  # the blend itself
-            assert [r["name"] for r in parse["intent_ranking"]] == [
-                r["name"] for r in rasa["intent_ranking"]
-            ]
-            np.testing.assert_allclose(
-                [r["confidence"] for r in parse["intent_ranking"]],
-                [r["confidence"] for r in rasa["intent_ranking"]],
-                atol=1e-6,
-            )
+            assert_same_ranking(parse, rasa)
     fallbacks = sum(r["intent"]["name"] == "nlu_fallback" for r in expected)
     assert fallbacks > 0
     assert 0 < asked.calls < len(SENTENCES) / 10

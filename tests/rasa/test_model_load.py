@@ -12,20 +12,19 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.policies.ted_policy import TEDPolicy
-from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.tensorflow.models import RasaModel
 
 from common.config import PROJECT_ROOT
-from rasa_ext import deferred_diet, speedups
+from rasa_ext import speedups
 from rasa_ext.evaluation import load_examples
 from tests.rasa.counting import Counted
+from tests.rasa.story_states import assert_same_ranking, use_graph_nodes
 
 pytestmark = pytest.mark.model
 
@@ -41,9 +40,7 @@ def loaded(model: Path, monkeypatch: pytest.MonkeyPatch, ours: bool) -> tuple[Ag
         patch.setattr(speedups, "_rasa_model_load", rasas_load)
         loader = speedups._load_model if ours else rasas_load
         patch.setattr(RasaModel, "load", classmethod(loader))
-        # DIET asked for every message (rasa_ext.deferred_diet may be installed).
-        rasas_nodes = staticmethod(deferred_diet._rasa_instantiate_nodes)
-        patch.setattr(DaskGraphRunner, "_instantiate_nodes", rasas_nodes)
+        use_graph_nodes(patch)  # DIET asked for every message
         agent = Agent.load(str(model))
     return agent, rasas_load.calls
 
@@ -67,14 +64,7 @@ def test_diet_parses_the_held_out_sentences_as_rasas_load(agents):
     assert len(rasas) > 100
     for expected, got in zip(rasas, ours, strict=True):
         assert got["intent"]["name"] == expected["intent"]["name"], got["text"]
-        assert [i["name"] for i in got["intent_ranking"]] == [
-            i["name"] for i in expected["intent_ranking"]
-        ]
-        np.testing.assert_allclose(
-            [i["confidence"] for i in got["intent_ranking"]],
-            [i["confidence"] for i in expected["intent_ranking"]],
-            atol=1e-6,
-        )
+        assert_same_ranking(got, expected)
         assert [(e["entity"], e["value"], e["extractor"]) for e in got["entities"]] == [
             (e["entity"], e["value"], e["extractor"]) for e in expected["entities"]
         ]
