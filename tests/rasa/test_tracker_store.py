@@ -54,6 +54,7 @@ async def test_sqlite_connections_are_pooled_the_pragmas_run_once(tmp_path):
     assert len(connects) == 1
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
 
 
 def _store(url: str) -> UrlSQLTrackerStore:
