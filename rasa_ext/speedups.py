@@ -33,9 +33,11 @@
   ``rasa_ext.deferred_diet`` asks DIET only for the messages where it can.
 - 7.5 % in dask's scheduling of the graphs (three runs a message at least):
   ``rasa_ext.sequential_runner`` calls the nodes in an order computed once.
+- A tenth in the policies' dialogue states, replayed from the session's first event
+  three times a prediction: ``rasa_ext.resumable_states`` replays each event once.
 
 Installed by ``rasa_ext.serve`` in every worker, before Rasa starts, and by
-``rasa_ext.evaluation``. It replaces eight methods of Rasa's pinned version
+``rasa_ext.evaluation``. It replaces nine methods of Rasa's pinned version
 (``requirements/rasa.txt``); ``tests/rasa/test_speedups.py`` and
 ``tests/rasa/test_model_load.py`` check they keep Rasa's behaviour.
 """
@@ -61,7 +63,7 @@ from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 from rasa.utils.tensorflow.model_data import RasaModelData
 from rasa.utils.tensorflow.models import RasaModel
 
-from rasa_ext import deferred_diet, deferred_ted, sequential_runner
+from rasa_ext import deferred_diet, deferred_ted, resumable_states, sequential_runner
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +214,7 @@ def _endpoint_session(self: EndpointConfig) -> Any:
 def install() -> None:
     deferred_diet.install()
     deferred_ted.install()
+    resumable_states.install()
     sequential_runner.install()
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]

@@ -5,6 +5,7 @@ import pytest
 from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
@@ -44,6 +45,7 @@ def installed(monkeypatch):
         (Event, "resolve_by_type"),
         (RasaModel, "load"),
         (EndpointConfig, "session"),
+        (Domain, "states_for_tracker_history"),
     ):
         monkeypatch.setattr(cls, name, cls.__dict__[name])
     speedups.install()
