@@ -31,8 +31,11 @@ with the table (one indexed query) and gives the kept tracker back only when the
 match and the tracker has no event that was not saved; anything else (another worker
 or machine wrote, the gateway erased or purged rows, a turn failed half-way) reloads it
 as Rasa does. A kept tracker is given to one caller at a time (it leaves the cache when
-retrieved, comes back when saved). Trackers that a reload would not rebuild the same are
-not kept: after a new session (Rasa's, or ours above) a load starts at that session.
+retrieved, comes back when saved). A new conversation is kept from its first save (when
+the table held none of its rows). After a new session starts (Rasa's at a conversation's
+first message, or ours above), a load would give the events since that session's start
+only: the worker keeps a tracker replayed from those events, as the load would build it,
+without the query (a reload at every conversation's second message was 5 % of a worker).
 ``save`` appends the events after those it loaded or saved, instead of counting the
 stored ones as Rasa does (a row deleted meanwhile would make Rasa store events twice),
 and computes the new mark: a write or a deletion by anyone else during the turn makes
@@ -235,10 +238,22 @@ class UrlSQLTrackerStore(SQLTrackerStore):
             session.commit()
         setattr(tracker, _STORED, _Stored(len(tracker.events), mark))
         self._recent.pop(sender, None)
-        if stored is not None and not rolled and reloads_the_same(tracker):
-            self._recent[sender] = tracker
+        if stored is not None or start == 0:  # the table holds the tracker's events
+            self._recent[sender] = (
+                tracker if reloads_the_same(tracker) else self._as_loaded(tracker)
+            )
             while len(self._recent) > RECENT_TRACKERS:
                 self._recent.popitem(last=False)
+
+    def _as_loaded(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """The tracker Rasa's ``retrieve`` would load from the rows of ``tracker``: the
+        events stamped at or after its latest ``session_started``, replayed."""
+        latest = max(e.timestamp for e in tracker.events if isinstance(e, SessionStarted))
+        events = [e for e in tracker.events if e.timestamp >= latest]
+        slots = self.domain.slots if self.domain else None
+        loaded = DialogueStateTracker.from_events(tracker.sender_id, events, slots)
+        setattr(loaded, _STORED, _Stored(len(loaded.events), getattr(tracker, _STORED).mark))
+        return loaded
 
     def _row(self, sender: str, event: Any) -> dict[str, Any]:
         """The table's row of an event, as Rasa's ``save`` writes it."""

@@ -2,11 +2,13 @@ import sqlite3
 
 import pytest
 import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_ext.tracker_store import UrlSQLTrackerStore
+from tests.rasa.counting import Counted
 
 
 async def _save_and_reload(url: str) -> DialogueStateTracker | None:
@@ -65,6 +67,13 @@ def _turn(tracker: DialogueStateTracker, text: str) -> None:
     tracker.update(UserUttered(text, {"name": "inform", "confidence": 0.9}))
     tracker.update(ActionExecuted("utter_ok"))
     tracker.update(ActionExecuted("action_listen"))
+
+
+def _count_loads(monkeypatch: pytest.MonkeyPatch) -> Counted:
+    """Rasa's load of a tracker from the table, counted."""
+    loads = Counted(SQLTrackerStore.retrieve)
+    monkeypatch.setattr(SQLTrackerStore, "retrieve", lambda self, sender: loads(self, sender))
+    return loads
 
 
 def _dicts(tracker: DialogueStateTracker) -> list[dict]:
@@ -149,10 +158,37 @@ async def test_a_new_session_is_loaded_from_the_table_starting_there(tmp_path, m
     again = await store.retrieve("citizen-1")
     _turn(again, "quimper")
     await store.save(again)  # the second user message: the session rolls
+    loads = _count_loads(monkeypatch)
     rolled = await store.retrieve("citizen-1")
-    assert rolled is not tracker
+    assert rolled is not tracker and loads.calls == 0  # kept as the table would give it
     assert isinstance(rolled.events[0], SessionStarted)
     assert _dicts(rolled) == _dicts(await _store(url).retrieve("citizen-1"))
+    assert rolled.slots == (await _store(url).retrieve("citizen-1")).slots
+
+
+async def test_a_new_conversation_is_kept_from_its_first_save_as_a_load_gives_it(
+    tmp_path, monkeypatch
+):
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    store = _store(url)
+    # Rasa's first message: a tracker created listening, then its session started.
+    tracker = await store.get_or_create_tracker("citizen-1")
+    assert tracker.events[0] == ActionExecuted("action_listen")
+    for event in (SessionStarted(), ActionExecuted("action_listen")):
+        tracker.update(event)
+    _turn(tracker, "bonjour")
+    await store.save(tracker)
+    loads = _count_loads(monkeypatch)
+    kept = await store.retrieve("citizen-1")
+    assert loads.calls == 0
+    monkeypatch.undo()
+    assert _dicts(kept) == _dicts(await _store(url).retrieve("citizen-1"))
+    assert isinstance(kept.events[0], SessionStarted)  # without the listen before it
+    assert len(kept.events) == len(tracker.events) - 1
+    _turn(kept, "merci")
+    await store.save(kept)
+    assert await store.retrieve("citizen-1") is kept
+    assert _dicts(kept) == _dicts(await _store(url).retrieve("citizen-1"))
 
 
 async def test_rows_another_writer_added_during_a_turn_make_the_next_load_read_the_table(
