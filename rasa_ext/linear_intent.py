@@ -17,6 +17,7 @@ for the messages whose intent it can change (``rasa_ext.deferred_diet``, ``decid
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -173,15 +174,20 @@ class LinearIntentEnsemble(StoredComponent):
         self.classifier = classifier
         self.scorer = Scorer(classifier) if classifier is not None else None
         self._diet: Any = None  # the DIET whose prediction is made here (take_over)
+        self._featurizers: list[Any] = []  # the featurizers run here before it
         self._fallback = (0.0, 0.0)  # the fallback's threshold and ambiguity threshold
 
-    def take_over(self, diet: Any, threshold: float, ambiguity: float) -> bool:
-        """Make ``diet``'s prediction here, for the messages whose intent or fallback it
-        can change (``decided``), given the fallback classifier's thresholds that follow.
-        False when this ensemble was never trained: DIET's ranking then stays as it is."""
+    def take_over(
+        self, diet: Any, threshold: float, ambiguity: float, featurizers: Sequence[Any] = ()
+    ) -> bool:
+        """Make ``diet``'s prediction here, after ``featurizers`` in their order, for the
+        messages whose intent or fallback it can change (``decided``), given the fallback
+        classifier's thresholds that follow. False when this ensemble was never trained:
+        DIET's ranking then stays as it is."""
         if self.scorer is None:
             return False
         self._diet, self._fallback = diet, (threshold, ambiguity)
+        self._featurizers = list(featurizers)
         return True
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -224,6 +230,8 @@ class LinearIntentEnsemble(StoredComponent):
                 and decided(probabilities, weight, *self._fallback)
             )
             if self._diet is not None and not settled:
+                for featurizer in self._featurizers:
+                    type(featurizer).process(featurizer, [message])
                 type(self._diet).process(self._diet, [message])
             if probabilities is None:
                 continue

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 
 from common.config import PROJECT_ROOT
 from rasa_ext import deferred_diet
@@ -64,16 +65,24 @@ def test_the_intents_and_fallbacks_are_rasas_and_diet_is_seldom_asked(trained_mo
         return nodes
 
     ours = loaded_agent(trained_model, instantiate)
-    [diet_nodes] = [h for h in handed if h]  # the NLU graph's, not the policies'
-    assert len(diet_nodes) == 1 and diet_nodes[0].startswith("run_DIETClassifier")
+    [deferred] = [h for h in handed if h]  # the NLU graph's, not the policies'
+    assert [name.rstrip("0123456789") for name in deferred] == [
+        "run_LexicalSyntacticFeaturizer",
+        "run_CountVectorsFeaturizer",
+        "run_CountVectorsFeaturizer",
+        "run_DIETClassifier",
+    ]
 
     asked = Counted(DIETClassifier.process)
+    featurized = Counted(CountVectorsFeaturizer.process)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DIETClassifier, "process", asked)
+        patch.setattr(CountVectorsFeaturizer, "process", featurized)
         got = []
         for text in SENTENCES:
             before = asked.calls
             got.append((asyncio.run(ours.parse_message(text)), asked.calls > before))
+    assert featurized.calls == 2 * asked.calls  # words and characters, for DIET only
     expected = [asyncio.run(rasas.parse_message(text)) for text in SENTENCES]
 
     for (parse, diet_asked), rasa in zip(got, expected, strict=True):
