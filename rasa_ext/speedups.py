@@ -35,9 +35,14 @@
   ``rasa_ext.sequential_runner`` calls the nodes in an order computed once.
 - A tenth in the policies' dialogue states, replayed from the session's first event
   three times a prediction: ``rasa_ext.resumable_states`` replays each event once.
+- 9 % in ``RulePolicy._get_possible_keys``, which checks every rule against the latest
+  state, though a rule whose last state names a previous action can only match a state
+  with that previous action: here the rules are indexed by that name once, and only the
+  rules of the state's previous action, and those naming none, are checked (by Rasa's
+  own check, as the earlier states after them; the same rules are returned).
 
 Installed by ``rasa_ext.serve`` in every worker, before Rasa starts, and by
-``rasa_ext.evaluation``. It replaces nine methods of Rasa's pinned version
+``rasa_ext.evaluation``. It replaces ten methods of Rasa's pinned version
 (``requirements/rasa.txt``); ``tests/rasa/test_speedups.py`` and
 ``tests/rasa/test_model_load.py`` check they keep Rasa's behaviour.
 """
@@ -55,8 +60,11 @@ from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 from rasa.shared.core.events import Event
+from rasa.shared.nlu.constants import ACTION_NAME
 from rasa.shared.utils.common import all_subclasses
 from rasa.shared.utils.schemas.events import EVENT_SCHEMA
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -72,6 +80,7 @@ _rasa_validate_action_result = RemoteAction._validate_action_result
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_model_load = RasaModel.load.__func__  # type: ignore[attr-defined]
 _rasa_endpoint_session = EndpointConfig.session
+_rasa_get_possible_keys = RulePolicy._get_possible_keys
 _event_classes: dict[str, type[Event]] = {}
 # Under the 5 s of Sanic's KEEP_ALIVE_TIMEOUT (the action server's).
 KEEPALIVE_S = 2.0
@@ -211,6 +220,37 @@ def _endpoint_session(self: EndpointConfig) -> Any:
     return _KeptSession(session)
 
 
+def _rules_by_previous_action(policy: RulePolicy, lookup: dict[str, str]) -> dict[Any, set[str]]:
+    """The rules of ``lookup`` by the previous action their last state names (an
+    ``action_name`` to match), None for those that name none; made once per lookup."""
+    kept = policy.__dict__.setdefault("_rasa_ext_rule_index", {})
+    found = kept.get(id(lookup))
+    if found is not None and found[0] is lookup:
+        return found[1]
+    index: dict[Any, set[str]] = {}
+    for key in lookup:
+        rule_states = policy._rule_key_to_state(key)
+        previous = rule_states[-1].get(PREVIOUS_ACTION) if rule_states else None
+        name = previous.get(ACTION_NAME) if previous else None
+        index.setdefault(name if name and name != SHOULD_NOT_BE_SET else None, set()).add(key)
+    kept[id(lookup)] = (lookup, index)
+    return index
+
+
+def _get_possible_keys(self: RulePolicy, lookup: dict[str, str], states: list[Any]) -> set[str]:
+    if not states:
+        return _rasa_get_possible_keys(self, lookup, states)
+    index = _rules_by_previous_action(self, lookup)
+    previous = states[-1].get(PREVIOUS_ACTION) or {}
+    # A rule naming another previous action fails Rasa's check on the latest state.
+    possible_keys = index.get(None, set()) | index.get(previous.get(ACTION_NAME), set())
+    for turn_index, state in enumerate(reversed(states)):
+        possible_keys = {
+            key for key in possible_keys if self._is_rule_applicable(key, turn_index, state)
+        }
+    return possible_keys
+
+
 def install() -> None:
     deferred_diet.install()
     deferred_ted.install()
@@ -219,4 +259,5 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
     RasaModel.load = classmethod(_load_model)  # type: ignore[method-assign,assignment]
+    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
     EndpointConfig.session = _endpoint_session  # type: ignore[method-assign]

@@ -1,10 +1,12 @@
 """rasa_ext/speedups.py: Rasa's behaviour kept, at a lower cost: the action server's answer
-validated as Rasa validates it, stored events resolved to Rasa's classes."""
+validated as Rasa validates it, stored events resolved to Rasa's classes, the rules that
+apply found as Rasa finds them."""
 
 import pytest
 from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -18,12 +20,14 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.tensorflow.models import RasaModel
 
 from rasa_ext import speedups
 from tests.rasa.counting import Counted
+from tests.rasa.story_states import loaded_agent, odd_turns, story_prefixes
 
 VALID = [
     {"events": [], "responses": []},
@@ -46,6 +50,7 @@ def installed(monkeypatch):
         (RasaModel, "load"),
         (EndpointConfig, "session"),
         (Domain, "states_for_tracker_history"),
+        (RulePolicy, "_get_possible_keys"),
     ):
         monkeypatch.setattr(cls, name, cls.__dict__[name])
     speedups.install()
@@ -208,3 +213,37 @@ async def test_a_kept_connection_closed_by_the_server_is_not_reused():
     finally:
         await runner.cleanup()
     assert len(set(peers)) == 2
+
+
+@pytest.mark.model
+def test_the_rules_left_are_rasas_at_every_state_of_the_test_stories(trained_model, monkeypatch):
+    agent = loaded_agent(trained_model)
+    nodes = agent.processor.graph_runner._instantiated_nodes.values()  # type: ignore[union-attr]
+    [rules] = [n._component for n in nodes if isinstance(n._component, RulePolicy)]
+    checks = Counted(RulePolicy._is_rule_applicable)
+    monkeypatch.setattr(RulePolicy, "_is_rule_applicable", lambda *args: checks(*args))
+    calls = {"ours": 0, "rasa's": 0}
+    compared = 0
+    prefixes = story_prefixes(agent)
+    # Conversations of a few stories one after the other, as long as real ones.
+    long = [
+        DialogueStateTracker.from_events(
+            "long", [e for t in prefixes[i : i + 40 : 8] for e in t.events], agent.domain.slots
+        )
+        for i in range(0, len(prefixes) - 40, 10)
+    ]
+    for tracker in prefixes + odd_turns(agent) + long:
+        for use_text in (True, False):
+            states = rules._prediction_states(
+                tracker, agent.domain, use_text, rule_only_data=rules._get_rule_only_data()
+            )
+            for lookup in (rules.lookup["rules"], rules.lookup["rules_for_loop_unhappy_path"]):
+                before = checks.calls
+                ours = speedups._get_possible_keys(rules, lookup, states)
+                middle = checks.calls
+                assert ours == speedups._rasa_get_possible_keys(rules, lookup, states)
+                calls["ours"] += middle - before
+                calls["rasa's"] += checks.calls - middle
+                compared += bool(ours)
+    assert compared > 200  # some rules left, not only empty sets
+    assert len(long) > 5 and calls["ours"] < calls["rasa's"] * 0.3  # Rasa's checks them all
