@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from common.text import fold, key, tokens
@@ -174,13 +175,22 @@ def matches_keywords(text: str, keywords: Iterable[str]) -> int:
     A keyword of several words counts when all its words appear in order-free form;
     every matched keyword adds its number of words, so specific phrases win.
     """
-    said = [w for w, _, _ in tokens(text)]
+    return _score([w for w, _, _ in tokens(text)], keywords)
+
+
+def _score(said: list[str], keywords: Iterable[str]) -> int:
     score = 0
     for keyword in keywords:
-        words = [w for w, _, _ in tokens(keyword)]
+        words = _words(keyword)
         if words and all(_word_in(w, said) for w in words):
             score += len(words)
     return score
+
+
+@lru_cache(maxsize=8192)
+def _words(keyword: str) -> tuple[str, ...]:
+    """A keyword's folded words (the keywords are the content files': a few thousand)."""
+    return tuple(w for w, _, _ in tokens(keyword))
 
 
 def _word_in(word: str, said: list[str]) -> bool:
@@ -202,8 +212,9 @@ def best_keyword_match(
     text: str, entries: dict[str, dict[str, Any]], field: str = "keywords"
 ) -> str | None:
     """The entry whose ``keywords`` the text matches best (ties: none)."""
+    said = [w for w, _, _ in tokens(text)]
     scored = sorted(
-        ((matches_keywords(text, e.get(field) or []), name) for name, e in entries.items()),
+        ((_score(said, e.get(field) or []), name) for name, e in entries.items()),
         reverse=True,
     )
     if not scored or scored[0][0] == 0:

@@ -13,6 +13,7 @@ from actions import place_store
 from actions.place_import import ImportFailure, Mapping, import_path, main
 from common.config import PROJECT_ROOT
 from common.migrate import upgrade
+from tests.rasa.counting import Counted
 
 FIXTURES = Path(__file__).parent / "fixtures" / "places"
 
@@ -101,6 +102,21 @@ def test_a_reimport_updates_instead_of_duplicating(db, tmp_path):
     assert (report.inserted, report.updated) == (0, 3)
     assert place_store.count(db) == 3
     assert by_id(db)["t-brest"].nom == "Lieu test Brest (rénové)"
+
+
+def test_places_are_read_again_only_after_a_rebuild_even_of_as_many_rows(db, tmp_path, monkeypatch):
+    import_path(FIXTURES / "valid.csv", db)
+    built = Counted(place_store.place_from_row)
+    monkeypatch.setattr(place_store, "place_from_row", built)
+    assert by_id(db)["t-brest"].nom == "Lieu test Brest"
+    assert built.calls == 3
+    place_store.all_places(db).clear()  # the caller's list, not the kept one
+    assert by_id(db)["t-brest"].nom == "Lieu test Brest" and built.calls == 3
+    changed = tmp_path / "valid.csv"
+    text = (FIXTURES / "valid.csv").read_text(encoding="utf-8")
+    changed.write_text(text.replace("Lieu test Brest", "Lieu test Brest (rénové)"), "utf-8")
+    import_path(changed, db)
+    assert by_id(db)["t-brest"].nom == "Lieu test Brest (rénové)" and built.calls == 6
 
 
 def test_a_folder_imports_every_data_file_with_its_own_mapping(db, tmp_path):
