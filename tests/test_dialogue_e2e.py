@@ -8,6 +8,7 @@ the non-digital way of procedures, agents.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -92,7 +93,8 @@ def test_a_day_answers_with_the_hours_of_the_places_just_listed(talk):
     assert answer.startswith("demain")
     assert "1. " in answer and ("ouvert" in answer or "ferme" in answer)
     assert "02 61 91 00 00" not in answer  # not the council's switchboard
-    assert "samedi :" in chat.say("samedi ?")
+    # "samedi :", or "demain (samedi) :" when tomorrow is a Saturday.
+    assert re.search(r"samedi\)? :", chat.say("samedi ?"))
 
 
 def test_an_ordinal_picks_one_of_the_places_listed(talk):
