@@ -27,7 +27,7 @@ there too, which a second time leaves the state as it is.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rasa.shared.core.constants import PREVIOUS_ACTION
@@ -128,15 +128,7 @@ def states_for_tracker_history(
         progress.replayed.update(event)
         progress.events.append(event)
     # The state after every event, from a copy of the loop's variables: not kept.
-    last = _Progress(
-        self,
-        progress.rule_only_data,
-        progress.replayed,
-        states=progress.states,
-        last_ml_action=progress.last_ml_action,
-        turn_was_hidden=progress.turn_was_hidden,
-    )
-    final = _visit(self, last, False, omit_unset_slots, ignore_rule_only_turns)
+    final = _visit(self, replace(progress), False, omit_unset_slots, ignore_rule_only_turns)
     return [*progress.states, final] if final is not None else list(progress.states)
 
 
