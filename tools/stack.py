@@ -82,6 +82,11 @@ PORT_TAKEN_MARKERS = ("address already in use", "[errno 98]", "déjà utilisé")
 PORT_ATTEMPTS = 3
 
 
+def says_port_taken(output: str) -> bool:
+    """Whether a child's output says its port was taken."""
+    return any(marker in output.lower() for marker in PORT_TAKEN_MARKERS)
+
+
 def retry_on_port_taken(start: Callable[[], T], what: str) -> T:
     """``start()`` (which picks its ports with :func:`free_port`), again on :exc:`PortTaken`."""
     for attempt in range(1, PORT_ATTEMPTS + 1):
@@ -206,7 +211,7 @@ class Process:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen is not None and self.popen.poll() is not None:
-                if any(marker in self.output().lower() for marker in PORT_TAKEN_MARKERS):
+                if says_port_taken(self.output()):
                     raise PortTaken(f"{self.name}: port taken; see {self.log_path}")
                 raise RuntimeError(f"{self.name} exited; see {self.log_path}")
             try:

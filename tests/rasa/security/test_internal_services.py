@@ -24,7 +24,15 @@ import requests
 from actions.booking_store import CONFIRMED, BookingStore, get_store
 from common.config import PROJECT_ROOT, ConfigError
 from rasa_ext.serve import rasa_argv
-from tools.stack import Stack, child_env, free_port, procfile_command
+from tools.stack import (
+    PortTaken,
+    Stack,
+    child_env,
+    free_port,
+    procfile_command,
+    retry_on_port_taken,
+    says_port_taken,
+)
 
 pytestmark = [pytest.mark.model, pytest.mark.stack]
 
@@ -304,14 +312,22 @@ def test_rasa_will_not_start_without_the_channel_secret(tmp_path: Path):
             "ACTION_SERVER_URL": "http://127.0.0.1:9/webhook",
         }
     )
-    env.update(RASA_PORT=str(free_port()), DATABASE_URL=f"sqlite:///{tmp_path / 'rasa.db'}")
-    result = subprocess.run(
-        [sys.executable, "-m", "rasa_ext.serve"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'rasa.db'}"
+
+    def start() -> subprocess.CompletedProcess:
+        env["RASA_PORT"] = str(free_port())  # taken meanwhile by a parallel test: again
+        result = subprocess.run(
+            [sys.executable, "-m", "rasa_ext.serve"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if says_port_taken(result.stderr):
+            raise PortTaken(result.stderr)
+        return result
+
+    result = retry_on_port_taken(start, "rasa without its channel secret")
     assert result.returncode != 0
     assert "GATEWAY_CHANNEL_SECRET" in result.stdout + result.stderr
