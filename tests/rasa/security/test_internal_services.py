@@ -289,16 +289,32 @@ def test_rasa_launcher_refuses_a_secret_in_its_arguments(monkeypatch: pytest.Mon
         rasa_argv([])
 
 
+def run_to_exit(
+    module: str, env: dict[str, str], port_variable: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module`` run until it exits, on a free port (again on new ones when a
+    parallel test took it meanwhile)."""
+
+    def start() -> subprocess.CompletedProcess[str]:
+        env[port_variable] = str(free_port())
+        result = subprocess.run(
+            [sys.executable, "-m", module],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if says_port_taken(result.stderr):
+            raise PortTaken(result.stderr)
+        return result
+
+    return retry_on_port_taken(start, module)
+
+
 def test_action_server_will_not_start_without_its_secret():
-    env = child_env({"PYTHONPATH": str(PROJECT_ROOT), "ACTIONS_PORT": str(free_port())})
-    result = subprocess.run(
-        [sys.executable, "-m", "actions.server"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = child_env({"PYTHONPATH": str(PROJECT_ROOT)})
+    result = run_to_exit("actions.server", env, "ACTIONS_PORT", timeout=120)
     assert result.returncode == 2
     assert "ACTIONS_SECRET is required" in result.stderr
 
@@ -313,21 +329,6 @@ def test_rasa_will_not_start_without_the_channel_secret(tmp_path: Path):
         }
     )
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'rasa.db'}"
-
-    def start() -> subprocess.CompletedProcess:
-        env["RASA_PORT"] = str(free_port())  # taken meanwhile by a parallel test: again
-        result = subprocess.run(
-            [sys.executable, "-m", "rasa_ext.serve"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if says_port_taken(result.stderr):
-            raise PortTaken(result.stderr)
-        return result
-
-    result = retry_on_port_taken(start, "rasa without its channel secret")
+    result = run_to_exit("rasa_ext.serve", env, "RASA_PORT", timeout=300)
     assert result.returncode != 0
     assert "GATEWAY_CHANNEL_SECRET" in result.stdout + result.stderr
