@@ -1,9 +1,14 @@
-"""A message that is only a time ("à 11h", "vers 14h30", "plutôt 16h") is ``inform``.
+"""A message that is only a time or a date ("à 11h", "lundi prochain", "le 3 mars", "ce
+soir", "demain matin ?") is ``inform``.
 
-Such answers come when the assistant has just asked for a time (moving a booking). They
-are too short for DIET to be sure of: "à 11h" shares its character n-grams with
-"à plus" and "à demain" (goodbye). This component, placed after the fallback
-components, makes the reading deterministic; longer messages keep DIET's intent.
+Such answers come when the assistant has just asked for a day or a time (booking a room,
+moving a booking) or has listed places ("samedi ?": their hours that day). They are too
+short for the classifiers to be sure of: "à 11h" shares its character n-grams with
+"à plus" and "à demain" (goodbye), "ce soir" was read as out of scope (0.99) and "lundi
+prochain" as a farewell on dev folds of the training data. This component, placed after
+the fallback components, makes the reading deterministic; farewells that name a day ("à
+demain", "à lundi", "bon lundi", "bonne soirée") and longer messages keep the classifiers'
+intent.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from common.text import fold
+from common.text import MONTHS, fold
 from rasa_ext.override import RuleComponent, override_intent
 
 INFORM = "inform"
@@ -25,17 +30,57 @@ BARE_TIME = re.compile(
 )
 
 
+WEEKDAYS = frozenset({"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"})
+# Words that name a day or a part of one by themselves.
+DAY_WORDS = (
+    WEEKDAYS
+    | frozenset(MONTHS)
+    | {"demain", "aujourd", "aujourdhui", "auj", "lendemain", "soir", "soiree", "matin"}
+    | {"matinee", "midi", "aprem", "prochain", "prochaine", "semaine", "mois", "jours"}
+    | {"huit", "quinze"}
+)
+# Words that go with them: "le 3 mars", "jeudi prochain plutôt", "en fin de matinée".
+MOMENT_FILLERS = frozenset(
+    {"le", "la", "l", "les", "ce", "cet", "cette", "du", "de", "d", "au", "en", "dans"}
+    | {"pour", "pr", "plutot", "vers", "apres", "avant", "hui", "debut", "fin", "milieu"}
+    | {"tot", "tard", "ou", "alors", "svp", "stp", "si", "possible", "plait", "s", "il"}
+    | {"vous", "te", "er", "a", "partir", "sinon", "entre", "heure", "heures", "h", "bien"}
+    | {"disons", "mettons", "euh", "ben", "bah", "un", "une", "deux", "trois", "quatre"}
+    | {"cinq", "six", "sept", "neuf", "dix", "onze", "douze", "treize", "quatorze", "seize"}
+    | {"vingt", "trente"}
+)
+# "à demain", "à lundi", "bon lundi", "bonne soirée" are farewells ("à 14h" is a time).
+_FAREWELL = re.compile(r"(?:a|au|bon|bonne|bonnes)\s+(?!\d|partir\b)")
+_NUMERIC_DATE = re.compile(r"\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?")
+_WORD = re.compile(r"\d+(?:h\d*|er|e)?|[^\W\d_]+")
+
+
 def is_bare_time(text: str) -> bool:
     return BARE_TIME.fullmatch(fold(text).strip()) is not None
 
 
+def is_bare_moment(text: str) -> bool:
+    """A day, a date or a part of the day, with a time or not, and nothing else: "lundi
+    prochain", "le 3 mars", "12/03 à 16h", "demain matin ?", "ce soir". A rank ("le
+    1er") and a number alone ("le 2") are not: they may pick an item or answer "how many?"."""
+    folded = fold(text).strip()
+    if _FAREWELL.match(folded):
+        return False
+    numeric = _NUMERIC_DATE.search(folded) is not None
+    words = _WORD.findall(_NUMERIC_DATE.sub(" ", folded))
+    if not numeric and not any(w in DAY_WORDS for w in words):
+        return False
+    return all(w in DAY_WORDS or w in MOMENT_FILLERS or w[0].isdigit() for w in words)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class BareTimeInform(RuleComponent):
-    """Predicts ``inform`` (confidence 1) for a message made of a time alone."""
+    """Predicts ``inform`` (confidence 1) for a message made of a time or a date alone."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            if not is_bare_time(message.get(TEXT) or ""):
+            text = message.get(TEXT) or ""
+            if not (is_bare_time(text) or is_bare_moment(text)):
                 continue
             override_intent(message, INFORM)
         return messages
