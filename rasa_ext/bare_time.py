@@ -44,7 +44,7 @@ MOMENT_FILLERS = frozenset(
     {"le", "la", "l", "les", "ce", "cet", "cette", "du", "de", "d", "au", "en", "dans"}
     | {"pour", "pr", "plutot", "vers", "apres", "avant", "hui", "debut", "fin", "milieu"}
     | {"tot", "tard", "ou", "alors", "svp", "stp", "si", "possible", "plait", "s", "il"}
-    | {"vous", "te", "er", "a", "partir", "sinon", "entre", "heure", "heures", "h", "bien"}
+    | {"vous", "te", "a", "partir", "sinon", "entre", "heure", "heures", "h", "bien"}
     | {"disons", "mettons", "euh", "ben", "bah", "un", "une", "deux", "trois", "quatre"}
     | {"cinq", "six", "sept", "neuf", "dix", "onze", "douze", "treize", "quatorze", "seize"}
     | {"vingt", "trente"}
