@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from rasa_ext.bare_time import BareTimeInform, is_bare_moment, is_bare_time
+from rasa_ext.bare_time import BareTimeInform, is_bare_moment, is_bare_quantity, is_bare_time
 
 
 @pytest.mark.parametrize(
@@ -80,15 +80,46 @@ def test_farewells_ranks_and_requests_are_not_dates(text: str) -> None:
     assert not is_bare_moment(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pour six",
+        "on va être sept",
+        "on sera 4 avec moi",
+        "une quinzaine de participants",
+        "il y aura une dizaine de personnes",
+        "trois quarts d'heure",
+        "une bonne heure",
+        "pas plus d'une heure",
+        "une demi-heure",
+        "2",
+        "deux svp",
+        "30 min",
+    ],
+)
+def test_counts_and_durations_alone_are_recognised(text: str) -> None:
+    assert is_bare_quantity(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["une", "un", "le 2", "numéro 2", "2 plus 2", "à plus", "plus", "une salle pour six", "merci"],
+)
+def test_ranks_arithmetic_and_requests_are_not_quantities(text: str) -> None:
+    assert not is_bare_quantity(text)
+
+
 def test_the_intent_becomes_inform_on_top_of_the_ranking() -> None:
     ranking = [{"name": "goodbye", "confidence": 0.7}, {"name": "inform", "confidence": 0.2}]
     time = Message(data={"text": "à 11h", "intent": ranking[0], "intent_ranking": ranking})
     date = Message(data={"text": "lundi prochain", "intent": ranking[0], "intent_ranking": ranking})
+    count = Message(data={"text": "on sera sept", "intent": ranking[0], "intent_ranking": ranking})
     other = Message(data={"text": "à plus", "intent": ranking[0], "intent_ranking": ranking})
 
-    BareTimeInform().process([time, date, other])
+    BareTimeInform().process([time, date, count, other])
 
     assert time.get("intent") == {"name": "inform", "confidence": 1.0}
     assert [r["name"] for r in time.get("intent_ranking")] == ["inform", "goodbye"]
     assert date.get("intent") == {"name": "inform", "confidence": 1.0}
+    assert count.get("intent") == {"name": "inform", "confidence": 1.0}
     assert other.get("intent")["name"] == "goodbye"
