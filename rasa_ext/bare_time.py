@@ -31,6 +31,12 @@ BARE_TIME = re.compile(
 )
 
 
+# Numbers written out, in dates ("le trois mars") and counts ("on va être sept").
+NUMBER_WORDS = frozenset(
+    {"un", "une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix"}
+    | {"onze", "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente"}
+    | {"quarante", "cinquante"}
+)
 WEEKDAYS = frozenset({"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"})
 # Words that name a day or a part of one by themselves.
 DAY_WORDS = (
@@ -46,9 +52,8 @@ MOMENT_FILLERS = frozenset(
     | {"pour", "pr", "plutot", "vers", "apres", "avant", "hui", "debut", "fin", "milieu"}
     | {"tot", "tard", "ou", "alors", "svp", "stp", "si", "possible", "plait", "s", "il"}
     | {"vous", "te", "a", "partir", "sinon", "entre", "heure", "heures", "h", "bien"}
-    | {"disons", "mettons", "euh", "ben", "bah", "un", "une", "deux", "trois", "quatre"}
-    | {"cinq", "six", "sept", "neuf", "dix", "onze", "douze", "treize", "quatorze", "seize"}
-    | {"vingt", "trente"}
+    | {"disons", "mettons", "euh", "ben", "bah"}
+    | NUMBER_WORDS  # "le trois mars"
 )
 # "à demain", "à lundi", "bon lundi", "bonne soirée" are farewells ("à 14h" is a time).
 _FAREWELL = re.compile(r"(?:a|au|bon|bonne|bonnes)\s+(?!\d|partir\b)")
@@ -57,11 +62,6 @@ _WORD = re.compile(r"\d+(?:h\d*|er|e)?|[^\W\d_]+")
 
 # Counts and durations, the booking form's other answers: "pour six", "on sera 4 avec moi",
 # "une quinzaine de participants", "pas plus d'une heure", "une demi-heure".
-NUMBER_WORDS = frozenset(
-    {"un", "une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix"}
-    | {"onze", "douze", "treize", "quatorze", "quinze", "seize", "vingt", "trente"}
-    | {"quarante", "cinquante"}
-)
 COLLECTIVES = frozenset(
     {"dizaine", "douzaine", "quinzaine", "vingtaine", "trentaine", "cinquantaine"}
 )
